@@ -1,0 +1,44 @@
+# The two commands of the README: `make verify` (every claim, verdict table, report) and
+# `make test` (pytest: toolkit tests, claim checks, notebooks re-executed).
+# Both create .venv and install the pinned dependencies on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= quick
+OUT ?= out
+
+.PHONY: verify test checks notebooks bench docs install clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+verify: $(STAMP)
+	$(BIN)/d2check verify --profile $(PROFILE) --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/pytest tests checks --nbmake notebooks -p no:cacheprovider
+
+checks: $(STAMP)
+	$(BIN)/pytest checks
+
+# re-execute the notebooks in place from their py:percent sources (outputs committed)
+notebooks: $(STAMP)
+	for f in notebooks/*.py; do $(BIN)/jupytext --to ipynb --update "$$f" && \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace "$${f%.py}.ipynb" || exit 1; done
+
+# the generated verdict report under docs/ (never written by hand)
+docs: $(STAMP)
+	$(BIN)/d2check verify --profile $(PROFILE) --out docs/report
+
+bench: $(STAMP)
+	$(BIN)/d2check bench rank
+
+clean:
+	rm -rf $(VENV) $(OUT) .hypothesis

@@ -1,0 +1,313 @@
+"""The predicted dimension of the pulled-back gradient space, from invariants of X.
+
+Everything here is derived in ``docs/pullback.md``; the short version:
+
+**Scores.** ``dS = X dM Xᵀ`` (M form) or ``X dW_Q W_Kᵀ Xᵀ + X W_Q dW_Kᵀ Xᵀ``.  With
+``U = col X`` (dim r), ``Q = col(X W_Q)`` (dim q₁), ``K = col(X W_K)`` (dim k₁), the image is
+``U ⊗ U`` (dim r²) or ``U ⊗ K + Q ⊗ U`` (dim ``r k₁ + q₁ r − q₁ k₁``), writing ``a ⊗ b`` for
+the matrices with column space in ``a`` and row space in ``b``.  A key-centering kernel sees
+``dS H`` with ``H = I − 11ᵀ/n``, i.e. ``U ⊗ HU`` or ``U ⊗ HK + Q ⊗ HU``.
+
+**Weights.** Row ``i`` of the normalization ``T ↦ A`` has Jacobian null space
+``span(N_i)`` (``N = 11ᵀ`` for softmax, ``N = S`` for poly2, ``N = S̃ + c11ᵀ`` for CSQ) when
+every ``T_ij > 0``.  So the kernel of the weights map restricted to the image is
+``{diag(c) N : c ∈ Rⁿ} ∩ image`` and
+
+``rank = dim(image) − dim{c ∈ Rⁿ : diag(c) N ∈ image}``.
+
+The last dimension is the nullity of the n×n Gram matrix
+``G = diag(‖N_i‖²) − P_A∘(N P_B Nᵀ) − P_C∘(N P_D Nᵀ) + P_C∘(N P_B Nᵀ)`` for the image
+``A ⊗ B + C ⊗ D`` (``C ⊆ A``, ``B ⊆ D``), ``∘`` the entrywise product.  For the M form it
+reduces to the closed forms ``r(r − [1 ∈ U])`` (softmax, CSQ) and ``r² − m(X)`` (poly2,
+``m`` the number of connected components of the matroid of the rows of X).
+
+**Output.** ``dO = dA X W_V`` keeps the weights' dimension when ``d_v`` is at least the
+per-row dimension; otherwise it is capped by the rows: see :func:`predict_rank`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from theorem.numeric.pullback import PullbackProblem
+from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
+
+__all__ = ["Subspace", "Prediction", "predict_rank", "token_invariants"]
+
+# a residual below this (relative) counts as "in the subspace"; above RESIDUAL_OUT as "not in";
+# in between the membership is ambiguous and the prediction says so.
+RESIDUAL_IN = 1e-9
+RESIDUAL_OUT = 1e-5
+COSINE_ZERO = 1e-10
+COSINE_SURE = 1e-6
+
+
+@dataclass(frozen=True)
+class Subspace:
+    """An orthonormal basis of the column space of a matrix, with the rank that chose it."""
+
+    basis: np.ndarray  # (n, dim)
+    rank: RankResult
+
+    @classmethod
+    def column_space(cls, mat: np.ndarray) -> "Subspace":
+        mat = np.asarray(mat, dtype=np.float64)
+        if mat.size == 0 or not np.any(mat):
+            return cls(np.zeros((mat.shape[0], 0)), numerical_rank(np.zeros((max(mat.shape[0], 1), 1))))
+        u, s, _ = np.linalg.svd(mat, full_matrices=False)
+        from theorem.numeric.rank import rank_from_singular_values
+
+        rr = rank_from_singular_values(s, mat.shape)
+        return cls(u[:, : rr.rank], rr)
+
+    @classmethod
+    def image_of_basis(cls, mat: np.ndarray) -> "Subspace":
+        """Column space of ``L B`` for an orthonormal ``B`` and a projector ``L``.
+
+        Singular values of such a product are cosines in [0, 1]; round-off puts the zero ones
+        near ``k·eps``.  They are compared with 1 (not with the largest of them), so a product
+        that is pure round-off has dimension 0: below ``COSINE_ZERO`` a cosine is 0, above
+        ``COSINE_SURE`` it counts, in between the dimension is reported ill-defined.
+        """
+        mat = np.asarray(mat, dtype=np.float64)
+        if mat.shape[1] == 0:
+            return cls(np.zeros((mat.shape[0], 0)), RankResult(0, COSINE_ZERO, np.inf, "ok", np.zeros(0), 0.0))
+        u, s, _ = np.linalg.svd(mat, full_matrices=False)
+        keep = int(np.sum(s > COSINE_ZERO))
+        status = "ill-defined" if np.any((s > COSINE_ZERO) & (s < COSINE_SURE)) else "ok"
+        below = s[keep] if keep < s.size else 0.0
+        gap = np.inf if below == 0.0 or keep == 0 else s[keep - 1] / below
+        return cls(u[:, :keep], RankResult(keep, COSINE_ZERO, gap, status, s, COSINE_SURE / COSINE_ZERO))
+
+    def minus(self, other: "Subspace") -> "Subspace":
+        """``self ⊖ other``: the part of ``self`` orthogonal to ``other`` (for ``other ⊆ self``)."""
+        return Subspace.image_of_basis(self.basis - other.basis @ (other.basis.T @ self.basis))
+
+    @property
+    def dim(self) -> int:
+        return self.basis.shape[1]
+
+    @property
+    def projector(self) -> np.ndarray:
+        return self.basis @ self.basis.T
+
+    def contains(self, v: np.ndarray, scale: float | None = None) -> bool | None:
+        """True/False when ``v`` is clearly in/out of the subspace; None when ambiguous.
+
+        The residual is relative to ``max(‖v‖, scale)``: pass ``scale`` when ``v`` was computed
+        by cancellation from something larger (a centered row).
+        """
+        v = np.asarray(v, dtype=np.float64)
+        norm = max(np.linalg.norm(v), scale or 0.0)
+        if norm == 0:
+            return True
+        res = np.linalg.norm(v - self.basis @ (self.basis.T @ v)) / norm
+        if res <= RESIDUAL_IN:
+            return True
+        if res >= RESIDUAL_OUT:
+            return False
+        return None
+
+
+@dataclass
+class Prediction:
+    """A predicted rank, the invariants it came from, and the conditions it assumed."""
+
+    rank: int | None
+    formula: str
+    invariants: dict = field(default_factory=dict)
+    conditions: list[str] = field(default_factory=list)  # assumptions that were checked and hold
+    violations: list[str] = field(default_factory=list)  # assumptions that fail: prediction not claimed
+
+    @property
+    def valid(self) -> bool:
+        return self.rank is not None and not self.violations
+
+
+def token_invariants(x: np.ndarray) -> dict:
+    """r = rank X, e = [1 ∈ col X], ρ = rank((I − 11ᵀ/n) X), and the rank statuses."""
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[0]
+    u = Subspace.column_space(x)
+    centered = Subspace.column_space(x - x.mean(axis=0, keepdims=True))
+    ones_in = u.contains(np.ones(n))
+    return {
+        "n": n,
+        "d": x.shape[1],
+        "r": u.dim,
+        "e": None if ones_in is None else int(ones_in),
+        "rho": centered.dim,
+        "rank_status": u.rank.status,
+    }
+
+
+def _khatri_rao_rows(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Matrix of ``c ↦ leftᵀ diag(c) right`` (columns i = ``left_i ⊗ right_i``), rows i of inputs."""
+    return (left[:, :, None] * right[:, None, :]).reshape(left.shape[0], -1).T
+
+
+def _row_factor(mat: np.ndarray, scale: float) -> np.ndarray:
+    """``F`` with ``F Fᵀ = mat matᵀ``, dropping singular values that are round-off of ``scale``."""
+    u, s, _ = np.linalg.svd(mat, full_matrices=False)
+    keep = s > scale * max(mat.shape) * np.finfo(float).eps
+    return u[:, keep] * s[keep]
+
+
+def _stabilizer(n_mat, a_sp, b_sp, c_sp, d_sp, row_scale=None) -> tuple[int, RankResult | None, list[int]]:
+    """``dim{c ∈ Rⁿ : diag(c) N ∈ A⊗B + C⊗D}`` for ``C ⊆ A``, ``B ⊆ D``.
+
+    ``diag(c) N`` lies in the image iff (i) ``c_i = 0`` whenever ``N_i ∉ D``, (ii)
+    ``P_{A⊥} diag(c) N = 0`` and (iii) ``P_{A⊖C} diag(c) N P_{D⊖B} = 0``.  Conditions
+    (ii), (iii) are linear in ``c`` with Khatri–Rao matrices whose singular values equal
+    those of the map itself (no Gram matrix, so no squared condition number).
+    """
+    n = n_mat.shape[0]
+    scales = [None] * n if row_scale is None else row_scale
+    allowed = [i for i in range(n) if d_sp.contains(n_mat[i], scales[i]) is not False]
+    if not allowed:
+        return 0, None, allowed
+    nm = n_mat[allowed]
+    full = np.linalg.svd(a_sp.basis, full_matrices=True)[0] if a_sp.dim else np.eye(n)
+    a_perp = full[:, a_sp.dim :][allowed]
+    blocks = []
+    scale = float(np.linalg.norm(nm, 2)) if nm.size else 0.0
+    if scale == 0.0:
+        return len(allowed), None, allowed
+    if a_perp.shape[1]:
+        blocks.append(_khatri_rao_rows(a_perp, _row_factor(nm, scale)))
+    # A ⊖ C and D ⊖ B
+    amc = a_sp.minus(c_sp)
+    d_minus_b = d_sp.minus(b_sp)
+    if amc.dim and d_minus_b.dim:
+        right = _row_factor(nm @ d_minus_b.basis, scale)
+        if right.shape[1]:
+            blocks.append(_khatri_rao_rows(amc.basis[allowed], right))
+    if not blocks:
+        return len(allowed), None, allowed
+    mat = np.vstack(blocks)
+    # the blocks share the scale ‖N‖ (the bases are orthonormal): rank relative to it
+    sv = np.linalg.svd(mat, compute_uv=False) if mat.size else np.zeros(0)
+    rr = rank_from_singular_values(np.concatenate([[scale], sv]), (mat.shape[0] + 1, mat.shape[1]))
+    rr = RankResult(rr.rank - 1, rr.tolerance, rr.gap, rr.status, sv, rr.min_gap)
+    return len(allowed) - rr.rank, rr, allowed
+
+
+def predict_rank(problem: PullbackProblem) -> Prediction:
+    """Predicted ``rank ∂ vec(map)/∂θ`` for ``problem`` with the conditions it rests on."""
+    import jax.numpy as jnp
+
+    x = problem.x
+    n, d = x.shape
+    kernel = problem.kernel
+    params = problem.fixed_parameters()
+    conditions: list[str] = []
+    violations: list[str] = []
+
+    u = Subspace.column_space(x)
+    inv: dict = {"r": u.dim}
+    if u.rank.status != "ok":
+        violations.append(f"rank of X is ill-defined ({u.rank.summary()})")
+
+    if problem.dk is None:
+        q_sp = k_sp = u
+    else:
+        q_sp = Subspace.column_space(x @ params["W_Q"])
+        k_sp = Subspace.column_space(x @ params["W_K"])
+        inv.update(q1=q_sp.dim, k1=k_sp.dim)
+        for name, sp in (("X W_Q", q_sp), ("X W_K", k_sp)):
+            if sp.rank.status != "ok":
+                violations.append(f"rank of {name} is ill-defined ({sp.rank.summary()})")
+
+    def image_dim(a, b, c, dd) -> int:
+        return a.dim * b.dim + c.dim * dd.dim - c.dim * b.dim
+
+    if problem.map == "scores" or not kernel.is_score_kernel:
+        if problem.map == "scores":
+            rank = image_dim(u, k_sp, q_sp, u)
+            formula = "r²" if problem.dk is None else "r·k₁ + q₁·r − q₁·k₁"
+            return Prediction(rank, formula, inv, ["none: the scores map is linear in M"], violations)
+        return Prediction(
+            None,
+            "no closed form: elu+1 features are not a function of the scores",
+            inv,
+            [],
+            violations + ["kernel has no score form"],
+        )
+
+    # the image seen by the normalization: (row space) ⊗ (column space), centered on keys
+    if kernel.centers_keys:
+        h = np.eye(n) - np.ones((n, n)) / n
+        b_sp = Subspace.image_of_basis(h @ k_sp.basis)
+        d_sp = Subspace.image_of_basis(h @ u.basis)
+    else:
+        b_sp, d_sp = k_sp, u
+    a_sp, c_sp = u, q_sp
+    inv["image_dim"] = image_dim(a_sp, b_sp, c_sp, d_sp)
+    ones_in = u.contains(np.ones(n))
+    inv["e"] = None if ones_in is None else int(ones_in)
+    if ones_in is None:
+        violations.append("whether 1 ∈ col X is ambiguous in float64")
+
+    theta = problem.theta0()
+    scores = np.asarray(problem.scores_at(theta))
+    t = np.asarray(kernel.unnormalized(jnp.asarray(scores)))
+    weights = t / t.sum(axis=1, keepdims=True)
+    n_mat = np.asarray(kernel.null_direction(jnp.asarray(scores)))
+    if np.any(np.all(t == 0, axis=1)):
+        violations.append("a row of unnormalized weights is all zero: A is undefined (0/0)")
+    smallest = float(weights.min())
+    inv["min_weight"] = smallest
+    if smallest <= 0.0:
+        violations.append(
+            "some weights are exactly 0 (exp underflow or a zero of the polynomial): "
+            "the row Jacobians have extra null directions"
+        )
+    elif smallest < 1e-12:
+        violations.append(
+            f"smallest weight {smallest:.1e} is below float64 resolution of the Jacobian: "
+            "numerically saturated rows"
+        )
+    else:
+        conditions.append(f"every weight > 0 (smallest {smallest:.1e})")
+
+    # a centered row S̃_i + c is computed by cancellation from S_i: judge it on that scale
+    row_scale = np.linalg.norm(scores, axis=1) if kernel.centers_keys else None
+    lost, null, _ = _stabilizer(n_mat, a_sp, b_sp, c_sp, d_sp, row_scale)
+    inv["lost"] = lost
+    if null is not None and null.status != "ok":
+        violations.append(f"the diagonal-stabilizer nullity is ill-defined ({null.summary()})")
+    rank = inv["image_dim"] - lost
+    if kernel.name == "softmax" and problem.dk is None:
+        formula = "r·(r − [1 ∈ col X])"
+    elif kernel.name == "poly2" and problem.dk is None:
+        formula = "r² − m(X)"
+    else:
+        formula = "dim(image) − dim{c : diag(c)·N ∈ image}"
+
+    if problem.map == "output":
+        rank, formula = _output_rank(problem, rank, formula, inv, violations)
+    return Prediction(rank, formula, inv, conditions, violations)
+
+
+def _output_rank(problem, weights_rank, formula, inv, violations) -> tuple[int | None, str]:
+    """Output map ``dO = dA (X W_V)``.
+
+    When ``X W_V`` has rank ``r`` (``d_v ≥ r``, generic ``W_V``) the output keeps the weights'
+    dimension: that is the closed form claimed.  For narrower ``d_v`` the dimension is at most
+    ``min(weights rank, n·rank(X W_V))`` (generic inputs reach it) but degenerate ones fall
+    below it in ways that depend on how the row Jacobians differ; there only the bound is
+    reported and no closed form is claimed.
+    """
+    xv = problem.x @ problem.fixed_parameters()["W_V"]
+    dv_eff = Subspace.column_space(xv).dim
+    bound = min(weights_rank, problem.n * dv_eff)
+    inv.update(dv_eff=dv_eff, upper_bound=bound)
+    if dv_eff >= inv["r"]:
+        return weights_rank, f"{formula}  [rank(X W_V) = r: the output keeps the weights' dimension]"
+    violations.append(
+        f"rank(X W_V) = {dv_eff} < r = {inv['r']}: no closed form claimed, only the bound "
+        f"min(weights rank, n·rank(X W_V)) = {bound}"
+    )
+    return None, "≤ min(weights rank, n·rank(X W_V))"

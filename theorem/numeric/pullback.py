@@ -1,0 +1,282 @@
+"""The pulled-back gradient space, measured.
+
+A :class:`PullbackProblem` fixes tokens ``X`` (n×d), a kernel, a map and a
+parametrization, and draws the fixed parameters from a seed:
+
+* ``param="M"``: ``θ = M ∈ R^{d×d}``, ``S = X M Xᵀ / √d``;
+* ``param="factorized"``: ``θ = (W_Q, W_K) ∈ R^{d×d_k} × R^{d×d_k}``, ``S = X W_Q W_Kᵀ Xᵀ / √d_k``;
+* ``map="scores"``: ``θ ↦ S``; ``"weights"``: ``θ ↦ A``; ``"output"``: ``θ ↦ A X W_V``.
+
+The pulled-back gradient space is the span of ``∂L/∂θ`` over all losses ``L``,
+i.e. the row space of the Jacobian ``J = ∂ vec(map)/∂θ``; its dimension is ``rank J``.
+Two routes measure it: the dense Jacobian (``jax.jacfwd``) and a matrix-free
+sketch (random cotangents pulled back by ``jax.vjp``, stacked), which never forms
+``J`` and is what large shapes use.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from theorem.kernels import Kernel, get_kernel
+from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
+
+jax.config.update("jax_enable_x64", True)
+
+__all__ = ["MAPS", "PARAMS", "PullbackProblem", "dense_jacobian", "sketched_gradients", "measure_rank"]
+
+MAPS = ("scores", "weights", "output")
+PARAMS = ("M", "factorized")
+
+
+@dataclass(frozen=True)
+class PullbackProblem:
+    """One attention head at fixed tokens; the parameters not in θ are drawn from ``seed``."""
+
+    x: np.ndarray
+    kernel: Kernel
+    map: str = "weights"
+    dk: int | None = None  # None: the d×d form M; an int: factorized W_Q, W_K ∈ R^{d×dk}
+    dv: int | None = None  # output width for map="output" (default d)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.x, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValueError(f"tokens must be a 2-D (n, d) array, got shape {x.shape}")
+        n, d = x.shape
+        if n == 0 or d == 0:
+            raise ValueError(f"tokens must have n ≥ 1 and d ≥ 1, got n={n}, d={d}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("tokens contain NaN or Inf")
+        if self.map not in MAPS:
+            raise ValueError(f"unknown map {self.map!r}; choose one of {', '.join(MAPS)}")
+        if self.dk is not None and not (1 <= self.dk <= d):
+            raise ValueError(f"--dk must satisfy 1 ≤ dk ≤ d = {d}, got {self.dk}")
+        if self.dv is not None and self.dv < 1:
+            raise ValueError(f"--dv must be ≥ 1, got {self.dv}")
+        if not self.kernel.is_score_kernel and self.dk is None:
+            raise ValueError(
+                f"kernel {self.kernel.name!r} has no d×d form M; give --dk for the factorized W_Q, W_K"
+            )
+        object.__setattr__(self, "x", x)
+
+    # --- shapes ----------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def param(self) -> str:
+        return "M" if self.dk is None else "factorized"
+
+    @property
+    def width_v(self) -> int:
+        return self.d if self.dv is None else self.dv
+
+    @property
+    def ambient_dim(self) -> int:
+        """dim θ: d² for M, 2·d·d_k for (W_Q, W_K)."""
+        return self.d**2 if self.dk is None else 2 * self.d * self.dk
+
+    @property
+    def output_dim(self) -> int:
+        return self.n * self.width_v if self.map == "output" else self.n * self.n
+
+    # --- parameters ------------------------------------------------------------------
+    def fixed_parameters(self) -> dict[str, np.ndarray]:
+        """θ₀ and W_V, drawn from N(0, 1/d) entrywise with ``seed``."""
+        rng = np.random.default_rng(self.seed)
+        d = self.d
+        params: dict[str, np.ndarray] = {}
+        if self.dk is None:
+            params["M"] = rng.standard_normal((d, d)) / math.sqrt(d)
+        else:
+            params["W_Q"] = rng.standard_normal((d, self.dk)) / math.sqrt(d)
+            params["W_K"] = rng.standard_normal((d, self.dk)) / math.sqrt(d)
+        params["W_V"] = rng.standard_normal((d, self.width_v)) / math.sqrt(d)
+        return params
+
+    def theta0(self) -> Float[Array, " p"]:
+        p = self.fixed_parameters()
+        if self.dk is None:
+            return jnp.asarray(p["M"]).ravel()
+        return jnp.concatenate([jnp.asarray(p["W_Q"]).ravel(), jnp.asarray(p["W_K"]).ravel()])
+
+    def scores_at(self, theta: Float[Array, " p"]) -> Float[Array, "n n"]:
+        x = jnp.asarray(self.x)
+        d = self.d
+        if self.dk is None:
+            m = theta.reshape(d, d)
+            return x @ m @ x.T / math.sqrt(d)
+        wq = theta[: d * self.dk].reshape(d, self.dk)
+        wk = theta[d * self.dk :].reshape(d, self.dk)
+        return (x @ wq) @ (x @ wk).T / math.sqrt(self.dk)
+
+    def weights_at(self, theta: Float[Array, " p"]) -> Float[Array, "n n"]:
+        if self.kernel.is_score_kernel:
+            return self.kernel.weights_from_scores(self.scores_at(theta))
+        x = jnp.asarray(self.x)
+        d = self.d
+        wq = theta[: d * self.dk].reshape(d, self.dk)
+        wk = theta[d * self.dk :].reshape(d, self.dk)
+        return self.kernel.weights(x @ wq, x @ wk)
+
+    def forward(self) -> Callable[[Float[Array, " p"]], Float[Array, " m"]]:
+        """The map θ ↦ vec(scores | weights | output), flattened row-major."""
+        wv = jnp.asarray(self.fixed_parameters()["W_V"])
+        xv = jnp.asarray(self.x) @ wv
+
+        def f(theta):
+            if self.map == "scores":
+                return self.scores_at(theta).ravel()
+            a = self.weights_at(theta)
+            return a.ravel() if self.map == "weights" else (a @ xv).ravel()
+
+        return f
+
+    def jacobian_scale(self) -> float:
+        """An upper bound on ``‖J‖₂`` from the norms of its chain-rule factors.
+
+        ``J = (∂out/∂A)(∂A/∂T)(∂T/∂S)(∂S/∂θ)``; rounding errors in a computed ``J`` are of order
+        ``eps`` times this product, so it is the scale the rank tolerance is relative to.
+        """
+        norm = lambda a: float(np.linalg.norm(np.asarray(a), 2))  # noqa: E731
+        x = self.x
+        p = self.fixed_parameters()
+        if self.dk is None:
+            bound = norm(x) ** 2 / math.sqrt(self.d)
+        else:
+            bound = norm(x) ** 2 * (norm(p["W_Q"]) + norm(p["W_K"])) / math.sqrt(self.dk)
+        if self.map == "scores":
+            return bound
+        if self.kernel.name == "linear":
+            return float("nan")
+        s = self.scores_at(self.theta0())
+        t = np.asarray(self.kernel.unnormalized(s))
+        a = t / t.sum(axis=1, keepdims=True)
+        if self.kernel.name == "softmax":
+            row = np.max(a, axis=1)  # ‖diag(a) − a aᵀ‖₂ ≤ max_j a_j
+        else:  # T = f², row Jacobian (2/Z)(diag(f) − a fᵀ), f = √T with signs
+            f = np.asarray(self.kernel.null_direction(s))
+            z = t.sum(axis=1)
+            row = 2.0 / z * (np.max(np.abs(f), axis=1) + np.linalg.norm(a, axis=1) * np.linalg.norm(f, axis=1))
+        bound *= float(np.max(row))
+        if self.map == "output":
+            bound *= norm(x @ p["W_V"])
+        return bound
+
+    def describe(self) -> str:
+        par = "θ = M (d×d)" if self.dk is None else f"θ = (W_Q, W_K), d_k = {self.dk}"
+        extra = f", d_v = {self.width_v}" if self.map == "output" else ""
+        return f"{self.kernel.describe()}, {self.map} map, {par}, n = {self.n}, d = {self.d}{extra}"
+
+
+def dense_jacobian(problem: PullbackProblem) -> np.ndarray:
+    """The full Jacobian ``∂ vec(map)/∂θ`` (output_dim × ambient_dim), by forward mode."""
+    f = problem.forward()
+    jac = jax.jacfwd(f)(problem.theta0())
+    return np.asarray(jac)
+
+
+def sketched_gradients(
+    problem: PullbackProblem,
+    num: int,
+    *,
+    seed: int = 1,
+    batch: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """``num`` pulled-back gradients ``Jᵀ g_l`` (num × ambient_dim), never forming ``J``.
+
+    The cotangents are rank-one, ``g_l = u_l v_lᵀ`` with Gaussian ``u_l, v_l`` (for the output
+    map ``v_l ∈ R^{d_v}``).  Rank-one matrices span all matrices, so for ``num ≥ rank J``
+    the rows span the row space of ``J`` with probability one.
+    """
+    f = problem.forward()
+    _, vjp = jax.vjp(f, problem.theta0())
+    n = problem.n
+    width = problem.width_v if problem.map == "output" else n
+
+    @jax.jit
+    def pull(u, v):
+        cot = (u[:, :, None] * v[:, None, :]).reshape(u.shape[0], -1)
+        return jax.vmap(lambda c: vjp(c)[0])(cot)
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    done = 0
+    while done < num:
+        b = min(batch, num - done)
+        u = rng.standard_normal((batch, n))
+        v = rng.standard_normal((batch, width))
+        rows.append(np.asarray(pull(u, v))[:b])
+        done += b
+        if progress is not None:
+            progress(b)
+    return np.concatenate(rows, axis=0)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    rank: RankResult
+    route: str  # "dense" or "sketch"
+    samples: int
+    seconds: float
+
+
+def measure_rank(
+    problem: PullbackProblem,
+    *,
+    route: str = "auto",
+    oversample: int = 16,
+    dense_limit: int = 4_000_000,
+    progress: Callable[[int], None] | None = None,
+) -> Measurement:
+    """Measured dim of the pulled-back gradient space, with its tolerance and gap.
+
+    ``route="auto"`` uses the dense Jacobian when it has at most ``dense_limit`` entries,
+    else the sketch with ``min(ambient, output) + oversample`` cotangents.
+    """
+    start = time.perf_counter()
+    if route == "auto":
+        route = "dense" if problem.output_dim * problem.ambient_dim <= dense_limit else "sketch"
+    if route == "dense":
+        jac = dense_jacobian(problem)
+        result = numerical_rank(jac, reference=problem.jacobian_scale())
+        samples = jac.shape[0]
+    elif route == "sketch":
+        samples = min(problem.ambient_dim, problem.output_dim) + oversample
+        grads = sketched_gradients(problem, samples, progress=progress)
+        sv = np.linalg.svd(grads, compute_uv=False)
+        # each row is Jᵀ(u vᵀ); its error scale is ‖J‖·‖u‖‖v‖ ≈ ‖J‖·√(n·width)·√samples overall
+        ref = problem.jacobian_scale() * math.sqrt(problem.output_dim * samples)
+        result = rank_from_singular_values(sv, grads.shape, reference=ref)
+    else:
+        raise ValueError(f"unknown route {route!r}; choose auto, dense or sketch")
+    return Measurement(result, route, samples, time.perf_counter() - start)
+
+
+def make_problem(
+    x: np.ndarray,
+    kernel: str = "softmax",
+    map: str = "weights",
+    dk: int | None = None,
+    dv: int | None = None,
+    seed: int = 0,
+    **kernel_params,
+) -> PullbackProblem:
+    """Convenience constructor taking a kernel name."""
+    return PullbackProblem(np.asarray(x), get_kernel(kernel, **kernel_params), map, dk, dv, seed)
