@@ -148,7 +148,10 @@ def cmd_rank(args) -> int:
         bar = tqdm(total=min(problem.ambient_dim, problem.output_dim) + 16, desc="pulling back cotangents",
                    unit="vjp", file=sys.stderr, leave=False)
         progress = bar.update
-    meas = measure_rank(problem, route=args.route, progress=progress)
+    try:
+        meas = measure_rank(problem, route=args.route, progress=progress)
+    except ValueError as err:
+        raise InputError(f"rank: {err}") from None
     if bar is not None:
         bar.close()
     pred = predict_rank(problem)

@@ -116,10 +116,10 @@ class Reading:
             evidence = self.gather(profile)
             outcome = self.rule(evidence)
         except Exception as err:  # the toolkit failed; report it, never turn it into a verdict
-            tb = traceback.format_exc(limit=3)
+            frame = traceback.extract_tb(err.__traceback__)[-1]
             return ReadingResult(
                 claim_id, self.id, self.statement, None, evidence, time.perf_counter() - start,
-                error=f"{type(err).__name__}: {err} | {tb.splitlines()[-1]}",
+                error=f"{type(err).__name__}: {err} (at {frame.filename}:{frame.lineno})",
             )
         return ReadingResult(claim_id, self.id, self.statement, outcome, evidence, time.perf_counter() - start)
 

@@ -166,6 +166,8 @@ class PullbackProblem:
             return float("nan")
         s = self.scores_at(self.theta0())
         t = np.asarray(self.kernel.unnormalized(s))
+        if np.any(t.sum(axis=1) == 0):
+            return float("nan")
         a = t / t.sum(axis=1, keepdims=True)
         if self.kernel.name == "softmax":
             row = np.max(a, axis=1)  # ‖diag(a) − a aᵀ‖₂ ≤ max_j a_j
@@ -182,6 +184,21 @@ class PullbackProblem:
         par = "θ = M (d×d)" if self.dk is None else f"θ = (W_Q, W_K), d_k = {self.dk}"
         extra = f", d_v = {self.width_v}" if self.map == "output" else ""
         return f"{self.kernel.describe()}, {self.map} map, {par}, n = {self.n}, d = {self.d}{extra}"
+
+
+class UndefinedMapError(ValueError):
+    """The map is undefined at θ₀ (a row of unnormalized weights sums to 0: 0/0)."""
+
+
+def check_defined(problem: PullbackProblem) -> None:
+    """Raise :class:`UndefinedMapError` when the forward map is not finite at θ₀."""
+    values = np.asarray(problem.forward()(problem.theta0()))
+    if not np.all(np.isfinite(values)):
+        raise UndefinedMapError(
+            f"{problem.kernel.describe()} {problem.map} map is undefined at these tokens: some query's "
+            "unnormalized weights sum to 0 (0/0), e.g. a zero token or scores that vanish; "
+            "use other tokens or a kernel with a shift (csq, shift > 0)"
+        )
 
 
 def dense_jacobian(problem: PullbackProblem) -> np.ndarray:
@@ -251,6 +268,7 @@ def measure_rank(
     else the sketch with ``min(ambient, output) + oversample`` cotangents.
     """
     start = time.perf_counter()
+    check_defined(problem)
     if route == "auto":
         route = "dense" if problem.output_dim * problem.ambient_dim <= dense_limit else "sketch"
     if route == "dense":

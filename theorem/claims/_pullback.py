@@ -1,0 +1,81 @@
+"""Shared evidence for the pulled-back gradient space (claims T1 and R3).
+
+:func:`measure_row` measures one configuration and sets the closed form beside it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theorem.kernels import get_kernel
+from theorem.numeric.predicted import predict_rank
+from theorem.numeric.pullback import PullbackProblem, UndefinedMapError, measure_rank
+from theorem.strategies import TokenSpec
+
+# a fixed panel: generic and degenerate token matrices on both sides of n = d
+PANEL: tuple[tuple[str, TokenSpec], ...] = (
+    ("Gaussian, n > d", TokenSpec(12, 4, "gaussian", 1)),
+    ("Gaussian, n = d", TokenSpec(4, 4, "gaussian", 2)),
+    ("Gaussian, n < d", TokenSpec(3, 4, "gaussian", 3)),
+    ("repeated tokens", TokenSpec(12, 4, "repeated", 4)),
+    ("rank-deficient X", TokenSpec(12, 4, "low_rank", 5)),
+    ("shared offset", TokenSpec(12, 4, "offset", 6)),
+    ("LayerNorm, no affine", TokenSpec(12, 4, "layernorm", 7)),
+    ("LayerNorm + affine", TokenSpec(12, 4, "layernorm_affine", 8)),
+    ("tiny scale", TokenSpec(12, 4, "gaussian", 9, 1e-3)),
+)
+
+
+def measure_row(x_or_spec, kernel: str, params: dict | None = None, map: str = "weights",
+                dk: int | None = None, dv: int | None = None, seed: int = 0) -> dict:
+    """Measured and predicted dimension of one pulled-back gradient space."""
+    spec = x_or_spec if isinstance(x_or_spec, TokenSpec) else None
+    x = spec.build() if spec is not None else np.asarray(x_or_spec, dtype=np.float64)
+    params = params or {}
+    problem = PullbackProblem(x, get_kernel(kernel, **params), map, dk, dv, seed)
+    n, d = x.shape
+    base = {
+        "tokens": spec.to_dict() if spec is not None else {"n": n, "d": d},
+        "kernel": problem.kernel.describe(),
+        "map": map,
+        "param": problem.param,
+        "dk": dk,
+        "ambient": problem.ambient_dim,
+        "d_squared": d * d,
+    }
+    try:
+        meas = measure_rank(problem)
+    except UndefinedMapError as err:
+        return dict(base, measured=None, rank_status="undefined", predicted=None, prediction_valid=False,
+                    violations=[str(err)], formula="", gap=None, tolerance=None, invariants={})
+    pred = predict_rank(problem)
+    return {
+        "tokens": spec.to_dict() if spec is not None else {"n": n, "d": d},
+        "kernel": problem.kernel.describe(),
+        "map": map,
+        "param": problem.param,
+        "dk": dk,
+        "measured": meas.rank.rank,
+        "rank_status": meas.rank.status,
+        "gap": meas.rank.gap,
+        "tolerance": meas.rank.tolerance,
+        "predicted": pred.rank,
+        "formula": pred.formula,
+        "prediction_valid": pred.valid,
+        "violations": pred.violations,
+        "invariants": pred.invariants,
+        "ambient": problem.ambient_dim,
+        "d_squared": d * d,
+    }
+
+
+def comparable(row: dict) -> bool:
+    """A row whose measured rank is well defined and whose closed form is claimed."""
+    return row["rank_status"] == "ok" and row["prediction_valid"]
+
+
+def agreement(rows: list[dict]) -> tuple[int, int, list[dict]]:
+    """(agreeing, comparable, mismatches) over rows."""
+    comp = [r for r in rows if comparable(r)]
+    bad = [r for r in comp if r["measured"] != r["predicted"]]
+    return len(comp) - len(bad), len(comp), bad

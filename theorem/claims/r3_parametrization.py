@@ -1,0 +1,136 @@
+"""R3: "the d² figure comes from the parametrization (M is d×d), not from the kernel".
+
+Readings:
+
+* **R3.a** the scores map θ = M ↦ X M Xᵀ, before any kernel, already has the dimension
+  ``rank(X)²`` (≤ d²): the d² is the parametrization's;
+* **R3.b** the weights-map dimension is the same for softmax, poly2 and CSQ;
+* **R3.c** linear attention (elu+1), parametrized by its W_Q, W_K ∈ R^{d×d}, has the same d².
+"""
+
+from __future__ import annotations
+
+from theorem.claims._pullback import PANEL, agreement, measure_row
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
+from theorem.fuzz import search
+from theorem.strategies import token_specs
+
+
+def gather_a(profile: Profile) -> list[Evidence]:
+    rows = [dict(measure_row(spec, "softmax", {}, "scores"), input=name) for name, spec in PANEL]
+    ok, comp, bad = agreement(rows)
+    r2 = all(r["predicted"] == r["invariants"]["r"] ** 2 for r in rows if r["predicted"] is not None)
+    return [
+        Evidence("symbolic", "vec(X M Xᵀ) = (X ⊗ X) vec M and rank(X ⊗ X) = rank(X)² (SymPy, theorem.symbolic)", None),
+        Evidence("numeric", f"scores map on the panel: measured = r² on {ok}/{comp} inputs ("
+                 + ", ".join(f"{r['input']}: {r['measured']}" for r in rows) + ")",
+                 ok == comp and comp == len(rows) and r2, {"rows": rows, "mismatches": bad}),
+    ]
+
+
+def rule_a(ev: list[Evidence]) -> Outcome:
+    num = ev[-1]
+    if num.supports:
+        return Outcome(Verdict.HOLDS, "the kernel-free scores map already has dim rank(X)² ≤ d²: " + num.summary[:160])
+    return Outcome(Verdict.FAILS, "scores-map dimension differs from rank(X)²: " + num.summary[:200], None,
+                   (num.data.get("mismatches") or [None])[0])
+
+
+def _kernel_dims(spec) -> dict:
+    rows = {k: measure_row(spec, k, p, "weights") for k, p in
+            (("softmax", {}), ("poly2", {}), ("csq", {}))}
+    return rows
+
+
+def gather_b(profile: Profile) -> list[Evidence]:
+    table = []
+    for name, spec in PANEL:
+        rows = _kernel_dims(spec)
+        table.append({"input": name, **{k: (r["measured"], r["predicted"]) for k, r in rows.items()}})
+    ev = [Evidence("numeric", "panel, (measured, closed form) per kernel: " + "; ".join(
+        f"{t['input']}: softmax {t['softmax'][0]}, poly2 {t['poly2'][0]}, csq {t['csq'][0]}" for t in table),
+        None, {"table": table})]
+
+    def check(spec):
+        rows = _kernel_dims(spec)
+        if any(r["rank_status"] != "ok" for r in rows.values()):
+            return None, 0.0, rows
+        dims = {k: r["measured"] for k, r in rows.items()}
+        spread = max(dims.values()) - min(dims.values())
+        return spread > 0, spread, {"tokens": spec.to_dict(), "dims": dims,
+                                    "predicted": {k: r["predicted"] for k, r in rows.items()},
+                                    "formulas": {k: r["formula"] for k, r in rows.items()}}
+
+    res = search(token_specs(), check, max_examples=profile.pick(30, 300))
+    if res.found:
+        ev.append(Evidence("fuzz", f"minimal input where the kernels differ: {res.detail['tokens']}: "
+                           f"{res.detail['dims']}", False, {"counterexample": res.detail}))
+    else:
+        ev.append(Evidence("fuzz", f"no input among {res.examples_run} where the kernels' dimensions differ", True))
+    return ev
+
+
+def rule_b(ev: list[Evidence]) -> Outcome:
+    counter = [e for e in ev if "counterexample" in e.data]
+    if counter:
+        return Outcome(
+            Verdict.HOLDS_WITH_CONDITIONS, counter[0].summary,
+            "The leading d² (r² in general) is the parametrization's, shared by every score kernel; the kernel "
+            "only removes the null direction of its row normalization: softmax and CSQ lose r when 1 ∈ col X "
+            "(r(r − e)), poly2 loses m(X) ≥ 1 (r² − m). So 'the same' holds up to a kernel-specific correction "
+            "of at most r, not exactly.",
+            counter[0].data["counterexample"],
+        )
+    return Outcome(Verdict.HOLDS, "softmax, poly2 and CSQ measured the same dimension on every input")
+
+
+def gather_c(profile: Profile) -> list[Evidence]:
+    rows = []
+    for n, d in ((16, 2), (16, 3)):
+        spec = PANEL[0][1].__class__(n, d, "gaussian", 11)
+        r = measure_row(spec, "linear", {}, "weights", dk=d)
+        rows.append(r)
+    ev = [Evidence("numeric", "linear (elu+1), θ = (W_Q, W_K) with d_k = d: " + ", ".join(
+        f"n={r['tokens']['n']}, d={r['tokens']['d']}: measured {r['measured']} vs d² = {r['d_squared']} "
+        f"(ambient 2·d·d_k = {r['ambient']})" for r in rows), None, {"rows": rows})]
+
+    def check(spec):
+        if spec.n <= spec.d:
+            return None, 0.0, {}
+        r = measure_row(spec, "linear", {}, "weights", dk=spec.d)
+        if r["rank_status"] != "ok":
+            return None, 0.0, r
+        return r["measured"] > r["d_squared"], r["measured"] - r["d_squared"], r
+
+    res = search(token_specs(kinds=("gaussian",), max_n=10, max_d=3), check, max_examples=profile.pick(25, 200))
+    if res.found:
+        r = res.detail
+        ev.append(Evidence("fuzz", f"minimal counterexample: Gaussian tokens {r['tokens']}, linear attention "
+                           f"with d_k = d: measured {r['measured']} > d² = {r['d_squared']}", False,
+                           {"counterexample": r}))
+    return ev
+
+
+def rule_c(ev: list[Evidence]) -> Outcome:
+    counter = [e for e in ev if "counterexample" in e.data]
+    if counter:
+        c = counter[0].data["counterexample"]
+        return Outcome(
+            Verdict.FAILS, counter[0].summary,
+            "Linear attention φ(XW_Q)φ(XW_K)ᵀ is not a function of M = W_Q W_Kᵀ: the elementwise φ breaks the "
+            "GL(d_k) symmetry, so W_Q and W_K count separately and the pulled-back dimension reaches 2·d·d_k "
+            "(measured), above d² for d_k = d. The d² figure belongs to bilinear-score kernels only.",
+            {"tokens": c["tokens"], "dk": c["dk"], "measured": c["measured"], "d_squared": c["d_squared"],
+             "ambient": c["ambient"]},
+        )
+    return Outcome(Verdict.HOLDS, "linear attention measured at most d² on every input tried")
+
+
+READINGS = (
+    Reading("R3.a", "Before any kernel, the scores map θ = M ↦ X M Xᵀ already has the dimension rank(X)² ≤ d²: "
+            "the d² comes from M being d×d.", gather_a, rule_a),
+    Reading("R3.b", "The pulled-back dimension of the weights map is the same for softmax, poly2 and CSQ.",
+            gather_b, rule_b),
+    Reading("R3.c", "Linear attention (elu+1, with its W_Q, W_K ∈ R^{d×d}) has the same d²-dimensional "
+            "pulled-back space.", gather_c, rule_c),
+)
