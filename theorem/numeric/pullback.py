@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import jax
@@ -116,36 +117,16 @@ class PullbackProblem:
         return jnp.concatenate([jnp.asarray(p["W_Q"]).ravel(), jnp.asarray(p["W_K"]).ravel()])
 
     def scores_at(self, theta: Float[Array, " p"]) -> Float[Array, "n n"]:
-        x = jnp.asarray(self.x)
-        d = self.d
-        if self.dk is None:
-            m = theta.reshape(d, d)
-            return x @ m @ x.T / math.sqrt(d)
-        wq = theta[: d * self.dk].reshape(d, self.dk)
-        wk = theta[d * self.dk :].reshape(d, self.dk)
-        return (x @ wq) @ (x @ wk).T / math.sqrt(self.dk)
+        return _scores(theta, jnp.asarray(self.x), self.dk)
 
     def weights_at(self, theta: Float[Array, " p"]) -> Float[Array, "n n"]:
-        if self.kernel.is_score_kernel:
-            return self.kernel.weights_from_scores(self.scores_at(theta))
-        x = jnp.asarray(self.x)
-        d = self.d
-        wq = theta[: d * self.dk].reshape(d, self.dk)
-        wk = theta[d * self.dk :].reshape(d, self.dk)
-        return self.kernel.weights(x @ wq, x @ wk)
+        return _weights(theta, jnp.asarray(self.x), self.kernel, self.dk)
 
     def forward(self) -> Callable[[Float[Array, " p"]], Float[Array, " m"]]:
         """The map θ ↦ vec(scores | weights | output), flattened row-major."""
+        x = jnp.asarray(self.x)
         wv = jnp.asarray(self.fixed_parameters()["W_V"])
-        xv = jnp.asarray(self.x) @ wv
-
-        def f(theta):
-            if self.map == "scores":
-                return self.scores_at(theta).ravel()
-            a = self.weights_at(theta)
-            return a.ravel() if self.map == "weights" else (a @ xv).ravel()
-
-        return f
+        return lambda theta: _forward(theta, x, wv, self.kernel, self.map, self.dk)
 
     def jacobian_scale(self) -> float:
         """An upper bound on ``‖J‖₂`` from the norms of its chain-rule factors.
@@ -201,10 +182,41 @@ def check_defined(problem: PullbackProblem) -> None:
         )
 
 
+def _scores(theta, x, dk):
+    d = x.shape[1]
+    if dk is None:
+        return x @ theta.reshape(d, d) @ x.T / math.sqrt(d)
+    wq = theta[: d * dk].reshape(d, dk)
+    wk = theta[d * dk :].reshape(d, dk)
+    return (x @ wq) @ (x @ wk).T / math.sqrt(dk)
+
+
+def _weights(theta, x, kernel, dk):
+    if kernel.is_score_kernel:
+        return kernel.weights_from_scores(_scores(theta, x, dk))
+    d = x.shape[1]
+    wq = theta[: d * dk].reshape(d, dk)
+    wk = theta[d * dk :].reshape(d, dk)
+    return kernel.weights(x @ wq, x @ wk)
+
+
+def _forward(theta, x, wv, kernel, map, dk):
+    """θ ↦ vec(S), vec(A) or vec(A X W_V): a pure function, so one compilation serves every X of a shape."""
+    if map == "scores":
+        return _scores(theta, x, dk).ravel()
+    a = _weights(theta, x, kernel, dk)
+    return a.ravel() if map == "weights" else (a @ (x @ wv)).ravel()
+
+
+@partial(jax.jit, static_argnames=("kernel", "map", "dk"))
+def _jacobian(theta, x, wv, kernel, map, dk):
+    return jax.jacfwd(_forward)(theta, x, wv, kernel, map, dk)
+
+
 def dense_jacobian(problem: PullbackProblem) -> np.ndarray:
     """The full Jacobian ``∂ vec(map)/∂θ`` (output_dim × ambient_dim), by forward mode."""
-    f = problem.forward()
-    jac = jax.jacfwd(f)(problem.theta0())
+    wv = jnp.asarray(problem.fixed_parameters()["W_V"])
+    jac = _jacobian(problem.theta0(), jnp.asarray(problem.x), wv, problem.kernel, problem.map, problem.dk)
     return np.asarray(jac)
 
 

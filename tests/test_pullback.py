@@ -1,0 +1,84 @@
+"""The measurement machinery: dense Jacobian vs matrix-free sketch, scale bound, closed-form pieces."""
+
+import numpy as np
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from theorem.kernels import get_kernel
+from theorem.numeric.predicted import Subspace, predict_rank, token_invariants
+from theorem.numeric.pullback import PullbackProblem, dense_jacobian, make_problem, measure_rank
+from theorem.strategies import TokenSpec, token_specs
+
+
+@given(token_specs(max_n=7, max_d=4, scales=(1.0,)), st.sampled_from(["softmax", "poly2", "csq"]),
+       st.sampled_from(["scores", "weights", "output"]))
+def test_sketch_rank_equals_dense_rank(spec, kernel, mp):
+    p = make_problem(spec.build(), kernel, mp)
+    try:
+        dense = measure_rank(p, route="dense").rank
+    except ValueError:
+        return  # undefined map (0/0): nothing to compare
+    sketch = measure_rank(p, route="sketch").rank
+    note(f"dense {dense.summary()} sketch {sketch.summary()}")
+    if dense.status == "ok" and sketch.status == "ok":
+        assert dense.rank == sketch.rank
+
+
+def test_sketch_rows_are_pulled_back_cotangents():
+    # each sketched row is Jᵀ vec(u vᵀ): check one against the dense Jacobian
+    from theorem.numeric.pullback import sketched_gradients
+
+    p = make_problem(TokenSpec(5, 3, "gaussian", 0).build(), "softmax", "weights")
+    rows = sketched_gradients(p, 3, seed=7, batch=3)
+    rng = np.random.default_rng(7)
+    u, v = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    jac = dense_jacobian(p)
+    expect = np.stack([jac.T @ np.outer(u[i], v[i]).ravel() for i in range(3)])
+    np.testing.assert_allclose(rows, expect, rtol=1e-10, atol=1e-12)
+
+
+@given(token_specs(max_n=6, max_d=4), st.sampled_from(["softmax", "poly2", "csq"]),
+       st.sampled_from(["scores", "weights", "output"]), st.booleans())
+def test_jacobian_scale_bounds_the_spectral_norm(spec, kernel, mp, factorized):
+    p = make_problem(spec.build(), kernel, mp, dk=spec.d if factorized else None)
+    try:
+        jac = dense_jacobian(p)
+    except ValueError:
+        return
+    if not np.all(np.isfinite(jac)):
+        return
+    assert np.linalg.norm(jac, 2) <= p.jacobian_scale() * (1 + 1e-9)
+
+
+def test_invariants_of_layernorm_affine_tokens():
+    inv = token_invariants(TokenSpec(12, 4, "layernorm_affine", 8).build())
+    assert (inv["r"], inv["e"], inv["rho"]) == (4, 1, 3)
+    inv = token_invariants(TokenSpec(12, 4, "layernorm", 8).build())
+    assert (inv["r"], inv["e"], inv["rho"]) == (3, 0, 3)
+
+
+def test_subspace_membership_is_three_valued():
+    sp = Subspace.column_space(np.eye(4)[:, :2])
+    assert sp.contains(np.array([1.0, 2.0, 0.0, 0.0])) is True
+    assert sp.contains(np.array([0.0, 0.0, 1.0, 0.0])) is False
+    assert sp.contains(np.array([1.0, 0.0, 1e-7, 0.0])) is None
+
+
+def test_saturated_softmax_is_flagged_not_predicted():
+    x = TokenSpec(8, 3, "gaussian", 0, 60.0).build()
+    pred = predict_rank(make_problem(x, "softmax"))
+    assert not pred.valid and any("weights" in v for v in pred.violations)
+
+
+@pytest.mark.parametrize("bad,msg", [
+    (np.zeros((0, 3)), "n ≥ 1"), (np.zeros(3), "2-D"), (np.full((2, 2), np.nan), "NaN"),
+])
+def test_problem_rejects_bad_tokens(bad, msg):
+    with pytest.raises(ValueError, match=msg):
+        PullbackProblem(bad, get_kernel("softmax"))
+
+
+def test_linear_kernel_needs_factorized_form():
+    with pytest.raises(ValueError, match="--dk"):
+        PullbackProblem(np.ones((3, 2)), get_kernel("linear"))

@@ -1,0 +1,149 @@
+r"""Finite feature maps of the attention kernels that have one.
+
+A kernel has a *linear form* when its unnormalized weight factors through finite features,
+:math:`T_{ij} = \sum_p \phi_p(q_i)\cdot\psi_p(k_j)`.  Then
+:math:`\sum_j T_{ij} v_j = \sum_p \phi_p(q_i)^\top \big(\sum_j \psi_p(k_j) v_j^\top\big)`:
+the key side is summed once into a state of size :math:`D \times d_v`, and the cost is
+:math:`O(n D d_v)` instead of :math:`O(n^2 (d_k + d_v))`.
+
+**Squared kernels** (poly2, CSQ).  Every polynomial kernel of the project is, after the
+rewrite in :mod:`theorem.numeric.csq_linear`, a square :math:`T_{ij} = (a_{ij} + e_i)^2` with
+:math:`a_{ij} = q_i\cdot k_j` and a per-query offset :math:`e_i`.  Expanding,
+
+.. math::
+
+    (q\cdot k + e)^2 = \sum_{a\le b} w_{ab}\,(q_a q_b)(k_a k_b) \;+\; \sum_a (2e\,q_a)\,k_a \;+\; e^2\cdot 1,
+    \qquad w_{ab} = 2 - \delta_{ab},
+
+so the key features are the :math:`d_k(d_k+1)/2` *symmetric* second-order monomials
+:math:`k_a k_b` (:math:`a \le b`), the :math:`d_k` first-order ones and the constant:
+:math:`D = (d_k+1)(d_k+2)/2` in all, not :math:`d_k^2 + d_k + 1`.  The weight :math:`w_{ab}`
+sits on the query side so that no :math:`\sqrt 2` enters.  (Proved for general
+:math:`d_k` in :mod:`theorem.symbolic.csq_identity`.)
+
+**elu+1** (Katharopoulos et al. 2020): one part, :math:`\phi = \psi = \mathrm{elu} + 1`, :math:`D = d_k`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+__all__ = [
+    "sym2_pairs",
+    "sym2",
+    "sym2_weights",
+    "sym2_dim",
+    "FeatureKernel",
+    "SquaredFeatures",
+    "EluFeatures",
+]
+
+
+@lru_cache(maxsize=None)
+def sym2_pairs(d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``(a, b)`` with ``a ≤ b`` in the order :func:`sym2` emits them (row-major upper triangle)."""
+    return np.triu_indices(d)
+
+
+def sym2_dim(d: int) -> int:
+    """Number of symmetric second-order monomials: ``d(d+1)/2``."""
+    return d * (d + 1) // 2
+
+
+def sym2(x: Float[Array, "... d"]) -> Float[Array, "... d*(d+1)/2"]:
+    r"""The symmetric second-order monomials :math:`x_a x_b,\ a \le b`, ordered as :func:`sym2_pairs`.
+
+    Built as ``d`` slices ``x_a · x[a:]`` concatenated (XLA fuses them into one pass;
+    faster on CPU than a gather).
+    """
+    d = x.shape[-1]
+    return jnp.concatenate([x[..., a : a + 1] * x[..., a:] for a in range(d)], axis=-1)
+
+
+def sym2_weights(d: int, dtype) -> Float[Array, " d*(d+1)/2"]:
+    r""":math:`w_{ab} = 2 - \delta_{ab}`: the multiplicity of the monomial :math:`x_a x_b` in :math:`(x\cdot y)^2`."""
+    ia, ib = sym2_pairs(d)
+    return jnp.asarray(np.where(ia == ib, 1.0, 2.0), dtype=dtype)
+
+
+class FeatureKernel:
+    r"""A kernel written as :math:`T_{ij} = \sum_p \phi_p(q_i, e_i)\cdot\psi_p(k_j)`.
+
+    ``e`` is a per-query offset (a column of numbers; kernels without one ignore it).
+    ``pair_weights`` evaluates :math:`T` directly on a small block (the intra-chunk part of
+    the causal algorithm), which must equal the feature form.
+    """
+
+    def query_parts(self, q: Float[Array, "c dk"], e: Float[Array, " c"]) -> tuple[Array, ...]:
+        raise NotImplementedError
+
+    def key_parts(self, k: Float[Array, "c dk"]) -> tuple[Array, ...]:
+        raise NotImplementedError
+
+    def pair_weights(
+        self, q: Float[Array, "c dk"], k: Float[Array, "c2 dk"], e: Float[Array, " c"]
+    ) -> Float[Array, "c c2"]:
+        raise NotImplementedError
+
+    def part_dims(self, dk: int) -> tuple[int, ...]:
+        """Feature dimension of each part; their sum is ``D``."""
+        raise NotImplementedError
+
+    def feature_dim(self, dk: int) -> int:
+        return sum(self.part_dims(dk))
+
+
+@dataclass(frozen=True)
+class SquaredFeatures(FeatureKernel):
+    r""":math:`T_{ij} = (q_i\cdot k_j + e_i)^2`; with ``lower_order=False`` the offset is 0 (pure :math:`(q\cdot k)^2`).
+
+    Parts: ``(w ⊙ sym2(q), sym2(k))``, ``(2e·q, k)``, ``(e², 1)``.
+    """
+
+    lower_order: bool = True
+
+    def query_parts(self, q, e):
+        d = q.shape[-1]
+        quad = sym2(q) * sym2_weights(d, q.dtype)
+        if not self.lower_order:
+            return (quad,)
+        e = e[..., None]
+        return (quad, (2 * e) * q, e * e)
+
+    def key_parts(self, k):
+        quad = sym2(k)
+        if not self.lower_order:
+            return (quad,)
+        return (quad, k, jnp.ones_like(k[..., :1]))
+
+    def pair_weights(self, q, k, e):
+        a = q @ jnp.swapaxes(k, -1, -2)
+        if self.lower_order:
+            a = a + e[..., None]
+        return a * a
+
+    def part_dims(self, dk):
+        return (sym2_dim(dk), dk, 1) if self.lower_order else (sym2_dim(dk),)
+
+
+@dataclass(frozen=True)
+class EluFeatures(FeatureKernel):
+    r""":math:`T_{ij} = \phi(q_i)\cdot\phi(k_j)`, :math:`\phi = \mathrm{elu} + 1 > 0` (no offset)."""
+
+    def query_parts(self, q, e):
+        return (jax.nn.elu(q) + 1.0,)
+
+    def key_parts(self, k):
+        return (jax.nn.elu(k) + 1.0,)
+
+    def pair_weights(self, q, k, e):
+        return (jax.nn.elu(q) + 1.0) @ jnp.swapaxes(jax.nn.elu(k) + 1.0, -1, -2)
+
+    def part_dims(self, dk):
+        return (dk,)

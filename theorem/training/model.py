@@ -1,0 +1,156 @@
+"""Tiny attention models in plain JAX, with the attention kernel as a parameter.
+
+The model (``n_layers`` = 1 or 2 in the sweeps, any ``L ≥ 1`` allowed):
+
+* input: token ids → embedding ``E[x_t]`` (+ ``E'[x_{t−1}]`` when ``shift_embedding``: a learned
+  embedding of the previous token, i.e. a one-tap causal "short convolution" as in H3/Based,
+  which lets one attention layer solve MQAR), or vectors → ``x_t W_in`` (no bias: no constant
+  direction is added to the tokens);
+* ``L`` residual attention layers ``h ← h + A(h) h W_V W_O`` with ``A = normalize(κ(S))``,
+  ``S = (h W_Q)(h W_K)ᵀ / √d_k`` computed by :func:`theorem.kernels.get_kernel` — the single
+  place where a kernel is defined; ``norm=True`` applies a parameter-free RMS norm to the layer
+  input (``h / rms(h)``, homogeneous of degree 0, so it adds no constant direction either);
+* readout ``h W_out``: logits over the vocabulary, or a vector.
+
+Parameters are a dict pytree; :func:`init_params` draws them from a key, so equal seeds give
+*matched* initial points across kernels (the parameter shapes do not depend on the kernel).
+
+The auxiliary output ``vertex_penalty`` is the CSQ soft penalty of :mod:`theorem.training.penalty`,
+summed over layers (0 for kernels without a parabola vertex).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from theorem.kernels import KERNEL_NAMES, Kernel, get_kernel
+from theorem.training.penalty import vertex_penalty
+from theorem.training.tasks import Task
+
+__all__ = ["ModelConfig", "init_params", "apply", "attention_layer", "num_params"]
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the model and the kernel its attention layers use."""
+
+    kernel: str = "softmax"
+    kernel_params: tuple[tuple[str, Any], ...] = ()
+    d_model: int = 32
+    d_key: int = 16
+    n_layers: int = 1
+    norm: bool = True
+    shift_embedding: bool = True
+    init_scale: float = 1.0
+    label: str = field(default="", compare=False)
+    _kernel: Kernel | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNEL_NAMES:
+            raise ValueError(f"kernel: unknown kernel {self.kernel!r}; choose one of {', '.join(KERNEL_NAMES)}")
+        for name in ("d_model", "d_key", "n_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if not (self.init_scale > 0 and math.isfinite(self.init_scale)):
+            raise ValueError(f"init_scale must be a finite number > 0, got {self.init_scale}")
+        # built (and validated) once, outside any jit trace: the CSQ constructor checks its shift
+        # with jnp, which cannot run on a tracer
+        object.__setattr__(self, "_kernel", get_kernel(self.kernel, **dict(self.kernel_params)))
+
+    @property
+    def kernel_obj(self) -> Kernel:
+        return self._kernel
+
+    @property
+    def name(self) -> str:
+        return self.label or self.kernel_obj.describe()
+
+
+def _normal(key, shape, fan_in, scale=1.0):
+    return scale * jax.random.normal(key, shape) / math.sqrt(fan_in)
+
+
+def init_params(cfg: ModelConfig, task: Task, key: Array) -> Params:
+    """Gaussian initialization, variance 1/fan-in (embeddings: variance 1)."""
+    d, dk = cfg.d_model, cfg.d_key
+    keys = iter(jax.random.split(key, 4 + 4 * cfg.n_layers))
+    params: Params = {}
+    if task.input_kind == "tokens":
+        v = task.vocab_size
+        params["embed"] = jax.random.normal(next(keys), (v, d))
+        if cfg.shift_embedding:
+            params["embed_prev"] = jax.random.normal(next(keys), (v, d))
+        out_dim = v
+    else:
+        params["w_in"] = _normal(next(keys), (task.token_dim, d), task.token_dim)
+        out_dim = task.value_dim
+    s = cfg.init_scale
+    params["layers"] = [
+        {
+            "w_q": _normal(next(keys), (d, dk), d, s),
+            "w_k": _normal(next(keys), (d, dk), d, s),
+            "w_v": _normal(next(keys), (d, d), d),
+            "w_o": _normal(next(keys), (d, d), d),
+        }
+        for _ in range(cfg.n_layers)
+    ]
+    params["w_out"] = _normal(next(keys), (d, out_dim), d)
+    return params
+
+
+def num_params(params: Params) -> int:
+    return sum(int(p.size) for p in jax.tree_util.tree_leaves(params))
+
+
+def _rms_norm(h: Float[Array, "n d"]) -> Float[Array, "n d"]:
+    return h / jnp.sqrt(jnp.mean(h**2, axis=-1, keepdims=True) + 1e-12)
+
+
+def attention_layer(
+    layer: Params, h: Float[Array, "n d"], kernel: Kernel, causal: bool
+) -> tuple[Float[Array, "n d"], Float[Array, ""]]:
+    """One head ``A(h) h W_V W_O`` and the layer's vertex penalty."""
+    q = h @ layer["w_q"]
+    k = h @ layer["w_k"]
+    if kernel.is_score_kernel:
+        scores = q @ k.T / math.sqrt(q.shape[-1])
+        weights = kernel.weights_from_scores(scores, causal=causal)
+        pen = vertex_penalty(kernel, scores, causal)
+    else:
+        weights = kernel.weights(q, k, causal=causal)
+        pen = jnp.zeros(())
+    return weights @ (h @ layer["w_v"]) @ layer["w_o"], pen
+
+
+def _forward_one(params: Params, cfg: ModelConfig, task: Task, x: Array) -> tuple[Array, Array]:
+    kernel = cfg.kernel_obj
+    if task.input_kind == "tokens":
+        h = params["embed"][x]
+        if cfg.shift_embedding:
+            prev = jnp.concatenate([jnp.zeros((1,), x.dtype), x[:-1]])
+            h = h + params["embed_prev"][prev]
+    else:
+        h = x @ params["w_in"]
+    penalty = jnp.zeros(())
+    for layer in params["layers"]:
+        inp = _rms_norm(h) if cfg.norm else h
+        out, pen = attention_layer(layer, inp, kernel, task.causal)
+        h = h + out
+        penalty = penalty + pen
+    if cfg.norm:
+        h = _rms_norm(h)
+    return h @ params["w_out"], penalty
+
+
+def apply(params: Params, cfg: ModelConfig, task: Task, inputs: Array) -> tuple[Array, dict[str, Array]]:
+    """Outputs for a batch of inputs, and ``{"vertex_penalty": mean over the batch}``."""
+    out, pen = jax.vmap(lambda x: _forward_one(params, cfg, task, x))(inputs)
+    return out, {"vertex_penalty": jnp.mean(pen)}
