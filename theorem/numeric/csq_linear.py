@@ -1,0 +1,244 @@
+r"""CSQ (and poly2, elu+1) attention in time linear in n: the exact rewrite and its two algorithms.
+
+**The rewrite.**  With :math:`s = 1/\sqrt{d_k}`, CSQ's weight of key :math:`j` for query :math:`i` is
+:math:`T_{ij} = (s\,q_i\cdot(k_j - \bar k_i) + c)^2`, :math:`\bar k_i` the mean of the keys query
+:math:`i` sees (all :math:`n`, or :math:`0..i` when causal).  For *any* reference point
+:math:`\mu \in \mathbb{R}^{d_k}`, with :math:`k'_j = k_j - \mu` and :math:`\bar k'_i = \bar k_i - \mu`,
+
+.. math::
+
+    s\,q_i\cdot(k_j - \bar k_i) + c \;=\; \underbrace{s\,q_i\cdot k'_j}_{a_{ij}}
+    \;+\; \underbrace{c - s\,q_i\cdot \bar k'_i}_{e_i},
+
+so :math:`T_{ij} = (a_{ij} + e_i)^2` and :meth:`~theorem.numeric.linear_features.SquaredFeatures`
+factors it through :math:`D = (d_k+1)(d_k+2)/2` features.  The per-query offset :math:`e_i`
+needs only the prefix sum :math:`\sum_{j\le i} k'_j` (already in the state), so the prefix sums
+of :math:`1, k, k\otimes k` (symmetric) and of :math:`v, k v^\top, (k\otimes k) v^\top` suffice
+(:mod:`theorem.symbolic.csq_identity` proves it).  Uncentered: :math:`e_i = c + s\,q_i\cdot\mu`.
+
+**Why a reference point.**  The output does not depend on :math:`\mu` (exactly, so
+:math:`\mu` carries ``stop_gradient`` and gradients are unchanged), but float32 does: the
+expansion adds :math:`a^2`, :math:`2ea` and :math:`e^2` separately, and the denominator is
+:math:`\sum_j a_{ij}^2 + 2e_i\sum_j a_{ij} + m_i e_i^2`.  If the keys share a large mean, each
+term is huge and they cancel to the small :math:`\sum_j (s q_i\cdot(k_j-\bar k_i))^2 + m_i c^2`.
+Taking :math:`\mu` = the mean of all keys makes :math:`a_{ij}` the centered score itself (no
+cancellation at all when non-causal, and only the drift of the prefix mean when causal).
+The denominator is then :math:`\ge m_i c^2 > 0`, so it never vanishes.
+
+**Algorithms** (one head; :func:`theorem.attention.attention` maps them over batch/head axes):
+
+* :func:`linear_noncausal`: state :math:`S = \sum_j \psi(k_j)[v_j, 1]^\top` (:math:`D\times(d_v+1)`),
+  then :math:`[N_i, Z_i] = \phi(q_i, e_i)^\top S`, output :math:`N_i/Z_i`.  Both passes run
+  over blocks of rows (``lax.scan``) so the :math:`B\times D` feature block stays in cache;
+  the state is the only thing carried.
+* :func:`linear_causal`: chunks of :math:`C` rows; inside a chunk the weights are evaluated
+  directly (a :math:`C\times C` lower triangle), across chunks through the running state, which
+  is carried by ``lax.scan`` and updated after each chunk.  Cost
+  :math:`4nD(d_v+1) + 2nC(d_k+d_v+1) + \dots` (:mod:`theorem.symbolic.flops`).
+
+Padding (``n`` not a multiple of the block) appends keys with :math:`[v, 1] = 0`, which add
+nothing to any numerator or denominator, and queries whose rows are dropped before the division.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from theorem.numeric.linear_features import FeatureKernel, SquaredFeatures
+
+__all__ = [
+    "squared_offsets",
+    "linear_noncausal",
+    "linear_causal",
+    "squared_linear",
+    "elu_linear",
+    "default_block",
+    "default_chunk",
+]
+
+#: bytes of one feature block we aim to keep in cache (L2-sized)
+_BLOCK_BYTES = 2**20
+
+
+def default_block(n: int, feature_dim: int, itemsize: int = 4) -> int:
+    """Rows per block of the non-causal passes: a power of two with ``B·D·itemsize ≈ 1 MiB``, 64 ≤ B ≤ 4096."""
+    b = _BLOCK_BYTES // max(1, feature_dim * itemsize)
+    b = 1 << max(6, min(12, int(math.log2(max(b, 1)))))
+    return min(b, max(n, 1))
+
+
+def default_chunk(dk: int, dv: int) -> int:
+    """Chunk size of the causal algorithm (see :func:`theorem.symbolic.flops.optimal_chunk`)."""
+    from theorem.symbolic.flops import optimal_chunk
+
+    return optimal_chunk(dk, dv)
+
+
+def squared_offsets(
+    q: Float[Array, "n dk"],
+    k: Float[Array, "n dk"],
+    *,
+    shift: float,
+    center: bool,
+    causal: bool,
+) -> tuple[Float[Array, "n dk"], Float[Array, "n dk"], Float[Array, " n"]]:
+    r"""``(s·q, k − μ, e)`` with :math:`T_{ij} = (s\,q_i\cdot(k_j-\mu) + e_i)^2` equal to the CSQ weight.
+
+    :math:`\mu` = ``stop_gradient`` (mean of all keys); centered:
+    :math:`e_i = c - s\,q_i\cdot\bar k'_i` with :math:`\bar k'_i` the (prefix) mean of :math:`k - \mu`;
+    uncentered: :math:`e_i = c + s\,q_i\cdot\mu`.
+    """
+    n, dk = q.shape[-2], q.shape[-1]
+    qs = q * jnp.asarray(1.0 / math.sqrt(dk), dtype=q.dtype)
+    mu = jax.lax.stop_gradient(jnp.mean(k, axis=-2, keepdims=True))
+    kp = k - mu
+    if center:
+        if causal:
+            counts = jnp.arange(1, n + 1, dtype=k.dtype)[:, None]
+            kbar = jnp.cumsum(kp, axis=-2) / counts
+        else:
+            kbar = jnp.mean(kp, axis=-2, keepdims=True)
+        e = shift - jnp.sum(qs * kbar, axis=-1)
+    else:
+        e = shift + jnp.sum(qs * mu, axis=-1)
+    return qs, kp, e.astype(q.dtype)
+
+
+def _pad_rows(x: Array, rows: int) -> Array:
+    if rows == 0:
+        return x
+    return jnp.concatenate([x, jnp.zeros((rows,) + x.shape[1:], x.dtype)], axis=0)
+
+
+def _augment(v: Float[Array, "n dv"]) -> Float[Array, "n dv+1"]:
+    """``[v, 1]``: the last column of the numerator is the denominator."""
+    return jnp.concatenate([v, jnp.ones_like(v[:, :1])], axis=-1)
+
+
+def _split(num: Float[Array, "n dv+1"]) -> Float[Array, "n dv"]:
+    return num[:, :-1] / num[:, -1:]
+
+
+def linear_noncausal(
+    features: FeatureKernel,
+    q: Float[Array, "n dk"],
+    k: Float[Array, "n dk"],
+    e: Float[Array, " n"],
+    v: Float[Array, "n dv"],
+    block: int | None = None,
+) -> Float[Array, "n dv"]:
+    r""":math:`o_i = \phi(q_i,e_i)^\top S_{:, :d_v} / \phi(q_i,e_i)^\top S_{:, d_v}`, :math:`S = \sum_j \psi(k_j)[v_j,1]^\top`.
+
+    Two passes over blocks of ``block`` rows; memory beyond the inputs and output:
+    the state (:math:`D\times(d_v+1)`) and one block of features.
+    """
+    n, dk = q.shape
+    dims = features.part_dims(dk)
+    b = block or default_block(n, sum(dims), q.dtype.itemsize)
+    t = -(-n // b)
+    pad = t * b - n
+    va = _pad_rows(_augment(v), pad).reshape(t, b, -1)
+    kb = _pad_rows(k, pad).reshape(t, b, dk)
+    qb = _pad_rows(q, pad).reshape(t, b, dk)
+    eb = _pad_rows(e, pad).reshape(t, b)
+
+    def accumulate(state, xs):
+        kk, vv = xs
+        return tuple(s + f.T @ vv for s, f in zip(state, features.key_parts(kk))), None
+
+    def emit(xs):
+        qq, ee = xs
+        return sum(f @ s for f, s in zip(features.query_parts(qq, ee), state))
+
+    state0 = tuple(jnp.zeros((p, va.shape[-1]), q.dtype) for p in dims)
+    if t == 1:
+        state, _ = accumulate(state0, (kb[0], va[0]))
+        num = emit((qb[0], eb[0]))[None]
+    else:
+        state, _ = jax.lax.scan(accumulate, state0, (kb, va))
+        num = jax.lax.map(emit, (qb, eb))
+    return _split(num.reshape(t * b, -1)[:n])
+
+
+def linear_causal(
+    features: FeatureKernel,
+    q: Float[Array, "n dk"],
+    k: Float[Array, "n dk"],
+    e: Float[Array, " n"],
+    v: Float[Array, "n dv"],
+    chunk: int | None = None,
+) -> Float[Array, "n dv"]:
+    r"""Causal :math:`o_i = \sum_{j\le i} T_{ij} v_j / \sum_{j\le i} T_{ij}`, chunked.
+
+    For chunk :math:`t` (rows :math:`tC..tC+C-1`), with the state
+    :math:`S_t = \sum_{j<tC} \psi(k_j)[v_j,1]^\top` carried by ``lax.scan``:
+
+    .. math:: [N, Z]_i = \phi(q_i,e_i)^\top S_t + \sum_{tC\le j\le i} T_{ij}[v_j, 1],
+              \qquad S_{t+1} = S_t + \sum_{j\in t} \psi(k_j)[v_j,1]^\top.
+    """
+    n, dk = q.shape
+    dv = v.shape[-1]
+    c = chunk or default_chunk(dk, dv)
+    c = min(c, n)
+    t = -(-n // c)
+    pad = t * c - n
+    va = _pad_rows(_augment(v), pad).reshape(t, c, -1)
+    kc = _pad_rows(k, pad).reshape(t, c, dk)
+    qc = _pad_rows(q, pad).reshape(t, c, dk)
+    ec = _pad_rows(e, pad).reshape(t, c)
+    lower = jnp.tril(jnp.ones((c, c), dtype=bool))
+
+    def step(state, xs):
+        qq, kk, vv, ee = xs
+        inter = sum(f @ s for f, s in zip(features.query_parts(qq, ee), state))
+        intra = jnp.where(lower, features.pair_weights(qq, kk, ee), 0.0) @ vv
+        new_state = tuple(s + f.T @ vv for s, f in zip(state, features.key_parts(kk)))
+        return new_state, inter + intra
+
+    state0 = tuple(jnp.zeros((p, dv + 1), q.dtype) for p in features.part_dims(dk))
+    _, num = jax.lax.scan(step, state0, (qc, kc, va, ec))
+    return _split(num.reshape(t * c, -1)[:n])
+
+
+def squared_linear(
+    q: Float[Array, "n dk"],
+    k: Float[Array, "n dk"],
+    v: Float[Array, "n dv"],
+    *,
+    shift: float,
+    center: bool,
+    causal: bool,
+    lower_order: bool = True,
+    chunk: int | None = None,
+) -> Float[Array, "n dv"]:
+    """CSQ (``lower_order=True``) or poly2 (``False``: :math:`T = (s\\,q\\cdot k)^2`, no offset) in linear time."""
+    if lower_order:
+        qs, kp, e = squared_offsets(q, k, shift=shift, center=center, causal=causal)
+    else:
+        qs = q * jnp.asarray(1.0 / math.sqrt(q.shape[-1]), dtype=q.dtype)
+        kp, e = k, jnp.zeros(q.shape[:-1], q.dtype)
+    features = SquaredFeatures(lower_order=lower_order)
+    if causal:
+        return linear_causal(features, qs, kp, e, v, chunk)
+    return linear_noncausal(features, qs, kp, e, v, chunk)
+
+
+def elu_linear(
+    q: Float[Array, "n dk"],
+    k: Float[Array, "n dk"],
+    v: Float[Array, "n dv"],
+    *,
+    causal: bool,
+    chunk: int | None = None,
+) -> Float[Array, "n dv"]:
+    """Linear attention with :math:`\\phi = \\mathrm{elu}+1` (Katharopoulos et al. 2020), no score scaling."""
+    from theorem.numeric.linear_features import EluFeatures
+
+    e = jnp.zeros(q.shape[:-1], q.dtype)
+    if causal:
+        return linear_causal(EluFeatures(), q, k, e, v, chunk)
+    return linear_noncausal(EluFeatures(), q, k, e, v, chunk)
