@@ -99,6 +99,7 @@ __all__ = [
     "feature_lifts",
     "factorized_output",
     "weights_error_bound",
+    "undefined_rows",
     "measured_rank",
     "score_rank",
     "predicted_rank",
@@ -395,19 +396,8 @@ def factorized_output(kernel: Kernel | str, head_or_q, k, v: np.ndarray) -> np.n
 # ---------------------------------------------------------------------------------
 
 
-def weights_error_bound(kernel: Kernel | str, head_or_q, k=None, causal: bool = False) -> float:
-    r"""First-order bound on ``‖fl(A) − A‖_F`` for ``A`` computed from the given factors.
-
-    Entrywise, with ``a_ij = Σ_c |q_ic||k_jc| / √d_k``: the scores carry
-    ``δS ≤ (d_k+2)·eps·a + (|δq||k| + |q||δk|)/√d_k``; softmax turns it into a relative
-    error ``δS_ij + δS_{i,argmax} + eps(|S_ij − max| + 1)`` of ``T_ij``; the polynomial
-    kernels into ``δT = 2|f|·δf + eps·f²`` with ``f = S̃ + c`` and ``δf`` including the
-    centering mean's error; the row division adds ``δT/Z + A·ΣδT/Z + (n+1)·eps·A``.  The
-    rank tolerance becomes ``max(σ₁·n·eps, bound)``: singular values below what rounding
-    can produce are not counted (the tolerance follows the error, never the answer).
-    """
-    kernel = _check_kernel(kernel)
-    q, kk, dq, dkk = _qk(head_or_q, k)
+def _t_with_error(kernel: Kernel, q, kk, dq, dkk, causal: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``T`` (softmax: shifted by the row max) and an entrywise first-order bound on its error."""
     n, dk = q.shape
     vis = np.tril(np.ones((n, n))) if causal else np.ones((n, n))
     sc = math.sqrt(dk)
@@ -417,37 +407,65 @@ def weights_error_bound(kernel: Kernel | str, head_or_q, k=None, causal: bool = 
         fq, fk = phi(q), phi(kk)
         t = (fq @ fk.T) * vis
         dt = (dk + 4) * EPS * t + ((fq * dq) @ fk.T + fq @ (fk * dkk).T) * vis
+        return t, dt
+    s = q @ kk.T / sc
+    ds = (dk + 2) * EPS * (aq @ ak.T) / sc + (dq @ ak.T + aq @ dkk.T) / sc
+    if isinstance(kernel, Softmax):
+        sm = np.where(vis > 0, s, -np.inf)
+        arg = np.argmax(sm, axis=1)
+        x = np.where(vis > 0, s - sm[np.arange(n), arg][:, None], 0.0)
+        t = np.exp(x) * vis
+        rel = ds + ds[np.arange(n), arg][:, None] + EPS * (np.abs(x) + 1.0)
+        return t, t * rel
+    cnt = vis.sum(axis=1, keepdims=True)
+    if _centred(kernel):
+        mean = (vis * s).sum(axis=1, keepdims=True) / cnt
+        dmean = (vis * ds).sum(axis=1, keepdims=True) / cnt + (cnt + 1) * EPS * (
+            (vis * np.abs(s)).sum(axis=1, keepdims=True) / cnt
+        )
     else:
-        s = q @ kk.T / sc
-        ds = (dk + 2) * EPS * (aq @ ak.T) / sc + (dq @ ak.T + aq @ dkk.T) / sc
-        if isinstance(kernel, Softmax):
-            sm = np.where(vis > 0, s, -np.inf)
-            arg = np.argmax(sm, axis=1)
-            x = np.where(vis > 0, s - sm[np.arange(n), arg][:, None], 0.0)
-            t = np.exp(x) * vis
-            rel = ds + ds[np.arange(n), arg][:, None] + EPS * (np.abs(x) + 1.0)
-            dt = t * rel
-        else:
-            cnt = vis.sum(axis=1, keepdims=True)
-            if _centred(kernel):
-                mean = (vis * s).sum(axis=1, keepdims=True) / cnt
-                dmean = (vis * ds).sum(axis=1, keepdims=True) / cnt + (cnt + 1) * EPS * (
-                    (vis * np.abs(s)).sum(axis=1, keepdims=True) / cnt
-                )
-            else:
-                mean = np.zeros((n, 1))
-                dmean = np.zeros((n, 1))
-            c = _shift(kernel)
-            f = s - mean + c
-            df = ds + dmean + 2 * EPS * (np.abs(s) + np.abs(mean) + c)
-            t = f**2 * vis
-            dt = (2 * np.abs(f) * df + EPS * f**2) * vis
+        mean = np.zeros((n, 1))
+        dmean = np.zeros((n, 1))
+    c = _shift(kernel)
+    f = s - mean + c
+    df = ds + dmean + 2 * EPS * (np.abs(s) + np.abs(mean) + c)
+    t = f**2 * vis
+    dt = (2 * np.abs(f) * df + EPS * f**2 + df**2) * vis
+    return t, dt
+
+
+def undefined_rows(kernel: Kernel | str, head_or_q, k=None, causal: bool = False) -> np.ndarray:
+    """Indices ``i`` where ``Σ_j T_ij`` is 0 or within its rounding error of 0 (``A_i`` is 0/0)."""
+    kernel = _check_kernel(kernel)
+    q, kk, dq, dkk = _qk(head_or_q, k)
+    t, dt = _t_with_error(kernel, q, kk, dq, dkk, causal)
+    z = t.sum(axis=1)
+    return np.flatnonzero(~(z > dt.sum(axis=1) + q.shape[0] * EPS * z))
+
+
+def weights_error_bound(kernel: Kernel | str, head_or_q, k=None, causal: bool = False) -> float:
+    r"""First-order bound on ``‖fl(A) − A‖_F`` for ``A`` computed from the given factors.
+
+    Entrywise, with ``a_ij = Σ_c |q_ic||k_jc| / √d_k``: the scores carry
+    ``δS ≤ (d_k+2)·eps·a + (|δq||k| + |q||δk|)/√d_k``; softmax turns it into a relative
+    error ``δS_ij + δS_{i,argmax} + eps(|S_ij − max| + 1)`` of ``T_ij``; the polynomial
+    kernels into ``δT = 2|f|·δf + δf² + eps·f²`` with ``f = S̃ + c`` and ``δf`` including the
+    centering mean's error; the row division adds ``δT/Z + A·(ΣδT + n·eps·Z)/Z + eps·A``.
+
+    Used as the rank tolerance ``max(σ₁·n·eps, bound)``, it makes the measured rank a
+    **lower bound** on the exact rank of ``A``: a counted ``σ_r(fl A) > bound ≥ ‖fl A − A‖₂``
+    gives ``σ_r(A) > 0`` (Weyl).  ``inf`` when a row is undefined.
+    """
+    kernel = _check_kernel(kernel)
+    q, kk, dq, dkk = _qk(head_or_q, k)
+    n = q.shape[0]
+    t, dt = _t_with_error(kernel, q, kk, dq, dkk, causal)
     z = t.sum(axis=1, keepdims=True)
-    if np.any(z <= 0):
-        return float("nan")
+    if np.any(~(z > dt.sum(axis=1, keepdims=True))):
+        return float("inf")
     a = t / z
     dz = dt.sum(axis=1, keepdims=True) + n * EPS * z
-    da = dt / z + a * dz / z + EPS * a
+    da = dt / z + a * dz / (z - dz) + EPS * a
     return float(np.linalg.norm(da))
 
 
@@ -455,16 +473,17 @@ def measured_rank(kernel: Kernel | str, head_or_q, k=None, causal: bool = False)
     """Float64 rank of ``A`` (:func:`theorem.numeric.rank.numerical_rank`) with the
     tolerance raised to the rounding bound :func:`weights_error_bound` where that is larger.
 
-    Raises ``ValueError`` when ``A`` is undefined (a row of ``T`` sums to 0).
+    The result is a lower bound on the exact rank (see :func:`weights_error_bound`); it
+    equals the exact rank when it meets an upper bound (:func:`predicted_rank`).  Raises
+    ``ValueError`` when ``A`` is undefined (a row of ``T`` sums to 0).
     """
     kernel = _check_kernel(kernel)
+    bad = undefined_rows(kernel, head_or_q, k, causal)
+    if bad.size:
+        raise ValueError(f"A is undefined: row {int(bad[0])} of the unnormalized weights sums to 0 (0/0)")
     a = attention_matrix(kernel, head_or_q, k, causal)
-    if not np.all(np.isfinite(a)):
-        raise ValueError("A is undefined: a row of the unnormalized weights sums to 0 (0/0)")
     bound = weights_error_bound(kernel, head_or_q, k, causal)
-    n = a.shape[0]
-    ref = bound / (n * EPS) if np.isfinite(bound) else None
-    return numerical_rank(a, reference=ref)
+    return numerical_rank(a, reference=bound / (a.shape[0] * EPS))
 
 
 def score_rank(head_or_q, k=None) -> RankResult:
@@ -547,21 +566,22 @@ def predicted_rank(kernel: Kernel | str, head: Head, causal: bool = False) -> Ra
         raise ValueError("kernel: the linear kernel has no M form; draw the head with dk")
     n = head.n
     bound = upper_bound(kernel, n, head.dk, causal)
-    t = unnormalized_matrix(kernel, head, causal=causal)
     inv: dict = {"n": n, "d": head.d, "d_k": head.dk, "form": head.form}
     conditions = ["generic weights (drawn from a density)"]
     violations: list[str] = []
-    row_sums = t.sum(axis=1)
-    if np.any(row_sums <= 0) or not np.all(np.isfinite(t)):
-        violations.append("A is undefined: a row of T sums to 0 (0/0)")
+    bad = undefined_rows(kernel, head, causal=causal)
+    if bad.size:
+        inv["undefined_rows"] = bad.tolist()
+        violations.append("A is undefined: a row of T sums to 0 within rounding (0/0)")
         return RankPrediction(None, "A undefined", bound, inv, conditions, violations)
     if causal:
-        diag = np.diag(t)
-        inv["min_T_ii_rel"] = float(np.min(diag / row_sums))
-        if np.all(diag > 0):
+        t, dt = _t_with_error(kernel, *_qk(head), causal)
+        diag, ddiag = np.diag(t), np.diag(dt)
+        inv["min_A_ii"] = float(np.min(diag / t.sum(axis=1)))
+        if np.all(diag > ddiag):
             conditions.append("every T_ii > 0: T is lower triangular with nonzero diagonal")
             return RankPrediction(n, "n (lower triangular, det = ∏ T_ii ≠ 0)", bound, inv, conditions, violations)
-        violations.append("some T_ii = 0: a triangular matrix with zero diagonal entries; no closed form")
+        violations.append("some T_ii = 0 within rounding: a triangular matrix with zero diagonal entries; no closed form")
         return RankPrediction(None, "no closed form", bound, inv, conditions, violations)
     if isinstance(kernel, Softmax):
         s = head.q @ head.k.T / math.sqrt(head.dk)

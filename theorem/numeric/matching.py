@@ -78,7 +78,7 @@ __all__ = [
     "predicted_euclid_misorder_rate",
     "csq_penalty",
     "PenaltyRun",
-    "penalty_training",
+    "penalty_sweep",
 ]
 
 #: relative tolerance of a reversal: ``w_j − w_i > REL_TOL · max(w)``
@@ -746,85 +746,96 @@ def _task_batch(key, batch: int, n: int, d: int, b_matrix):
     return x, jnp.argmax(logits, axis=-1)
 
 
-def penalty_training(
-    lam: float,
+def penalty_sweep(
+    lams: tuple[float, ...],
     *,
-    shift: float = 1.0,
+    kernel_name: str = "csq",
     n: int = 16,
     d: int = 8,
     dk: int = 8,
-    steps: int = 300,
+    steps: int = 1000,
     batch: int = 32,
-    lr: float = 0.03,
+    lr: float = 0.01,
     seed: int = 0,
     eval_batches: int = 8,
-) -> PenaltyRun:
-    r"""Train one CSQ head (centered, shift ``c``) on a matching task with penalty weight ``lam``.
+) -> list[PenaltyRun]:
+    r"""Train one head on a matching task once per penalty weight in ``lams``; held-out numbers.
 
     Task: tokens :math:`x_i \sim N(0, I_d)`; query ``i`` must attend to the key
     :math:`\arg\max_j x_i^\top B x_j` for a hidden random :math:`B`.  Loss: the mean
-    :math:`-\log A_{i,\mathrm{target}(i)}` plus :math:`\lambda\cdot` :func:`csq_penalty`.
+    :math:`-\log A_{i,\mathrm{target}(i)}` plus :math:`\lambda\cdot` :func:`csq_penalty` of the
+    centered scores (with the kernel's shift; 0 for softmax, where it is only reported).
     Parameters :math:`W_Q, W_K \in \mathbb{R}^{d\times d_k}`, Adam (optax), the same
-    seed and batches for every ``lam``; the held-out numbers use fresh batches.
+    initialization and batches for every :math:`\lambda` (one compiled program, :math:`\lambda`
+    an argument); the held-out numbers use fresh batches.  ``kernel_name``: ``csq``,
+    ``csq-uncentered`` or ``softmax`` (the reference).
     """
     import optax
 
-    if not (math.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam: must be a finite number ≥ 0, got {lam}")
-    if min(n, d, dk, steps, batch, eval_batches) < 1:
-        raise ValueError("n, d, dk, steps, batch, eval_batches: must all be ≥ 1")
-    kernel = get_kernel("csq", shift=shift, center=True)
+    if kernel_name not in ("csq", "csq-uncentered", "softmax"):
+        raise ValueError(f"kernel_name: must be csq, csq-uncentered or softmax, got {kernel_name!r}")
+    if not lams or not all(math.isfinite(x) and x >= 0 for x in lams):
+        raise ValueError(f"lams: need finite penalty weights ≥ 0, got {lams}")
+    if min(n, d, dk, steps, batch, eval_batches) < 1 or n < 2:
+        raise ValueError("n ≥ 2 and d, dk, steps, batch, eval_batches ≥ 1 required")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr: must be a finite number > 0, got {lr}")
+    kernel = matching_kernel(kernel_name)
+    shift = float(getattr(kernel, "shift", 0.0))
     kb, kq, kk, kdata, keval = jax.random.split(jax.random.PRNGKey(seed), 5)
     b_matrix = jax.random.normal(kb, (d, d))
-    params = {
+    params0 = {
         "wq": jax.random.normal(kq, (d, dk)) / math.sqrt(d),
         "wk": jax.random.normal(kk, (d, dk)) / math.sqrt(d),
     }
 
-    def forward(p, x):
+    def losses(p, x, tgt):
         q, k = x @ p["wq"], x @ p["wk"]
         s = jnp.einsum("bid,bjd->bij", q, k) / math.sqrt(dk)
         centered = s - jnp.mean(s, axis=-1, keepdims=True)
         a = jax.vmap(kernel.weights_from_scores)(s)
-        return s, centered, a
-
-    def losses(p, x, tgt):
-        s, centered, a = forward(p, x)
         picked = jnp.take_along_axis(a, tgt[..., None], axis=-1)[..., 0]
         nll = -jnp.mean(jnp.log(picked + 1e-30))
         return nll, csq_penalty(centered, shift), s, a, picked
 
-    def objective(p, x, tgt):
+    def objective(p, lam, x, tgt):
         nll, pen, *_ = losses(p, x, tgt)
         return nll + lam * pen
 
     opt = optax.adam(lr)
 
     @jax.jit
-    def train(p):
+    def train(lam):
         def step(carry, key):
             p, state = carry
             x, tgt = _task_batch(key, batch, n, d, b_matrix)
-            g = jax.grad(objective)(p, x, tgt)
+            g = jax.grad(objective)(p, lam, x, tgt)
             upd, state = opt.update(g, state, p)
             return (optax.apply_updates(p, upd), state), None
 
-        (p, _), _ = jax.lax.scan(step, (p, opt.init(p)), jax.random.split(kdata, steps))
+        (p, _), _ = jax.lax.scan(step, (params0, opt.init(params0)), jax.random.split(kdata, steps))
         return p
 
     @jax.jit
     def evaluate(p, key):
         x, tgt = _task_batch(key, batch, n, d, b_matrix)
         nll, pen, s, a, picked = losses(p, x, tgt)
-        t = jax.vmap(kernel.shifted_scores)(s)
+        if isinstance(kernel, CSQ):
+            below = jnp.mean(jax.vmap(kernel.shifted_scores)(s) < 0)
+        else:
+            below = jnp.nan
         rev = a[:, :, :, None] < a[:, :, None, :] * (1 - REL_TOL)
         a_rate = jnp.sum((s[:, :, :, None] > s[:, :, None, :]) & rev) / (batch * n * n * (n - 1) / 2)
-        return jnp.array([nll, jnp.mean(picked), jnp.mean(t < 0), a_rate, pen])
+        return jnp.array([nll, jnp.mean(picked), below, a_rate, pen])
 
-    start = time.perf_counter()
-    trained = train(params)
-    stats = np.mean([np.asarray(evaluate(trained, k)) for k in jax.random.split(keval, eval_batches)], axis=0)
-    return PenaltyRun(float(lam), *map(float, stats), time.perf_counter() - start)
+    runs = []
+    eval_keys = jax.random.split(keval, eval_batches)
+    for lam in lams:
+        start = time.perf_counter()
+        trained = train(jnp.asarray(float(lam)))
+        stats = np.mean([np.asarray(evaluate(trained, k)) for k in eval_keys], axis=0)
+        runs.append(PenaltyRun(float(lam), *map(float, stats), time.perf_counter() - start))
+    return runs
 
 
 def summarize_reversals(kernel_name: str, cases: list[MatchingCase], reading: str) -> dict[str, Any]:

@@ -259,28 +259,59 @@ def predict_rank(problem: PullbackProblem) -> Prediction:
         violations.append("a row of unnormalized weights is all zero: A is undefined (0/0)")
     smallest = float(weights.min())
     inv["min_weight"] = smallest
-    if smallest <= 0.0:
+    active = np.ones(n, dtype=bool)
+    if kernel.name == "softmax":
+        # saturation: a row whose off-peak mass is far below the Jacobian's rounding level moves
+        # nothing (its row Jacobian diag(a) − a aᵀ is 0 to working precision); a row whose
+        # smallest weight is far above it is fully resolved; anything between is not predicted
+        level = max(problem.output_dim, problem.ambient_dim) * np.finfo(float).eps
+        off_peak = 1.0 - weights.max(axis=1)
+        active = off_peak > level / 100
+        resolved = weights.min(axis=1) > level * 1e4
+        partial = active & ~resolved
+        inv["saturated_rows"] = int(np.sum(~active))
+        if np.any(partial):
+            violations.append(
+                f"{int(partial.sum())} softmax rows are partly saturated (weights between 0 and the float64 "
+                f"resolution {level:.0e}): their row Jacobians are not resolvable"
+            )
+        elif np.any(~active):
+            conditions.append(f"{int((~active).sum())} rows saturated to one-hot (they move nothing); "
+                              "the closed form counts the active rows only")
+        else:
+            conditions.append(f"every weight resolved (smallest {smallest:.1e})")
+    elif smallest <= 0.0:
         violations.append(
-            "some weights are exactly 0 (exp underflow or a zero of the polynomial): "
-            "the row Jacobians have extra null directions"
-        )
-    elif smallest < 1e-12:
-        violations.append(
-            f"smallest weight {smallest:.1e} is below float64 resolution of the Jacobian: "
-            "numerically saturated rows"
+            "some weights are exactly 0 (a zero of the polynomial): the row Jacobians have extra null directions"
         )
     else:
         conditions.append(f"every weight > 0 (smallest {smallest:.1e})")
 
+    if not np.any(active):
+        inv.update(image_dim=0, lost=0)
+        rank, formula = 0, "0 (every row saturated)"
+        if problem.map == "output":
+            rank, formula = _output_rank(problem, rank, formula, inv, violations)
+        return Prediction(rank, formula, inv, conditions, violations)
+    if not np.all(active):
+        # only the active rows' part of the image reaches the weights
+        a_sp = Subspace.column_space(x[active])
+        c_sp = a_sp if problem.dk is None else Subspace.column_space(x[active] @ params["W_Q"])
+        n_mat = n_mat[active]
+        inv["image_dim"] = image_dim(a_sp, b_sp, c_sp, d_sp)
+
     # a centered row S̃_i + c is computed by cancellation from S_i: judge it on that scale
-    row_scale = np.linalg.norm(scores, axis=1) if kernel.centers_keys else None
+    row_scale = np.linalg.norm(scores[active], axis=1) if kernel.centers_keys else None
     lost, null, _ = _stabilizer(n_mat, a_sp, b_sp, c_sp, d_sp, row_scale)
     inv["lost"] = lost
     if null is not None and null.status != "ok":
         violations.append(f"the diagonal-stabilizer nullity is ill-defined ({null.summary()})")
     rank = inv["image_dim"] - lost
+    centered_shifted = kernel.name == "csq" and kernel.centers_keys and kernel.shift > 0
     if kernel.name == "softmax" and problem.dk is None:
-        formula = "r·(r − [1 ∈ col X])"
+        formula = "r·(r − [1 ∈ col X])" if np.all(active) else "r_active·(r − [1 ∈ col X])"
+    elif centered_shifted and problem.dk is None:
+        formula = "r·(r − [1 ∈ col X])  (centered, shifted CSQ: nothing lost to normalization)"
     elif kernel.name == "poly2" and problem.dk is None:
         formula = "r² − m(X)"
     else:
