@@ -145,7 +145,7 @@ def _unnormalized(kern: Kernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"]
         phi_q, phi_k = jax.nn.elu(q) + 1.0, jax.nn.elu(k) + 1.0
         t = phi_q @ phi_k.T
         return t if mask is None else jnp.where(mask, t, 0.0)
-    s = (q @ k.T) * jnp.asarray(1.0 / math.sqrt(dk), dtype=q.dtype)
+    s = (q * jnp.asarray(1.0 / math.sqrt(dk), dtype=q.dtype)) @ k.T
     if kern.name == "softmax":
         if mask is not None:
             s = jnp.where(mask, s, -jnp.inf)
