@@ -1,0 +1,70 @@
+"""The ledger machinery: verdicts come from rules over evidence; failures are errors, not verdicts."""
+
+import json
+
+import pytest
+
+from theorem import report
+from theorem.claims import registry
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
+from theorem.cli import main
+
+
+def _reading(measured: int, predicted: int) -> Reading:
+    def gather(profile):
+        return [Evidence("numeric", f"measured {measured} vs predicted {predicted}", measured == predicted,
+                         {"measured": measured, "predicted": predicted})]
+
+    def rule(ev):
+        if ev[0].supports:
+            return Outcome(Verdict.HOLDS, ev[0].summary)
+        return Outcome(Verdict.FAILS, ev[0].summary, "corrected", {"measured": measured})
+
+    return Reading("X.a", "measured equals predicted", gather, rule)
+
+
+def test_verdict_follows_the_evidence():
+    assert _reading(3, 3).check("X", Profile()).verdict == "holds"
+    res = _reading(2, 3).check("X", Profile())
+    assert res.verdict == "fails" and res.outcome.counterexample == {"measured": 2}
+
+
+def test_a_failing_check_is_an_error_not_a_verdict():
+    def boom(profile):
+        raise RuntimeError("solver diverged")
+
+    res = Reading("X.b", "s", boom, lambda ev: Outcome(Verdict.HOLDS, "never")).check("X", Profile())
+    assert res.verdict == "error" and "solver diverged" in res.error
+    assert res.to_dict()["verdict"] == "error"
+
+
+def test_records_list_unchecked_claims_without_a_verdict():
+    recs = report.records([_reading(1, 1).check("T1", Profile())], {"T2": ["t2_illusion"]})
+    assert [r["id"] for r in recs] == ["T1", "T2"]
+    assert recs[1]["verdict"] is None and "not checked yet" in recs[1]["evidence"]
+    assert "not checked yet" in report.table(recs)
+
+
+def test_every_claim_id_of_claims_md_is_registered():
+    assert set(registry.CLAIM_IDS) == {"T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "R1", "R2", "R3", "R4", "B1"}
+    assert set(registry.CLAIM_MODULES) == set(registry.CLAIM_IDS)
+
+
+def test_verify_writes_report_and_json_for_a_missing_module(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(registry.CLAIM_MODULES, "T2", ("does_not_exist_yet",))
+    code = main(["verify", "--claim", "T2", "--json", "--out", str(tmp_path)])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    saved = json.loads((tmp_path / "verdicts.json").read_text())
+    assert printed == saved
+    assert saved[0]["id"] == "T2" and saved[0]["verdict"] is None
+    for key in ("id", "reading", "verdict", "evidence"):
+        assert key in saved[0]
+    assert (tmp_path / "report.md").read_text().startswith("# d2check verdict report")
+
+
+def test_verify_refuses_an_out_path_that_is_a_file(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert main(["verify", "--claim", "T1", "--out", str(f)]) == 2
+    assert "not a folder" in capsys.readouterr().err
