@@ -23,7 +23,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 KINDS = ("gaussian", "repeated", "low_rank", "offset", "layernorm", "layernorm_affine", "integer")
-SCALES = (1.0, 1e-3, 3.0)
+SCALES = (1.0, 1e-3, 3.0, 30.0, 1e-6)
 
 
 @dataclass(frozen=True)
