@@ -175,13 +175,15 @@ def _stabilizer(n_mat, a_sp, b_sp, c_sp, d_sp, row_scale=None) -> tuple[int, Ran
     scale = float(np.linalg.norm(nm, 2)) if nm.size else 0.0
     if scale == 0.0:
         return len(allowed), None, allowed
+    # rows computed by cancellation (centered scores) carry errors relative to what they came from
+    tol_scale = max(scale, float(np.linalg.norm(np.asarray(scales)[allowed]))) if row_scale is not None else scale
     if a_perp.shape[1]:
-        blocks.append(_khatri_rao_rows(a_perp, _row_factor(nm, scale)))
+        blocks.append(_khatri_rao_rows(a_perp, _row_factor(nm, tol_scale)))
     # A ⊖ C and D ⊖ B
     amc = a_sp.minus(c_sp)
     d_minus_b = d_sp.minus(b_sp)
     if amc.dim and d_minus_b.dim:
-        right = _row_factor(nm @ d_minus_b.basis, scale)
+        right = _row_factor(nm @ d_minus_b.basis, tol_scale)
         if right.shape[1]:
             blocks.append(_khatri_rao_rows(amc.basis[allowed], right))
     if not blocks:
@@ -189,7 +191,7 @@ def _stabilizer(n_mat, a_sp, b_sp, c_sp, d_sp, row_scale=None) -> tuple[int, Ran
     mat = np.vstack(blocks)
     # the blocks share the scale ‖N‖ (the bases are orthonormal): rank relative to it
     sv = np.linalg.svd(mat, compute_uv=False) if mat.size else np.zeros(0)
-    rr = rank_from_singular_values(np.concatenate([[scale], sv]), (mat.shape[0] + 1, mat.shape[1]))
+    rr = rank_from_singular_values(np.concatenate([[tol_scale], sv]), (mat.shape[0] + 1, mat.shape[1]))
     rr = RankResult(rr.rank - 1, rr.tolerance, rr.gap, rr.status, sv, rr.min_gap)
     return len(allowed) - rr.rank, rr, allowed
 
