@@ -90,3 +90,34 @@ def test_t1c_rule_fails_on_generic_factorized_counterexample():
     assert out.verdict is Verdict.FAILS
     c = out.counterexample
     assert c["measured"] == 2 * c["tokens"]["d"] * c["dk"] - c["dk"] ** 2 < c["d_squared"]
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "layernorm", "layernorm_affine", "offset", "low_rank", "integer"])
+@pytest.mark.parametrize("n", [3, 4, 9])
+def test_sympy_closed_forms_agree_with_exact_invariants_and_measurement(kind, n):
+    # the SymPy expressions, evaluated at invariants computed in exact arithmetic, give the
+    # measured dimension: r(r − e) for softmax and CSQ, r² − m for poly2
+    import sympy as sp
+
+    from theorem.symbolic import evaluate, exact_invariants, formula
+
+    spec = TokenSpec(n, 3, kind, 5)
+    x = spec.build()
+    if kind != "integer":
+        return _compare_float(spec, x, formula, evaluate)
+    inv = exact_invariants(sp.Matrix(x.astype(int)))
+    for kernel in ("softmax", "csq", "poly2"):
+        row = measure_row(spec, kernel)
+        if not comparable(row):
+            continue
+        assert row["measured"] == evaluate(formula(kernel, "weights", "M"), **inv), (kernel, inv)
+
+
+def _compare_float(spec, x, formula, evaluate):
+    from theorem.numeric.predicted import token_invariants
+
+    inv = token_invariants(x)
+    for kernel in ("softmax", "csq"):
+        row = measure_row(spec, kernel)
+        if comparable(row):
+            assert row["measured"] == evaluate(formula(kernel, "weights", "M"), r=inv["r"], e=inv["e"])
