@@ -65,10 +65,17 @@ def test_subspace_membership_is_three_valued():
     assert sp.contains(np.array([1.0, 0.0, 1e-7, 0.0])) is None
 
 
-def test_saturated_softmax_is_flagged_not_predicted():
-    x = TokenSpec(8, 3, "gaussian", 0, 60.0).build()
+def test_partly_saturated_softmax_is_flagged_not_predicted():
+    x = TokenSpec(8, 3, "gaussian", 0, 10.0).build()
     pred = predict_rank(make_problem(x, "softmax"))
-    assert not pred.valid and any("weights" in v for v in pred.violations)
+    assert not pred.valid and any("partly saturated" in v for v in pred.violations)
+
+
+def test_one_hot_rows_move_nothing():
+    p = make_problem(TokenSpec(8, 3, "gaussian", 0, 60.0).build(), "softmax")
+    pred = predict_rank(p)
+    assert pred.valid and pred.invariants["saturated_rows"] == 8 and pred.rank == 0
+    assert measure_rank(p).rank.rank == 0
 
 
 @pytest.mark.parametrize("bad,msg", [

@@ -4,7 +4,8 @@ A rank is *well-defined* only when two tests agree:
 
 * the tolerance test: ``r = #{σ_i > τ}`` with ``τ = σ₁ · max(m, n) · eps`` (NumPy's default);
 * the gap test: ``σ_r / σ_{r+1} ≥ min_gap`` (the spectrum drops by orders of magnitude
-  exactly where the tolerance cuts it).
+  exactly where the tolerance cuts it), and ``σ_r ≥ 100 τ`` (the last value kept is not
+  itself at the level of round-off).
 
 When they disagree the status is ``"ill-defined"`` and no verdict may lean on the number.
 """
@@ -19,6 +20,9 @@ from jaxtyping import Float
 __all__ = ["RankResult", "numerical_rank", "rank_from_singular_values", "DEFAULT_MIN_GAP"]
 
 DEFAULT_MIN_GAP = 1e4
+# the smallest singular value kept must clear the tolerance by this factor; one just above the
+# tolerance is as likely round-off as signal, so the rank is ill-defined
+RETAIN_MARGIN = 100.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,8 @@ def rank_from_singular_values(
     else:
         below = sv[r]
         gap = np.inf if below == 0.0 else sv[r - 1] / below
-    status = "ok" if gap >= min_gap else "ill-defined"
+    clear = r == 0 or sv[r - 1] >= RETAIN_MARGIN * tol
+    status = "ok" if gap >= min_gap and clear else "ill-defined"
     return RankResult(r, float(tol), float(gap), status, sv, min_gap)
 
 
