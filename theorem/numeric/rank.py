@@ -4,8 +4,9 @@ A rank is *well-defined* only when two tests agree:
 
 * the tolerance test: ``r = #{σ_i > τ}`` with ``τ = σ₁ · max(m, n) · eps`` (NumPy's default);
 * the gap test: ``σ_r / σ_{r+1} ≥ min_gap`` (the spectrum drops by orders of magnitude
-  exactly where the tolerance cuts it), and ``σ_r ≥ 100 τ`` (the last value kept is not
-  itself at the level of round-off).
+  exactly where the tolerance cuts it), with ``σ_r ≥ 100 τ`` (the last value kept is not at
+  the level of round-off) and, when the tolerance comes from a ``reference`` scale larger than
+  ``σ₁``, ``σ_{r+1} ≤ τ/10`` (a value dropped just under it may be signal lost in rounding).
 
 When they disagree the status is ``"ill-defined"`` and no verdict may lean on the number.
 """
@@ -23,6 +24,7 @@ DEFAULT_MIN_GAP = 1e4
 # the smallest singular value kept must clear the tolerance by this factor; one just above the
 # tolerance is as likely round-off as signal, so the rank is ill-defined
 RETAIN_MARGIN = 100.0
+DROP_MARGIN = 10.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,10 @@ def rank_from_singular_values(
         below = sv[r]
         gap = np.inf if below == 0.0 else sv[r - 1] / below
     clear = r == 0 or sv[r - 1] >= RETAIN_MARGIN * tol
+    if scale > top and r < sv.size:
+        # a composed matrix whose rounding level is set by `reference`: a value dropped just
+        # under the tolerance may be signal lost in that rounding, so it must be well under
+        clear = clear and sv[r] <= tol / DROP_MARGIN
     status = "ok" if gap >= min_gap and clear else "ill-defined"
     return RankResult(r, float(tol), float(gap), status, sv, min_gap)
 
