@@ -38,6 +38,7 @@ def test_factorized_gradients():
 @example((TokenSpec(5, 3, "offset", 1), "csq", {"center": False}, "weights", None))
 @example((TokenSpec(6, 3, "integer", 3), "softmax", {}, "output", 2))
 @example((TokenSpec(2, 2, "layernorm", 0), "csq", {"shift": 0.0}, "weights", None))  # found by the deep profile
+@example((TokenSpec(2, 2, "layernorm_affine", 7361), "softmax", {}, "output", None))  # near-duplicate tokens
 def test_closed_form_equals_measured_dimension(cfg):
     spec, kernel, params, mp, dk = cfg
     row = measure_row(spec, kernel, params, mp, dk)

@@ -40,6 +40,7 @@ __all__ = ["Subspace", "Prediction", "predict_rank", "token_invariants"]
 # in between the membership is ambiguous and the prediction says so.
 RESIDUAL_IN = 1e-9
 RESIDUAL_OUT = 1e-5
+MIN_CONDITION = 1e-4
 COSINE_ZERO = 1e-10
 COSINE_SURE = 1e-6
 
@@ -196,6 +197,25 @@ def _stabilizer(n_mat, a_sp, b_sp, c_sp, d_sp, row_scale=None) -> tuple[int, Ran
     return len(allowed) - rr.rank, rr, allowed
 
 
+def _check_conditioning(name: str, sp: Subspace, inv: dict, violations: list[str]) -> None:
+    """Flag nearly rank-deficient factors: ``σ_r/σ₁ < MIN_CONDITION``.
+
+    The closed forms are exact-arithmetic statements; when tokens are nearly dependent
+    (near-duplicates, say) the directions they predict have sizes of order ``(σ_r/σ₁)^k`` and
+    fall below float64 resolution of the Jacobian, so no measurement can confirm them.
+    """
+    sv = sp.rank.singular_values
+    if sp.dim == 0 or sv.size == 0 or sv[0] == 0:
+        return
+    cond = float(sv[sp.dim - 1] / sv[0])
+    inv[f"cond[{name}]"] = cond
+    if cond < MIN_CONDITION:
+        violations.append(
+            f"{name} is nearly rank-deficient (σ_r/σ₁ = {cond:.1e} < {MIN_CONDITION:.0e}): the closed form holds "
+            "in exact arithmetic but its smallest directions are below float64 resolution"
+        )
+
+
 def predict_rank(problem: PullbackProblem) -> Prediction:
     """Predicted ``rank ∂ vec(map)/∂θ`` for ``problem`` with the conditions it rests on."""
     import jax.numpy as jnp
@@ -211,6 +231,7 @@ def predict_rank(problem: PullbackProblem) -> Prediction:
     inv: dict = {"r": u.dim}
     if u.rank.status != "ok":
         violations.append(f"rank of X is ill-defined ({u.rank.summary()})")
+    _check_conditioning("X", u, inv, violations)
 
     if problem.dk is None:
         q_sp = k_sp = u
@@ -221,6 +242,7 @@ def predict_rank(problem: PullbackProblem) -> Prediction:
         for name, sp in (("X W_Q", q_sp), ("X W_K", k_sp)):
             if sp.rank.status != "ok":
                 violations.append(f"rank of {name} is ill-defined ({sp.rank.summary()})")
+            _check_conditioning(name, sp, inv, violations)
 
     def image_dim(a, b, c, dd) -> int:
         return a.dim * b.dim + c.dim * dd.dim - c.dim * b.dim
