@@ -94,10 +94,12 @@ __all__ = [
     "upper_bound",
     "generic_rank",
     "generic_formula",
+    "layernorm_rank",
     "unnormalized_matrix",
     "attention_matrix",
     "feature_lifts",
     "factorized_output",
+    "causal_factorized_output",
     "weights_error_bound",
     "undefined_rows",
     "measured_rank",
@@ -319,13 +321,66 @@ def generic_formula(kernel: Kernel | str, causal: bool = False) -> str:
     return "min(n, r(r+1)/2), r = min(n, d, d_k)"
 
 
+def layernorm_rank(kernel: Kernel | str, n: int, d: int, dk: int | None = None, affine: bool = False) -> int | None:
+    r"""``rank A`` for LayerNorm'd tokens in general position (``d ≥ 3``), generic weights.
+
+    Without affine parameters the rows lie on the sphere ``|x|² = d`` inside the hyperplane
+    ``x·1 = 0`` (dimension ``u = d − 1`` through 0); with ``γ, β`` they lie on an ellipsoid
+    inside an affine hyperplane that misses 0 (so ``1 ∈ col X``).  The lifts lose exactly the
+    quadrics through the points that survive the projection ``x ↦ x W_Q``
+    (``d_k' = d_k``, or ``d`` in the M form):
+
+    * no affine: poly2 ``C(min(u, d_k')+1, 2)``; csq(c>0) ``C(min(u, d_k')+2, 2) − [d_k' ≥ u]``
+      (the sphere is an affine quadric; no homogeneous quadric vanishes on it);
+    * affine: poly2 ``C(d+1, 2) − 1`` if ``d_k' ≥ d`` else ``C(d_k'+1, 2)``; csq(c>0)
+      ``C(d+1, 2) − 1`` if ``d_k' ≥ d − 1`` else ``C(d_k'+2, 2)`` (the shift adds nothing:
+      the hyperplane already supplies the constant);
+    * csq(c=0, centred): ``C(min(n−1, d−1, d_k')+1, 2)`` in both cases;
+
+    all capped at ``n``; softmax ``n``; linear ``min(n, d_k)``.  Checked on fuzzed
+    LayerNorm tokens in ``tests/test_attention_rank.py``.
+    """
+    kernel = _check_kernel(kernel)
+    if not isinstance(d, (int, np.integer)) or d < 3:
+        raise ValueError(f"d: LayerNorm closed forms need d ≥ 3 (d = 2 leaves two possible tokens), got {d!r}")
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if dk is None and isinstance(kernel, LinearElu):
+        raise ValueError("dk: the linear kernel has no M form; give dk")
+    dke = d if dk is None else dk
+    if not isinstance(dke, (int, np.integer)) or dke < 1:
+        raise ValueError(f"dk must be a positive integer, got {dk!r}")
+    if isinstance(kernel, Softmax):
+        return n
+    if isinstance(kernel, LinearElu):
+        return min(n, dke)
+    c = _shift(kernel)
+    if _centred(kernel) and c == 0:
+        if n == 1:
+            return None
+        return min(n, math.comb(min(n - 1, d - 1, dke) + 1, 2))
+    if not affine:
+        u = d - 1
+        r = min(u, dke)
+        if c > 0:
+            return min(n, math.comb(r + 2, 2) - int(dke >= u))
+        return min(n, math.comb(r + 1, 2))
+    if c > 0:
+        return min(n, math.comb(d + 1, 2) - 1 if dke >= d - 1 else math.comb(dke + 2, 2))
+    return min(n, math.comb(d + 1, 2) - 1 if dke >= d else math.comb(dke + 1, 2))
+
+
 # ---------------------------------------------------------------------------------
 # matrices
 # ---------------------------------------------------------------------------------
 
 
-def unnormalized_matrix(kernel: Kernel | str, head_or_q, k=None, causal: bool = False) -> np.ndarray:
-    """``T = κ(S)`` (masked when causal), computed by :mod:`theorem.kernels` in float64."""
+def unnormalized_matrix(kernel: Kernel | str, head_or_q, k=None, causal: bool = False) -> Float[np.ndarray, "n n"]:
+    """``T = κ(S)`` (masked when causal), computed by :mod:`theorem.kernels` in float64.
+
+    For softmax this is ``exp(S)`` itself, without the row-max shift (it overflows for scores
+    above ≈ 709; :func:`attention_matrix` is always safe).
+    """
     kernel = _check_kernel(kernel)
     q, kk, _, _ = _qk(head_or_q, k)
     q, kk = jnp.asarray(q), jnp.asarray(kk)
@@ -339,14 +394,14 @@ def unnormalized_matrix(kernel: Kernel | str, head_or_q, k=None, causal: bool = 
     return np.asarray(kernel.unnormalized(s, causal=causal))
 
 
-def attention_matrix(kernel: Kernel | str, head_or_q, k=None, causal: bool = False) -> np.ndarray:
+def attention_matrix(kernel: Kernel | str, head_or_q, k=None, causal: bool = False) -> Float[np.ndarray, "n n"]:
     """``A`` as :meth:`theorem.kernels.Kernel.weights` computes it (float64)."""
     kernel = _check_kernel(kernel)
     q, kk, _, _ = _qk(head_or_q, k)
     return np.asarray(kernel.weights(jnp.asarray(q), jnp.asarray(kk), causal=causal))
 
 
-def _sym_square(z: np.ndarray) -> np.ndarray:
+def _sym_square(z: Float[np.ndarray, "n m"]) -> Float[np.ndarray, "n D"]:
     """Rows ``z^{⊗2}`` in ``m(m+1)/2`` coordinates with ``⟨z^{⊗2}, w^{⊗2}⟩ = (z·w)²``."""
     m = z.shape[1]
     iu, ju = np.triu_indices(m)
@@ -354,7 +409,9 @@ def _sym_square(z: np.ndarray) -> np.ndarray:
     return z[:, iu] * z[:, ju] * weight
 
 
-def feature_lifts(kernel: Kernel | str, head_or_q, k=None) -> tuple[np.ndarray, np.ndarray] | None:
+def feature_lifts(
+    kernel: Kernel | str, head_or_q, k=None
+) -> tuple[Float[np.ndarray, "n D"], Float[np.ndarray, "n D"]] | None:
     """``(L_Q, L_K)`` with ``T = L_Q L_Kᵀ`` exactly (non-causal); ``None`` for softmax."""
     kernel = _check_kernel(kernel)
     q, kk, _, _ = _qk(head_or_q, k)
@@ -373,7 +430,9 @@ def feature_lifts(kernel: Kernel | str, head_or_q, k=None) -> tuple[np.ndarray, 
     return _sym_square(qs), _sym_square(keys)
 
 
-def factorized_output(kernel: Kernel | str, head_or_q, k, v: np.ndarray) -> np.ndarray:
+def factorized_output(
+    kernel: Kernel | str, head_or_q, k, v: Float[np.ndarray, "n dv"]
+) -> Float[np.ndarray, "n dv"]:
     """``A V`` from the lifts in ``O(n·D·d_v)``: ``(L_Q (L_Kᵀ V)) / (L_Q (L_Kᵀ 1))``.
 
     The exact algorithm that a finite lift allows (Katharopoulos et al. 2020 for ``φ``
@@ -388,6 +447,33 @@ def factorized_output(kernel: Kernel | str, head_or_q, k, v: np.ndarray) -> np.n
         raise ValueError(f"v must have shape (n, d_v) with n = {lq.shape[0]}, got {v.shape}")
     num = lq @ (lk.T @ v)
     den = lq @ lk.sum(axis=0)
+    return num / den[:, None]
+
+
+def causal_factorized_output(
+    kernel: Kernel | str, head_or_q, k, v: Float[np.ndarray, "n dv"]
+) -> Float[np.ndarray, "n dv"]:
+    """Causal ``A V`` by prefix sums over the lifts, ``O(n·D·d_v)`` time (Katharopoulos et al. 2020).
+
+    ``out_i = ℓ_Q(q_i)ᵀ Σ_{j≤i} ℓ_K(k_j) v_jᵀ / ℓ_Q(q_i)ᵀ Σ_{j≤i} ℓ_K(k_j)``.  For linear, poly2 and
+    uncentred CSQ (a centred CSQ re-centres every prefix, so its key lift is not fixed).  The
+    causal ``A`` it computes has rank ``n`` whenever every ``T_ii > 0``: a full-rank attention
+    matrix applied in time linear in ``n``.
+    """
+    kernel = _check_kernel(kernel)
+    if _centred(kernel):
+        raise ValueError("kernel: a centred CSQ has no fixed key lift under a causal mask")
+    lifts = feature_lifts(kernel, head_or_q, k)
+    if lifts is None:
+        raise ValueError("kernel: softmax has no finite feature lift")
+    lq, lk = lifts
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim != 2 or v.shape[0] != lq.shape[0]:
+        raise ValueError(f"v must have shape (n, d_v) with n = {lq.shape[0]}, got {v.shape}")
+    state = np.cumsum(lk[:, :, None] * v[:, None, :], axis=0)  # (n, D, d_v): Σ_{j≤i} ℓ_K(k_j) v_jᵀ
+    norm = np.cumsum(lk, axis=0)  # (n, D)
+    num = np.einsum("nd,ndv->nv", lq, state)
+    den = np.einsum("nd,nd->n", lq, norm)
     return num / den[:, None]
 
 
@@ -526,7 +612,7 @@ class RankPrediction:
         }
 
 
-def token_classes(rows: np.ndarray, *, modulo_constant: bool = False, tol: float | None = None) -> int:
+def token_classes(rows: Float[np.ndarray, "n m"], *, modulo_constant: bool = False, tol: float | None = None) -> int:
     """Number of distinct rows (``modulo_constant``: rows equal up to adding a constant).
 
     Two rows are equal when they differ by at most ``tol`` entrywise (default
@@ -620,7 +706,7 @@ TOKEN_FAMILIES: tuple[str, ...] = (
 )
 
 
-def degenerate_tokens(family: str, n: int, d: int, seed: int = 0) -> np.ndarray:
+def degenerate_tokens(family: str, n: int, d: int, seed: int = 0) -> Float[np.ndarray, "n d"]:
     """Tokens ``X`` (n×d) of one of :data:`TOKEN_FAMILIES`, drawn from ``seed``."""
     if family not in TOKEN_FAMILIES:
         raise ValueError(f"family: unknown token family {family!r}; choose one of {', '.join(TOKEN_FAMILIES)}")

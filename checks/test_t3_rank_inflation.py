@@ -1,0 +1,162 @@
+"""T3 — rank inflation: rank S ≤ d; softmax makes A of rank n; that forces O(n²).
+
+Lemmas checked:
+
+* (a) ``rank S ≤ min(n, d, d_k)`` on every input Hypothesis draws (degenerate families too),
+  with equality ``min(rank X, d_k)`` for generic weights;
+* (b) exact rank of softmax A = number of distinct tokens at M = I for every small integer
+  token set (SymPy certificate); the minimal input with rank < n is a repeated token, and
+  special weights (M = 0) do it with distinct tokens;
+* (c) the ε-rank never exceeds the n-independent Taylor bound, and it is far below n for
+  small score bounds: the ledger's counterexample is such an input;
+* (d) causal linear attention has exact rank n and its output is computed by prefix sums:
+  the minimal counterexample is n = 2, d_k = 1;
+* each ledger reading returns its verdict without error; each rule can come out otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import example, given, note, target
+from hypothesis import strategies as st
+
+from theorem.claims import t3_rank_inflation as t3
+from theorem.claims.ledger import Evidence, Profile, Verdict
+from theorem.kernels import Softmax
+from theorem.numeric import attention_rank as ar
+from theorem.numeric import eps_rank as er
+from theorem.symbolic import softmax_rank as srk
+
+QUICK = Profile("quick")
+
+
+@pytest.fixture(scope="module")
+def results():
+    """Each T3 reading run once (quick profile)."""
+    return {r.id: r.check("T3", QUICK) for r in t3.READINGS}
+
+
+def test_every_reading_returns_a_verdict(results):
+    for rid, res in results.items():
+        assert res.error is None, (rid, res.error)
+        assert res.verdict in {v.value for v in Verdict}
+
+
+# ---------------------------------------------------------------------------------
+# (a)
+# ---------------------------------------------------------------------------------
+
+
+@given(st.sampled_from(t3._SCORE_FAMILIES), st.integers(1, 30), st.integers(2, 8), st.integers(0, 8),
+       st.integers(0, 10_000))
+@example("rank_one", 10, 5, 3, 0)
+@example("layernorm", 12, 3, 0, 1)  # LayerNorm: rank X = d − 1
+def test_score_rank_is_at_most_min_n_d_dk(family, n, d, dk, seed):
+    dk = None if dk == 0 else min(dk, d)
+    row = t3._score_row(family, n, d, dk, seed)
+    note(str(row))
+    target(float(row["measured"] - row["bound"]))
+    assert row["measured"] <= row["bound"]
+    if row["status"] == "ok":
+        assert row["measured"] == row["predicted"]
+
+
+def test_reading_a_holds(results):
+    assert results["T3.a"].verdict == "holds"
+
+
+# ---------------------------------------------------------------------------------
+# (b)
+# ---------------------------------------------------------------------------------
+
+
+@given(st.integers(1, 2).flatmap(lambda d: st.lists(st.tuples(*[st.integers(-2, 2)] * d), min_size=1, max_size=5)))
+@example([(0,), (0,)])
+@example([(1, 0), (0, 1), (1, 0)])
+def test_exact_rank_is_the_number_of_distinct_tokens(tokens):
+    d = len(tokens[0])
+    cert = srk.certify_softmax_rank([list(t) for t in tokens], m=np.eye(d, dtype=int).tolist())
+    note(cert.detail)
+    assert cert.certified
+    assert cert.rank == len(set(tokens))
+
+
+def test_rank_one_scores_still_give_full_rank():
+    cert = srk.certify_softmax_rank([[0], [1], [2], [3], [4]], m=[[1]])
+    assert cert.rank == 5  # rank S = 1, rank A = n
+
+
+def test_reading_b_counterexample_is_a_repeated_token(results):
+    res = results["T3.b"]
+    assert res.verdict == "holds-with-conditions"
+    cex = res.outcome.counterexample
+    assert cex["tokens"] == [["0"], ["0"]] and cex["exact_rank"] == 1
+    weights_search = res.evidence[-1].data
+    assert weights_search["found"] and weights_search["counterexample"]["weights"] == [[["0"]]]
+
+
+def test_rule_b_fails_when_a_generic_certificate_fails():
+    bad = [Evidence("symbolic", "", False, {"certificates": [{"holds": False, "n": 3}]})] + [
+        Evidence("symbolic", "", True)] + [Evidence("numeric", "", True)] * 2 + [
+        Evidence("fuzz", "", True, {"found": False})] * 2
+    assert t3.rule_b(bad).verdict is Verdict.FAILS
+
+
+# ---------------------------------------------------------------------------------
+# (c)
+# ---------------------------------------------------------------------------------
+
+
+@given(st.integers(8, 80), st.sampled_from([0.1, 0.5, 1.0, 2.0, 4.0]), st.sampled_from([1, 2, 3]),
+       st.integers(0, 1000))
+def test_eps_rank_is_below_the_n_independent_taylor_bound(n, b, d, seed):
+    a = er.softmax_attention(er.softmax_scores(n, d, b, seed=seed))
+    res = er.eps_rank(a, 1e-3, method="svd")
+    bound = er.taylor_eps_rank_bound(b, 1e-3, min(n, d), n)
+    note(f"ε-rank {res.rank} [{res.lower}, {res.upper}], bound {bound}")
+    target(float(res.lower - bound))
+    assert res.lower <= bound
+
+
+def test_reading_c_fails_with_a_small_score_counterexample(results):
+    res = results["T3.c"]
+    assert res.verdict == "fails"
+    cex = res.outcome.counterexample
+    a = er.softmax_attention(er.softmax_scores(cex["n"], cex["d"], cex["B"]))
+    again = er.eps_rank(a, cex["eps"], method="svd")
+    assert again.upper < cex["n"] / 2  # the counterexample replays
+    growth = res.evidence[0].data["growth"]
+    assert growth[min(growth, key=float)]["slope"] < 0.25 < 0.75 < growth[max(growth, key=float)]["slope"]
+
+
+def test_rule_c_holds_when_every_eps_rank_is_large():
+    sweep = Evidence("numeric", "", True, {"growth": {"8.0": {"ranks": [100], "ns": [128], "slope": 1.0}}})
+    out = t3.rule_c([sweep, Evidence("numeric", "", None, {"violations": []}),
+                     Evidence("fuzz", "", True, {"found": False, "counterexample": {}})])
+    assert out.verdict is Verdict.HOLDS
+
+
+# ---------------------------------------------------------------------------------
+# (d)
+# ---------------------------------------------------------------------------------
+
+
+@given(st.integers(2, 60), st.integers(1, 6), st.integers(0, 1000))
+def test_causal_linear_attention_is_full_rank_and_linear_time(n, dk, seed):
+    c = t3._causal_linear_case(n, dk, 3, seed, measure=False)
+    assert c["exact_rank"] == n
+    assert c["prefix_sum_rel_error"] < 1e-10
+
+
+def test_reading_d_minimal_counterexample(results):
+    res = results["T3.d"]
+    assert res.verdict == "fails"
+    cex = res.outcome.counterexample
+    assert (cex["n"], cex["d_k"]) == (2, 1) and cex["exact_rank"] == 2
+
+
+def test_causal_softmax_is_full_rank_for_every_input():
+    head = ar.Head.draw(ar.degenerate_tokens("repeated", 8, 2, 0), None, 0)
+    assert ar.predicted_rank(Softmax(), head, causal=True).rank == 8
+    assert ar.predicted_rank(Softmax(), head).rank == 4  # non-causal: the distinct tokens

@@ -1,0 +1,328 @@
+"""Unit tests of ``theorem.numeric.attention_rank`` and ``theorem.symbolic.softmax_rank``.
+
+Lemmas checked:
+
+* the lifts factor the unnormalized weights exactly, ``T = L_Q L_Kᵀ``, and the factorized
+  (and causal prefix-sum) algorithms reproduce ``A V``;
+* on Gaussian tokens the measured rank equals :func:`generic_rank` for every kernel variant,
+  for ``n < d``, ``n = d``, ``n > d``, in the M form and factorized;
+* on every degenerate family the measured rank equals the invariant prediction
+  ``min(rank L_Q, rank L_K)`` (polynomial and linear kernels), never exceeds it (all kernels,
+  causal too) and never exceeds the unconditional bound ``min(n, D)``;
+* LayerNorm'd tokens, with and without affine, follow :func:`layernorm_rank`;
+* the rounding bound really bounds the float64 error of ``A`` (against extended precision);
+* normalization keeps the rank; undefined rows are detected; bad input raises ``ValueError``;
+* the exact softmax certificates: generic points give rank n, repeated tokens give the number
+  of distinct tokens, and the polynomial-rank routine agrees with SymPy's symbolic rank.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import example, given, note
+from hypothesis import strategies as st
+
+from theorem.kernels import CSQ, LinearElu, Poly2, Softmax
+from theorem.numeric import attention_rank as ar
+from theorem.numeric.rank import numerical_rank
+from theorem.symbolic import softmax_rank as srk
+
+KERNELS = ar.RANK_KERNELS
+POLY = tuple(k for k in KERNELS if not isinstance(k, Softmax))
+IDS = [ar.kernel_label(k) for k in KERNELS]
+
+
+def _head(n, d, dk, family="gaussian", seed=0):
+    return ar.Head.draw(ar.degenerate_tokens(family, n, d, seed), dk, seed + 1)
+
+
+# --------------------------------------------------------------------------------
+# lifts and algorithms
+# --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel", POLY, ids=[ar.kernel_label(k) for k in POLY])
+@pytest.mark.parametrize("dk", [None, 3])
+def test_lifts_factor_the_unnormalized_weights(kernel, dk):
+    if isinstance(kernel, LinearElu) and dk is None:
+        pytest.skip("linear has no M form")
+    head = _head(11, 4, dk, seed=2)
+    lq, lk = ar.feature_lifts(kernel, head)
+    t = ar.unnormalized_matrix(kernel, head)
+    assert lq.shape[1] == ar.lift_width(kernel, head.dk)
+    np.testing.assert_allclose(lq @ lk.T, t, rtol=1e-12, atol=1e-12 * np.abs(t).max())
+
+
+@pytest.mark.parametrize("kernel", POLY, ids=[ar.kernel_label(k) for k in POLY])
+def test_factorized_algorithms_reproduce_the_output(kernel):
+    head = _head(40, 5, 3, seed=4)
+    v = np.random.default_rng(0).standard_normal((40, 2))
+    np.testing.assert_allclose(ar.factorized_output(kernel, head, None, v), ar.attention_matrix(kernel, head) @ v,
+                               rtol=1e-10, atol=1e-12)
+    if isinstance(kernel, CSQ) and kernel.center:
+        with pytest.raises(ValueError, match="kernel"):
+            ar.causal_factorized_output(kernel, head, None, v)
+    else:
+        np.testing.assert_allclose(ar.causal_factorized_output(kernel, head, None, v),
+                                   ar.attention_matrix(kernel, head, causal=True) @ v, rtol=1e-9, atol=1e-11)
+
+
+def test_softmax_has_no_lift():
+    head = _head(5, 3, None)
+    assert ar.feature_lifts(Softmax(), head) is None
+    with pytest.raises(ValueError, match="kernel"):
+        ar.factorized_output(Softmax(), head, None, np.ones((5, 1)))
+
+
+# --------------------------------------------------------------------------------
+# closed forms on generic tokens
+# --------------------------------------------------------------------------------
+
+GENERIC_SIZES = [(3, 6, None), (6, 6, None), (30, 4, None), (4, 6, 3), (6, 6, 6), (40, 6, 2), (50, 5, 4), (2, 3, None)]
+
+
+@pytest.mark.parametrize("kernel", POLY, ids=[ar.kernel_label(k) for k in POLY])
+@pytest.mark.parametrize("n,d,dk", GENERIC_SIZES)
+def test_generic_closed_form_equals_measured(kernel, n, d, dk):
+    if isinstance(kernel, LinearElu) and dk is None:
+        pytest.skip("linear has no M form")
+    head = _head(n, d, dk, seed=n * d)
+    meas = ar.measured_rank(kernel, head)
+    assert meas.status == "ok", meas.summary()
+    assert meas.rank == ar.generic_rank(kernel, n, d, dk), (meas.summary(), ar.generic_formula(kernel))
+    assert meas.rank <= ar.upper_bound(kernel, n, head.dk)
+
+
+def test_generic_closed_form_values():
+    assert ar.generic_rank(Poly2(), 100, 8) == 36
+    assert ar.generic_rank(CSQ(1.0, True), 100, 8) == 45 == math.comb(8, 2) + 8 + 8 + 1
+    assert ar.generic_rank(CSQ(0.0, True), 2, 8) == 1  # two centred keys are ±k: one square
+    assert ar.generic_rank(LinearElu(), 100, 8, 4) == 4
+    assert ar.generic_rank(Softmax(), 7, 1) == 7
+    assert ar.generic_rank(CSQ(0.0, True), 9, 3, causal=True) is None  # first row 0/0
+    assert ar.generic_rank(Poly2(), 9, 3, causal=True) == 9
+
+
+@pytest.mark.parametrize("n,d", [(5, 3), (12, 2)])
+def test_softmax_float_rank_is_n_when_well_conditioned(n, d):
+    head = _head(n, d, None, seed=7)
+    meas = ar.measured_rank(Softmax(), head)
+    assert meas.rank == n == ar.predicted_rank(Softmax(), head).rank
+
+
+# --------------------------------------------------------------------------------
+# degenerate inputs
+# --------------------------------------------------------------------------------
+
+configs = st.tuples(
+    st.sampled_from(ar.TOKEN_FAMILIES), st.integers(1, 40), st.integers(1, 7), st.integers(0, 7),
+    st.integers(0, 2**20),
+)
+
+
+@given(configs, st.sampled_from(range(len(KERNELS))), st.booleans())
+@example(("one_repeat", 2, 2, 0, 5), 3, False)  # centred, no shift: n = 2 gives rank 1
+@example(("constant_column", 16, 1, 1, 3), 3, False)  # all keys equal: A undefined
+@example(("layernorm_affine", 12, 3, 0, 1), 4, False)  # shift adds nothing when 1 ∈ col X
+def test_invariant_prediction_on_degenerate_tokens(cfg, kidx, causal):
+    family, n, d, dk, seed = cfg
+    kernel = KERNELS[kidx]
+    if family.startswith("layernorm") and d < 2:
+        return
+    dk = None if dk == 0 else min(dk, d)
+    if isinstance(kernel, LinearElu) and dk is None:
+        dk = d
+    head = _head(n, d, dk, family, seed)
+    pred = ar.predicted_rank(kernel, head, causal)
+    note(f"{family} n={n} d={d} dk={dk} {ar.kernel_label(kernel)} causal={causal}: {pred.to_dict()}")
+    if pred.rank is None:
+        assert pred.violations
+        if "undefined" in pred.formula:
+            with pytest.raises(ValueError, match="undefined"):
+                ar.measured_rank(kernel, head, causal=causal)
+        return
+    meas = ar.measured_rank(kernel, head, causal=causal)
+    note(f"measured {meas.summary()}")
+    assert meas.rank <= ar.upper_bound(kernel, n, head.dk, causal)
+    assert meas.rank <= pred.rank  # the float rank is a lower bound on the exact rank
+    if not causal and not isinstance(kernel, Softmax) and pred.valid:
+        assert meas.rank == pred.rank
+
+
+@pytest.mark.parametrize("affine", [False, True])
+@pytest.mark.parametrize("d", [3, 4, 5])
+def test_layernorm_closed_forms(affine, d):
+    family = "layernorm_affine" if affine else "layernorm"
+    for dk in [None, *range(1, d + 1)]:
+        for n in (4, 40):
+            head = _head(n, d, dk, family, seed=d * 31 + n)
+            for kernel in POLY:
+                if isinstance(kernel, LinearElu) and dk is None:
+                    continue
+                meas = ar.measured_rank(kernel, head)
+                assert meas.rank == ar.layernorm_rank(kernel, n, d, dk, affine=affine), (
+                    family, d, dk, n, ar.kernel_label(kernel), meas.summary())
+
+
+def test_layernorm_sphere_costs_the_shifted_lift_one_dimension():
+    # without affine, M form: tokens on a sphere in a hyperplane through 0 (u = d − 1)
+    d, n = 5, 60
+    assert ar.layernorm_rank(CSQ(1.0, False), n, d) == math.comb(d + 1, 2) - 1
+    assert ar.generic_rank(CSQ(1.0, False), n, d - 1) == math.comb(d + 1, 2)
+    assert ar.layernorm_rank(Poly2(), n, d, affine=True) == math.comb(d + 1, 2) - 1
+    with pytest.raises(ValueError, match="d"):
+        ar.layernorm_rank(Poly2(), n, 2)
+
+
+@pytest.mark.parametrize("kernel", KERNELS, ids=IDS)
+def test_normalization_keeps_the_rank(kernel):
+    head = _head(30, 4, 3, seed=11)
+    t = ar.unnormalized_matrix(kernel, head)
+    a = ar.attention_matrix(kernel, head)
+    if isinstance(kernel, Softmax):
+        np.testing.assert_allclose(t / t.sum(1, keepdims=True), a, rtol=1e-12)
+        return
+    assert numerical_rank(t).rank == numerical_rank(a).rank
+
+
+def test_undefined_rows_are_detected():
+    x = np.array([[1.0, 0.0], [0.0, 0.0], [2.0, 1.0]])  # a zero token: its poly2 row is all zero
+    head = ar.Head(x, np.eye(2), np.eye(2), form="M")
+    assert ar.undefined_rows(Poly2(), head).tolist() == [1]
+    pred = ar.predicted_rank(Poly2(), head)
+    assert pred.rank is None and "undefined" in pred.violations[0]
+    with pytest.raises(ValueError, match="undefined"):
+        ar.measured_rank(Poly2(), head)
+    assert ar.undefined_rows(CSQ(1.0, True), head).size == 0  # the shift rescues it
+
+
+def test_causal_rank_is_n_with_positive_diagonal():
+    head = _head(20, 3, 2, seed=3)
+    for kernel in (Softmax(), LinearElu(), CSQ(1.0, False)):
+        pred = ar.predicted_rank(kernel, head, causal=True)
+        assert pred.rank == 20 and pred.valid
+    assert ar.predicted_rank(CSQ(0.0, True), head, causal=True).rank is None
+
+
+def test_rounding_bound_covers_the_float64_error():
+    """``‖fl(A) − A‖_F ≤ bound`` with ``A`` recomputed in extended precision from the same q, k."""
+    ld = np.longdouble
+    if np.finfo(ld).eps >= np.finfo(np.float64).eps:
+        pytest.skip("no extended precision on this platform")
+    for seed, kernel in enumerate(KERNELS):
+        head = _head(25, 4, 3, family="centred", seed=seed)
+        q, k = head.q.astype(ld), head.k.astype(ld)
+        s = q @ k.T / np.sqrt(ld(head.dk))
+        if isinstance(kernel, Softmax):
+            t = np.exp(s - s.max(axis=1, keepdims=True))
+        elif isinstance(kernel, LinearElu):
+            phi = lambda z: np.where(z > 0, z + 1, np.exp(np.minimum(z, 0)))  # noqa: E731
+            t = phi(q) @ phi(k).T
+        else:
+            centred = isinstance(kernel, CSQ) and kernel.center
+            f = s - (s.mean(axis=1, keepdims=True) if centred else 0) + ld(getattr(kernel, "shift", 0.0))
+            t = f * f
+        exact = t / t.sum(axis=1, keepdims=True)
+        err = float(np.sqrt(np.sum((ar.attention_matrix(kernel, q.astype(float), k.astype(float)) - exact) ** 2)))
+        bound = ar.weights_error_bound(kernel, head.q, head.k)
+        assert err <= bound, (ar.kernel_label(kernel), err, bound)
+
+
+def test_score_rank_closed_form():
+    for n, d, dk in [(10, 4, 2), (3, 5, None), (20, 6, 6)]:
+        head = _head(n, d, dk, seed=n)
+        assert ar.score_rank(head).rank == min(n, d, head.dk)
+
+
+# --------------------------------------------------------------------------------
+# bad input
+# --------------------------------------------------------------------------------
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="x"):
+        ar.Head(np.zeros((0, 3)), np.eye(3), np.eye(3))
+    with pytest.raises(ValueError, match="w_q"):
+        ar.Head(np.zeros((4, 3)), np.eye(2), np.eye(2))
+    with pytest.raises(ValueError, match="NaN"):
+        ar.Head(np.full((2, 2), np.nan), np.eye(2), np.eye(2))
+    with pytest.raises(ValueError, match="dk"):
+        ar.Head.draw(np.zeros((3, 2)), dk=0)
+    with pytest.raises(ValueError, match="family"):
+        ar.degenerate_tokens("nope", 3, 2)
+    with pytest.raises(ValueError, match="n"):
+        ar.generic_rank(Poly2(), 0, 3)
+    with pytest.raises(ValueError, match="dk"):
+        ar.generic_rank(LinearElu(), 4, 3)
+    with pytest.raises(ValueError, match="kernel"):
+        ar.upper_bound(object(), 3, 2)
+    with pytest.raises(ValueError, match="linear"):
+        ar.predicted_rank(LinearElu(), _head(4, 3, None))
+    with pytest.raises(ValueError, match="q, k"):
+        ar.measured_rank(Poly2(), np.zeros((3, 2)), np.zeros((4, 2)))
+
+
+# --------------------------------------------------------------------------------
+# exact softmax certificates
+# --------------------------------------------------------------------------------
+
+
+def test_generic_certificates_hold():
+    certs = srk.generic_full_rank_certificates()
+    assert all(c.holds and c.rank == c.n for c in certs)
+    assert any(c.d == 1 for c in certs)  # rank-one scores, full-rank attention
+
+
+def test_repeated_and_special_certificates():
+    for c in srk.repeated_token_certificates():
+        assert c.rank == c.distinct_tokens < c.n
+    spec = srk.special_weights_certificate(5)
+    assert spec.rank == 1 and spec.distinct_tokens == 5
+    assert srk.gaussian_kernel_identity().holds
+
+
+@given(st.lists(st.tuples(st.integers(-2, 2), st.integers(-2, 2)), min_size=1, max_size=5))
+@example([(0, 0), (0, 0)])
+def test_identity_weights_give_rank_equal_to_distinct_tokens(tokens):
+    """With M = I (positive definite) the rank is exactly the number of distinct tokens."""
+    cert = srk.certify_softmax_rank([list(t) for t in tokens], m=[[1, 0], [0, 1]])
+    note(cert.detail)
+    assert cert.certified and cert.rank == len(set(tokens))
+
+
+def field_rank(e, z) -> int:
+    """Rank over the rational function field ℚ(z), by SymPy's exact domain arithmetic."""
+    from sympy.polys.domains import QQ
+    from sympy.polys.matrices import DomainMatrix
+
+    dm = DomainMatrix.from_list_sympy(len(e), len(e[0]), [[z**v for v in row] for row in e])
+    return dm.convert_to(QQ.frac_field(z)).rank()
+
+
+def test_polynomial_rank_matches_sympy_on_monomial_matrices():
+    z = sp.Symbol("z")
+    rnd = random.Random(0)
+    seen_exhaustive = 0
+    for _ in range(300):
+        e = [[rnd.randint(0, 2) for _ in range(4)] for _ in range(4)]
+        e = [[v - min(r) for v in r] for r in e]
+        lo, hi, points, exact = srk.polynomial_rank(e)
+        assert exact
+        truth = field_rank(e, z)
+        assert lo == hi == truth, (e, lo, hi, truth)
+        seen_exhaustive += len(points) > len(srk._POINTS)
+    assert seen_exhaustive > 0  # the degree argument was exercised, not only the structural bound
+
+
+def test_certificate_bad_input():
+    with pytest.raises(ValueError, match="rational"):
+        srk.certify_softmax_rank([[sp.sqrt(2)]], m=[[1]])
+    with pytest.raises(ValueError, match="m"):
+        srk.certify_softmax_rank([[1, 2]], m=[[1]])
+    with pytest.raises(ValueError, match="either"):
+        srk.certify_softmax_rank([[1]], m=[[1]], w_q=[[1]], w_k=[[1]])
