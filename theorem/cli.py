@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print one JSON object")
     r.set_defaults(kernel_names=KERNEL_NAMES, map_names=MAPS)
 
+    rl = sub.add_parser("real", add_help=False,
+                        help="the checks on a pretrained transformer (all-MiniLM-L6-v2; `make real` installs it)")
+    rl.add_argument("rest", nargs=argparse.REMAINDER, help="options of d2check real (see d2check real --help)")
+
     b = sub.add_parser("bench", help="benchmarks: ratios measured in one run")
     b.add_argument("name", help="rank | attention")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
@@ -262,6 +266,13 @@ def cmd_verify(args) -> int:
     return 1 if errors else 0
 
 
+# --- real ----------------------------------------------------------------------------------
+def cmd_real(args) -> int:
+    from theorem import real_cli
+
+    return real_cli.main(args.rest)
+
+
 # --- bench ---------------------------------------------------------------------------------
 BENCHES = {"rank": "theorem.bench.rank", "attention": "theorem.bench.attention"}
 
@@ -284,13 +295,21 @@ def cmd_bench(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv[:1] == ["real"]:  # its own parser: every option goes to it
+            from theorem import real_cli
+
+            try:
+                return real_cli.main(argv[1:])
+            except ValueError as err:  # its bad-input errors: one line, exit 2
+                raise InputError(str(err)) from None
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return 2
-        handler = {"verify": cmd_verify, "rank": cmd_rank, "bench": cmd_bench}[args.command]
+        handler = {"verify": cmd_verify, "rank": cmd_rank, "bench": cmd_bench, "real": cmd_real}[args.command]
         return handler(args)
     except InputError as err:
         print(str(err).replace("\n", " "), file=sys.stderr)

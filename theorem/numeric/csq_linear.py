@@ -12,8 +12,9 @@ r"""CSQ (and poly2, elu+1) attention in time linear in n: the exact rewrite and 
 
 so :math:`T_{ij} = (a_{ij} + e_i)^2` and :meth:`~theorem.numeric.linear_features.SquaredFeatures`
 factors it through :math:`D = (d_k+1)(d_k+2)/2` features.  The per-query offset :math:`e_i`
-needs only the prefix sum :math:`\sum_{j\le i} k'_j` (already in the state), so the prefix sums
-of :math:`1, k, k\otimes k` (symmetric) and of :math:`v, k v^\top, (k\otimes k) v^\top` suffice
+needs only the prefix sum :math:`\sum_{j\le i} k'_j` and the count (both are entries of the running
+state; the code takes them from a cumulative sum, :math:`O(n d_k)`), so the prefix sums of
+:math:`1, k, k\otimes k` (symmetric) and of :math:`v, k v^\top, (k\otimes k) v^\top` suffice
 (:mod:`theorem.symbolic.csq_identity` proves it).  Uncentered: :math:`e_i = c + s\,q_i\cdot\mu`.
 
 **Why a reference point.**  The output does not depend on :math:`\mu` (exactly, so
@@ -27,8 +28,8 @@ The denominator is then :math:`\ge m_i c^2 > 0`, so it never vanishes.
 
 **Algorithms** (one head; :func:`theorem.attention.attention` maps them over batch/head axes):
 
-* :func:`linear_noncausal`: state :math:`S = \sum_j \psi(k_j)[v_j, 1]^\top` (:math:`D\times(d_v+1)`),
-  then :math:`[N_i, Z_i] = \phi(q_i, e_i)^\top S`, output :math:`N_i/Z_i`.  Both passes run
+* :func:`linear_noncausal`: state :math:`S = \sum_j [v_j, 1]\,\psi(k_j)^\top` (:math:`(d_v+1)\times D`),
+  then :math:`[N_i, Z_i] = S\,\phi(q_i, e_i)`, output :math:`N_i/Z_i`.  Both passes run
   over blocks of rows (``lax.scan``) so the :math:`B\times D` feature block stays in cache;
   the state is the only thing carried.
 * :func:`linear_causal`: chunks of :math:`C` rows; inside a chunk the weights are evaluated
@@ -43,9 +44,12 @@ nothing to any numerator or denominator, and queries whose rows are dropped befo
 from __future__ import annotations
 
 import math
+import operator
+from functools import reduce
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from theorem.numeric.linear_features import FeatureKernel, SquaredFeatures
@@ -60,14 +64,14 @@ __all__ = [
     "default_chunk",
 ]
 
-#: bytes of one feature block we aim to keep in cache (L2-sized)
-_BLOCK_BYTES = 2**20
+#: bytes of one block of features we aim to keep in the last-level cache
+_BLOCK_BYTES = 4 * 2**20
 
 
 def default_block(n: int, feature_dim: int, itemsize: int = 4) -> int:
-    """Rows per block of the non-causal passes: a power of two with ``B·D·itemsize ≈ 1 MiB``, 64 ≤ B ≤ 4096."""
-    b = _BLOCK_BYTES // max(1, feature_dim * itemsize)
-    b = 1 << max(6, min(12, int(math.log2(max(b, 1)))))
+    """Rows per block of the non-causal passes: the power of two nearest ``4 MiB / (D·itemsize)``, 64 ≤ B ≤ 4096."""
+    b = _BLOCK_BYTES / max(1, feature_dim * itemsize)
+    b = 1 << max(6, min(12, round(math.log2(max(b, 1.0)))))
     return min(b, max(n, 1))
 
 
@@ -98,7 +102,7 @@ def squared_offsets(
     kp = k - mu
     if center:
         if causal:
-            counts = jnp.arange(1, n + 1, dtype=k.dtype)[:, None]
+            counts = np.arange(1, n + 1, dtype=k.dtype)[:, None]  # constant
             kbar = jnp.cumsum(kp, axis=-2) / counts
         else:
             kbar = jnp.mean(kp, axis=-2, keepdims=True)
@@ -106,6 +110,11 @@ def squared_offsets(
     else:
         e = shift + jnp.sum(qs * mu, axis=-1)
     return qs, kp, e.astype(q.dtype)
+
+
+def _sum(parts):
+    """Sum of a non-empty sequence of arrays (no leading ``0 +``)."""
+    return reduce(operator.add, parts)
 
 
 def _pad_rows(x: Array, rows: int) -> Array:
@@ -131,10 +140,10 @@ def linear_noncausal(
     v: Float[Array, "n dv"],
     block: int | None = None,
 ) -> Float[Array, "n dv"]:
-    r""":math:`o_i = \phi(q_i,e_i)^\top S_{:, :d_v} / \phi(q_i,e_i)^\top S_{:, d_v}`, :math:`S = \sum_j \psi(k_j)[v_j,1]^\top`.
+    r""":math:`[N_i, Z_i] = S\,\phi(q_i,e_i)`, :math:`S = \sum_j [v_j,1]\,\psi(k_j)^\top`, :math:`o_i = N_i/Z_i`.
 
     Two passes over blocks of ``block`` rows; memory beyond the inputs and output:
-    the state (:math:`D\times(d_v+1)`) and one block of features.
+    the state (:math:`(d_v+1)\times D`) and one block of features.
     """
     n, dk = q.shape
     dims = features.part_dims(dk)
@@ -148,13 +157,13 @@ def linear_noncausal(
 
     def accumulate(state, xs):
         kk, vv = xs
-        return tuple(s + f.T @ vv for s, f in zip(state, features.key_parts(kk))), None
+        return tuple(s + vv.T @ f for s, f in zip(state, features.key_parts(kk))), None
 
     def emit(xs):
         qq, ee = xs
-        return sum(f @ s for f, s in zip(features.query_parts(qq, ee), state))
+        return _sum([f @ s.T for f, s in zip(features.query_parts(qq, ee), state)])
 
-    state0 = tuple(jnp.zeros((p, va.shape[-1]), q.dtype) for p in dims)
+    state0 = tuple(jnp.zeros((va.shape[-1], p), q.dtype) for p in dims)
     if t == 1:
         state, _ = accumulate(state0, (kb[0], va[0]))
         num = emit((qb[0], eb[0]))[None]
@@ -174,33 +183,39 @@ def linear_causal(
 ) -> Float[Array, "n dv"]:
     r"""Causal :math:`o_i = \sum_{j\le i} T_{ij} v_j / \sum_{j\le i} T_{ij}`, chunked.
 
-    For chunk :math:`t` (rows :math:`tC..tC+C-1`), with the state
-    :math:`S_t = \sum_{j<tC} \psi(k_j)[v_j,1]^\top` carried by ``lax.scan``:
+    For chunk :math:`t` (rows :math:`tC..tC+C-1`), with the running state
+    :math:`S_t = \sum_{j<tC} [v_j,1]\,\psi(k_j)^\top` (:math:`(d_v+1)\times D`) carried by ``lax.scan``:
 
-    .. math:: [N, Z]_i = \phi(q_i,e_i)^\top S_t + \sum_{tC\le j\le i} T_{ij}[v_j, 1],
-              \qquad S_{t+1} = S_t + \sum_{j\in t} \psi(k_j)[v_j,1]^\top.
+    .. math:: [N, Z]_i = S_t\,\phi(q_i,e_i) + \sum_{tC\le j\le i} T_{ij}[v_j, 1],
+              \qquad S_{t+1} = S_t + \sum_{j\in t} [v_j,1]\,\psi(k_j)^\top.
+
+    Memory beyond inputs and output: the state, one chunk of features and the :math:`C\times C` weights.
     """
     n, dk = q.shape
     dv = v.shape[-1]
-    c = chunk or default_chunk(dk, dv)
-    c = min(c, n)
+    c = min(chunk or default_chunk(dk, dv), n)
     t = -(-n // c)
     pad = t * c - n
     va = _pad_rows(_augment(v), pad).reshape(t, c, -1)
     kc = _pad_rows(k, pad).reshape(t, c, dk)
     qc = _pad_rows(q, pad).reshape(t, c, dk)
     ec = _pad_rows(e, pad).reshape(t, c)
-    lower = jnp.tril(jnp.ones((c, c), dtype=bool))
+    lower = np.tril(np.ones((c, c), dtype=bool))  # a constant: no operations
 
     def step(state, xs):
         qq, kk, vv, ee = xs
-        inter = sum(f @ s for f, s in zip(features.query_parts(qq, ee), state))
-        intra = jnp.where(lower, features.pair_weights(qq, kk, ee), 0.0) @ vv
-        new_state = tuple(s + f.T @ vv for s, f in zip(state, features.key_parts(kk)))
+        qf, kf = features.query_parts(qq, ee), features.key_parts(kk)
+        inter = _sum([f @ s.T for f, s in zip(qf, state)])
+        intra = jnp.where(lower, features.pair_weights(qq, kk, ee, qf, kf), 0.0) @ vv
+        new_state = tuple(s + vv.T @ f for s, f in zip(state, kf))
         return new_state, inter + intra
 
-    state0 = tuple(jnp.zeros((p, dv + 1), q.dtype) for p in features.part_dims(dk))
-    _, num = jax.lax.scan(step, state0, (qc, kc, va, ec))
+    state0 = tuple(jnp.zeros((dv + 1, p), q.dtype) for p in features.part_dims(dk))
+    if t == 1:
+        _, num = step(state0, (qc[0], kc[0], va[0], ec[0]))
+        num = num[None]
+    else:
+        _, num = jax.lax.scan(step, state0, (qc, kc, va, ec))
     return _split(num.reshape(t * c, -1)[:n])
 
 

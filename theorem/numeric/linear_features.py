@@ -17,8 +17,10 @@ rewrite in :mod:`theorem.numeric.csq_linear`, a square :math:`T_{ij} = (a_{ij} +
 
 so the key features are the :math:`d_k(d_k+1)/2` *symmetric* second-order monomials
 :math:`k_a k_b` (:math:`a \le b`), the :math:`d_k` first-order ones and the constant:
-:math:`D = (d_k+1)(d_k+2)/2` in all, not :math:`d_k^2 + d_k + 1`.  The weight :math:`w_{ab}`
-sits on the query side so that no :math:`\sqrt 2` enters.  (Proved for general
+:math:`D = (d_k+1)(d_k+2)/2` in all, not :math:`d_k^2 + d_k + 1`.  They are computed in one go as
+the symmetric second-order monomials of the augmented vectors :math:`[q, e]` and :math:`[k, 1]`
+(since :math:`q\cdot k + e = [q, e]\cdot[k, 1]`).  The weight :math:`w_{ab}` sits on the query side
+so that no :math:`\sqrt 2` enters.  (Proved for general
 :math:`d_k` in :mod:`theorem.symbolic.csq_identity`.)
 
 **elu+1** (Katharopoulos et al. 2020): one part, :math:`\phi = \psi = \mathrm{elu} + 1`, :math:`D = d_k`.
@@ -87,8 +89,14 @@ class FeatureKernel:
         raise NotImplementedError
 
     def pair_weights(
-        self, q: Float[Array, "c dk"], k: Float[Array, "c2 dk"], e: Float[Array, " c"]
+        self,
+        q: Float[Array, "c dk"],
+        k: Float[Array, "c2 dk"],
+        e: Float[Array, " c"],
+        query_parts: tuple[Array, ...],
+        key_parts: tuple[Array, ...],
     ) -> Float[Array, "c c2"]:
+        """``T`` on a block, from the inputs or from the parts already computed for them."""
         raise NotImplementedError
 
     def part_dims(self, dk: int) -> tuple[int, ...]:
@@ -103,33 +111,34 @@ class FeatureKernel:
 class SquaredFeatures(FeatureKernel):
     r""":math:`T_{ij} = (q_i\cdot k_j + e_i)^2`; with ``lower_order=False`` the offset is 0 (pure :math:`(q\cdot k)^2`).
 
-    Parts: ``(w ⊙ sym2(q), sym2(k))``, ``(2e·q, k)``, ``(e², 1)``.
+    With the offset, :math:`q\cdot k + e = [q, e]\cdot[k, 1]`, so the features are the symmetric
+    second-order monomials of the *augmented* vectors: ``w ⊙ sym2([q, e])`` and ``sym2([k, 1])``,
+    :math:`D = (d_k+1)(d_k+2)/2` — the pairs :math:`(a, b \le d_k)` give :math:`w_{ab} q_a q_b\cdot k_a k_b`,
+    the pairs :math:`(a, d_k+1)` give :math:`2e\,q_a\cdot k_a`, and the last :math:`e^2\cdot 1`.
+    One part, one matrix product per chunk.
     """
 
     lower_order: bool = True
 
+    def _augment(self, x, last):
+        return jnp.concatenate([x, last[..., None]], axis=-1) if self.lower_order else x
+
     def query_parts(self, q, e):
-        d = q.shape[-1]
-        quad = sym2(q) * sym2_weights(d, q.dtype)
-        if not self.lower_order:
-            return (quad,)
-        e = e[..., None]
-        return (quad, (2 * e) * q, e * e)
+        x = self._augment(q, e)
+        return (sym2(x) * sym2_weights(x.shape[-1], q.dtype),)
 
     def key_parts(self, k):
-        quad = sym2(k)
-        if not self.lower_order:
-            return (quad,)
-        return (quad, k, jnp.ones_like(k[..., :1]))
+        x = self._augment(k, jnp.ones_like(k[..., 0]))
+        return (sym2(x),)
 
-    def pair_weights(self, q, k, e):
+    def pair_weights(self, q, k, e, query_parts, key_parts):
         a = q @ jnp.swapaxes(k, -1, -2)
         if self.lower_order:
             a = a + e[..., None]
         return a * a
 
     def part_dims(self, dk):
-        return (sym2_dim(dk), dk, 1) if self.lower_order else (sym2_dim(dk),)
+        return (sym2_dim(dk + 1),) if self.lower_order else (sym2_dim(dk),)
 
 
 @dataclass(frozen=True)
@@ -142,8 +151,8 @@ class EluFeatures(FeatureKernel):
     def key_parts(self, k):
         return (jax.nn.elu(k) + 1.0,)
 
-    def pair_weights(self, q, k, e):
-        return (jax.nn.elu(q) + 1.0) @ jnp.swapaxes(jax.nn.elu(k) + 1.0, -1, -2)
+    def pair_weights(self, q, k, e, query_parts, key_parts):
+        return query_parts[0] @ jnp.swapaxes(key_parts[0], -1, -2)
 
     def part_dims(self, dk):
         return (dk,)

@@ -46,7 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from theorem.kernels import CSQ, Kernel, LinearElu, Poly2, Softmax, _visible, get_kernel
+from theorem.kernels import CSQ, Kernel, LinearElu, Poly2, Softmax, get_kernel
 
 jax.config.update("jax_enable_x64", True)
 
@@ -74,6 +74,7 @@ __all__ = [
     "CONTRAST_LEVELS",
     "ViolationRates",
     "realistic_violation_rates",
+    "realistic_example",
     "predicted_vertex_misorder_rate",
     "predicted_euclid_misorder_rate",
     "csq_penalty",
@@ -187,11 +188,21 @@ class MatchingCase:
         return {"q": self.q.tolist(), "keys": self.keys.tolist()}
 
 
+_JITTED: dict[Any, Callable] = {}
+
+
+def _jitted(kernel: Kernel) -> Callable:
+    """``kernel.weights`` compiled once per kernel and shape (far cheaper than eager dispatch)."""
+    if kernel not in _JITTED:
+        _JITTED[kernel] = jax.jit(lambda q, k: kernel.weights(q[None, :], k)[0])
+    return _JITTED[kernel]
+
+
 def query_weights(kernel: Kernel, q: Float[Array, " dk"], keys: Float[Array, "n dk"]) -> np.ndarray:
     """The weights ``w`` (n,) that ``kernel`` gives one query ``q`` over ``keys`` (non-causal)."""
     q = jnp.asarray(q, dtype=jnp.float64)
     keys = jnp.asarray(keys, dtype=jnp.float64)
-    return np.asarray(kernel.weights(q[None, :], keys)[0])
+    return np.asarray(_jitted(kernel)(q, keys))
 
 
 def kernel_offsets(kernel: Kernel, case: MatchingCase) -> np.ndarray | None:
@@ -199,9 +210,12 @@ def kernel_offsets(kernel: Kernel, case: MatchingCase) -> np.ndarray | None:
 
     ``None`` for the kernels without a vertex (softmax, rbf, linear).
     """
-    s = jnp.asarray(case.scores)[None, :]
     if isinstance(kernel, CSQ):
-        return np.asarray(kernel.shifted_scores(jnp.broadcast_to(s, (case.keys.shape[0],) * 2))[0])
+        if ("t", kernel) not in _JITTED:  # CSQ.shifted_scores of one row (its own code, compiled)
+            _JITTED[("t", kernel)] = jax.jit(
+                lambda s: kernel.shifted_scores(jnp.broadcast_to(s, (s.shape[0], s.shape[0])))[0]
+            )
+        return np.asarray(_JITTED[("t", kernel)](jnp.asarray(case.scores)))
     if isinstance(kernel, Poly2):
         return np.asarray(case.scores)
     return None
@@ -300,8 +314,8 @@ def meets(kernel: Kernel, case: MatchingCase, conditions: tuple[str, ...]) -> bo
             norms = np.linalg.norm(case.keys, axis=1)
             if np.ptp(norms) > 1e-9 * max(1.0, float(np.max(norms))):
                 return False
-        elif name == "above-vertex":
-            if not vertex_margin(kernel, case) > 0.0:
+        elif name == "above-vertex":  # strictly, beyond round-off of the scores (t = s̃ + c can be ~1e-17)
+            if not vertex_margin(kernel, case) > 1e-9 * (1.0 + float(np.max(np.abs(case.scores)))):
                 return False
         elif name == "nonnegative-inputs":
             if np.any(case.q < 0) or np.any(case.keys < 0):
@@ -350,7 +364,8 @@ class SearchResult:
 
     ``counterexample`` is the minimal case Hypothesis shrank to (``None``: none found in
     ``max_examples``); ``evaluated``/``met`` count the cases tried and those meeting the
-    conditions (``met == 0``: the conditions were never met, so the search says nothing).
+    conditions with at least one pair the reading speaks about (``met == 0``: the conditions
+    were never met non-vacuously, so the search says nothing).
     """
 
     kernel: str
@@ -433,8 +448,9 @@ def search_counterexample(
             target(float(np.clip(margin, -1e3, 1e3)), label="vertex margin")
         if not meets(kernel, case, conditions):
             return False
-        counts["met"] += 1
         rev = reversal(kernel, case, reading)
+        if rev.i >= 0:  # count only cases with a pair the reading speaks about (not all tied)
+            counts["met"] += 1
         target(rev.amount, label="reversal")
         return rev.violated
 
@@ -636,6 +652,33 @@ def realistic_violation_rates(
     )
 
 
+def realistic_example(
+    kernel_name: str, reading: str, *, n: int = 32, dk: int = 16, key_mean: float = 0.0, seed: int = 0
+) -> dict[str, Any] | None:
+    """One violation of ``reading`` in one draw of :func:`realistic_violation_rates` inputs
+    (layernorm queries), as plain numbers: the query row, the two keys, their scores,
+    squared distances, ``t`` values (quadratic kernels) and weights; ``None`` if the draw has none."""
+    _check_reading(reading)
+    kernel = matching_kernel(kernel_name)
+    q, k = _draw_inputs(jax.random.PRNGKey(seed), n, dk, key_mean, "layernorm")
+    for i in range(n):
+        case = MatchingCase(np.asarray(q[i]), np.asarray(k))
+        rev = reversal(kernel, case, reading)
+        if rev.violated:
+            t = kernel_offsets(kernel, case)
+            pick = [rev.i, rev.j]
+            return {
+                "setting": {"n": n, "dk": dk, "key_mean": key_mean, "seed": seed, "query": "layernorm"},
+                "query_row": i,
+                "keys": pick,
+                "scores": case.scores[pick].tolist(),
+                "sq_distances": case.sq_distances[pick].tolist(),
+                "t": None if t is None else t[pick].tolist(),
+                "weights": rev.weights[pick].tolist(),
+            }
+    return None
+
+
 def _phi(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
@@ -726,15 +769,17 @@ def csq_penalty(scores_centered: Float[Array, "... n"], shift: float) -> Float[A
 
 @dataclass(frozen=True)
 class PenaltyRun:
-    """Held-out numbers after training a CSQ head with penalty weight ``lam``."""
+    """Held-out numbers after training a head with penalty weight ``lam`` from ``seed``."""
 
     lam: float
+    seed: int
     task_loss: float  # held-out NLL of the target key
     target_mass: float  # held-out mean weight on the target key
     below_vertex: float  # held-out fraction of (query, key) with s̃ + c < 0
     a_rate: float  # held-out per-pair (a) violation rate
     penalty: float  # held-out penalty value
-    seconds: float
+    seconds: float  # wall time of the whole sweep, divided by its number of runs
+    t_quantiles: tuple[float, ...] = ()  # held-out percentiles 1..99 of t = s̃ + c (CSQ)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -749,26 +794,28 @@ def _task_batch(key, batch: int, n: int, d: int, b_matrix):
 def penalty_sweep(
     lams: tuple[float, ...],
     *,
+    seeds: tuple[int, ...] = (0,),
     kernel_name: str = "csq",
     n: int = 16,
     d: int = 8,
     dk: int = 8,
     steps: int = 1000,
     batch: int = 32,
-    lr: float = 0.01,
-    seed: int = 0,
+    lr: float = 0.03,
+    task_seed: int = 0,
     eval_batches: int = 8,
 ) -> list[PenaltyRun]:
-    r"""Train one head on a matching task once per penalty weight in ``lams``; held-out numbers.
+    r"""Train one head on a matching task for every (penalty weight, seed); held-out numbers.
 
     Task: tokens :math:`x_i \sim N(0, I_d)`; query ``i`` must attend to the key
-    :math:`\arg\max_j x_i^\top B x_j` for a hidden random :math:`B`.  Loss: the mean
-    :math:`-\log A_{i,\mathrm{target}(i)}` plus :math:`\lambda\cdot` :func:`csq_penalty` of the
-    centered scores (with the kernel's shift; 0 for softmax, where it is only reported).
-    Parameters :math:`W_Q, W_K \in \mathbb{R}^{d\times d_k}`, Adam (optax), the same
-    initialization and batches for every :math:`\lambda` (one compiled program, :math:`\lambda`
-    an argument); the held-out numbers use fresh batches.  ``kernel_name``: ``csq``,
-    ``csq-uncentered`` or ``softmax`` (the reference).
+    :math:`\arg\max_j x_i^\top B x_j` for a hidden random :math:`B` (drawn from ``task_seed``).
+    Loss: the mean :math:`-\log A_{i,\mathrm{target}(i)}` plus :math:`\lambda\cdot`
+    :func:`csq_penalty` of the centered scores (with the kernel's shift; softmax, the
+    reference, uses shift 0 and should get ``lams=(0,)``).  Parameters
+    :math:`W_Q, W_K \in \mathbb{R}^{d\times d_k}` initialized :math:`N(0, 1/d)` from the seed,
+    which also draws the training batches; Adam (optax).  All runs are one compiled program
+    (``vmap`` over :math:`(\lambda, \text{seed})`); the held-out numbers use fresh batches.
+    Returns one :class:`PenaltyRun` per (λ, seed), λ-major.
     """
     import optax
 
@@ -776,18 +823,16 @@ def penalty_sweep(
         raise ValueError(f"kernel_name: must be csq, csq-uncentered or softmax, got {kernel_name!r}")
     if not lams or not all(math.isfinite(x) and x >= 0 for x in lams):
         raise ValueError(f"lams: need finite penalty weights ≥ 0, got {lams}")
-    if min(n, d, dk, steps, batch, eval_batches) < 1 or n < 2:
+    if not seeds:
+        raise ValueError("seeds: need at least one seed")
+    if min(d, dk, steps, batch, eval_batches) < 1 or n < 2:
         raise ValueError("n ≥ 2 and d, dk, steps, batch, eval_batches ≥ 1 required")
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr: must be a finite number > 0, got {lr}")
     kernel = matching_kernel(kernel_name)
     shift = float(getattr(kernel, "shift", 0.0))
-    kb, kq, kk, kdata, keval = jax.random.split(jax.random.PRNGKey(seed), 5)
-    b_matrix = jax.random.normal(kb, (d, d))
-    params0 = {
-        "wq": jax.random.normal(kq, (d, dk)) / math.sqrt(d),
-        "wk": jax.random.normal(kk, (d, dk)) / math.sqrt(d),
-    }
+    b_matrix = jax.random.normal(jax.random.PRNGKey(task_seed), (d, d))
+    eval_keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(task_seed), 1), eval_batches)
 
     def losses(p, x, tgt):
         q, k = x @ p["wq"], x @ p["wk"]
@@ -804,8 +849,10 @@ def penalty_sweep(
 
     opt = optax.adam(lr)
 
-    @jax.jit
-    def train(lam):
+    def train_one(lam, seed):
+        kq, kk, kdata = jax.random.split(jax.random.PRNGKey(seed), 3)
+        p0 = {"wq": jax.random.normal(kq, (d, dk)) / math.sqrt(d), "wk": jax.random.normal(kk, (d, dk)) / math.sqrt(d)}
+
         def step(carry, key):
             p, state = carry
             x, tgt = _task_batch(key, batch, n, d, b_matrix)
@@ -813,36 +860,36 @@ def penalty_sweep(
             upd, state = opt.update(g, state, p)
             return (optax.apply_updates(p, upd), state), None
 
-        (p, _), _ = jax.lax.scan(step, (params0, opt.init(params0)), jax.random.split(kdata, steps))
+        (p, _), _ = jax.lax.scan(step, (p0, opt.init(p0)), jax.random.split(kdata, steps))
         return p
 
-    @jax.jit
-    def evaluate(p, key):
-        x, tgt = _task_batch(key, batch, n, d, b_matrix)
-        nll, pen, s, a, picked = losses(p, x, tgt)
-        if isinstance(kernel, CSQ):
-            below = jnp.mean(jax.vmap(kernel.shifted_scores)(s) < 0)
-        else:
-            below = jnp.nan
-        rev = a[:, :, :, None] < a[:, :, None, :] * (1 - REL_TOL)
-        a_rate = jnp.sum((s[:, :, :, None] > s[:, :, None, :]) & rev) / (batch * n * n * (n - 1) / 2)
-        return jnp.array([nll, jnp.mean(picked), below, a_rate, pen])
+    def evaluate_one(p):
+        def one_batch(key):
+            x, tgt = _task_batch(key, batch, n, d, b_matrix)
+            nll, pen, s, a, picked = losses(p, x, tgt)
+            below = jnp.mean(jax.vmap(kernel.shifted_scores)(s) < 0) if isinstance(kernel, CSQ) else jnp.nan
+            rev = a[:, :, :, None] < a[:, :, None, :] * (1 - REL_TOL)
+            a_rate = jnp.sum((s[:, :, :, None] > s[:, :, None, :]) & rev) / (batch * n * n * (n - 1) / 2)
+            return jnp.array([nll, jnp.mean(picked), below, a_rate, pen])
 
-    runs = []
-    eval_keys = jax.random.split(keval, eval_batches)
-    for lam in lams:
-        start = time.perf_counter()
-        trained = train(jnp.asarray(float(lam)))
-        stats = np.mean([np.asarray(evaluate(trained, k)) for k in eval_keys], axis=0)
-        runs.append(PenaltyRun(float(lam), *map(float, stats), time.perf_counter() - start))
-    return runs
+        def t_values(key):
+            x, _ = _task_batch(key, batch, n, d, b_matrix)
+            q, k = x @ p["wq"], x @ p["wk"]
+            s = jnp.einsum("bid,bjd->bij", q, k) / math.sqrt(dk)
+            return s - jnp.mean(s, axis=-1, keepdims=True) + shift
 
+        t_all = jax.lax.map(t_values, eval_keys)
+        quantiles = jnp.percentile(t_all, jnp.arange(1.0, 100.0))
+        return jnp.concatenate([jnp.mean(jax.lax.map(one_batch, eval_keys), axis=0), quantiles])
 
-def summarize_reversals(kernel_name: str, cases: list[MatchingCase], reading: str) -> dict[str, Any]:
-    """How many of ``cases`` violate ``reading`` for the kernel (a helper for the notebook)."""
-    kernel = matching_kernel(kernel_name)
-    hits = [reversal(kernel, c, reading).violated for c in cases]
-    return {"kernel": kernel_name, "reading": reading, "cases": len(cases), "violations": int(sum(hits))}
-
-
-SearchFn = Callable[[str, str, tuple[str, ...]], SearchResult]
+    grid = [(float(lam), int(seed)) for lam in lams for seed in seeds]
+    lam_arr = jnp.asarray([g[0] for g in grid])
+    seed_arr = jnp.asarray([g[1] for g in grid], dtype=jnp.uint32)
+    start = time.perf_counter()
+    stats = jax.jit(jax.vmap(lambda lam, seed: evaluate_one(train_one(lam, seed))))(lam_arr, seed_arr)
+    stats = np.asarray(stats)
+    seconds = (time.perf_counter() - start) / len(grid)
+    return [
+        PenaltyRun(lam, seed, *map(float, row[:5]), seconds, tuple(float(v) for v in row[5:]))
+        for (lam, seed), row in zip(grid, stats)
+    ]

@@ -1,4 +1,398 @@
-def optimal_chunk(dk, dv):
-    return 64
-def predicted_faster(name, n, dk, dv, causal):
-    return "linear"
+r"""Operation counts of the attention algorithms as SymPy expressions, and the crossover n*.
+
+Symbols: :math:`n` tokens, :math:`d_k` (query/key width), :math:`d_v` (value width),
+:math:`C` chunk (causal linear form), :math:`B` block (non-causal linear form).
+:math:`D_2 = d_k(d_k+1)/2` symmetric second-order features, :math:`D = D_2 + d_k + 1` (CSQ),
+:math:`V = d_v + 1` (values plus the ones column that yields the denominator).
+
+Each count is *exact for the implementation* (:mod:`theorem.attention`,
+:mod:`theorem.numeric.csq_linear`) when :math:`n` is a multiple of :math:`C` or :math:`B`:
+the tests read the jaxpr of the traced program with
+:func:`theorem.numeric.linear_jaxpr.count_flops` (same counting rules: ``dot_general`` =
+``2·|out|·|contracted|``, other arithmetic one per output element, reductions one per input
+element, data movement free) and compare term by term.  Two parts are kept apart:
+
+* ``matmul`` FLOPs, e.g. :math:`2n^2(d_k+d_v)` (quadratic) and :math:`4nDV` (linear);
+* ``elementwise`` operations (scaling, centering, squaring, masking, features, divisions).
+
+**The cost model** behind ``algorithm="auto"`` weighs them differently, since on a CPU an
+elementwise operation streams memory while a matmul FLOP runs from cache:
+
+.. math::
+
+    \mathrm{cost}_q = F_{\mathrm{mm}} + (\rho_q + [n^2 > \mathrm{LLC}]\,\rho_{mem})\,F_{\mathrm{ew}},\qquad
+    \mathrm{cost}_l = F_{\mathrm{mm}} + \rho_l\,F_{\mathrm{ew}} + \omega\,L + \kappa,
+
+:math:`L` the loop trips of the linear form, :math:`\kappa` its extra fixed overhead per call, and
+:math:`\rho_q, \rho_l, \rho_{mem}, \omega, \kappa` the machine balance (:data:`THIS_MACHINE`, fitted
+by ``d2check bench attention`` with :func:`fit_balance`).  The *pure FLOP count* is
+:math:`\rho = 1`, everything else 0.  The crossover :math:`n^*` solves quadratic cost = linear cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+__all__ = [
+    "N", "DK", "DV", "C", "B", "RHO", "RHO_Q", "RHO_L", "OMEGA", "KAPPA",
+    "Cost", "MachineBalance", "THIS_MACHINE", "PURE_FLOPS",
+    "feature_dim", "cost", "crossover", "crossover_value", "predicted_faster",
+    "optimal_chunk", "cubic_leading_term", "commenter_arithmetic",
+]
+
+N, DK, DV = sp.symbols("n d_k d_v", positive=True, integer=True)
+C, B = sp.symbols("C B", positive=True, integer=True)
+RHO, OMEGA = sp.symbols("rho omega", nonnegative=True)
+RHO_Q, RHO_L = sp.symbols("rho_q rho_l", nonnegative=True)
+KAPPA = sp.Symbol("kappa", real=True)
+D_SYM = sp.Symbol("d", positive=True, integer=True)
+
+KERNELS = ("softmax", "poly2", "csq", "csq-uncentered", "linear")
+
+
+def feature_dim(kernel: str, dk=DK) -> sp.Expr:
+    r"""Feature dimension :math:`D` of the linear form: csq :math:`(d_k+1)(d_k+2)/2`, poly2 :math:`d_k(d_k+1)/2`, linear :math:`d_k`."""
+    if isinstance(dk, (int,)):
+        dk = sp.Integer(dk)
+    d2 = dk * (dk + 1) / 2
+    if kernel in ("csq", "csq-uncentered"):
+        return sp.expand(d2 + dk + 1)
+    if kernel == "poly2":
+        return sp.expand(d2)
+    if kernel == "linear":
+        return dk
+    raise ValueError(f"kernel: {kernel!r} has no finite feature map")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Operation count of one algorithm (one head): matmul FLOPs, elementwise ops, loop trips."""
+
+    kernel: str
+    algorithm: str
+    causal: bool
+    matmul: sp.Expr
+    elementwise: sp.Expr
+    loops: sp.Expr = sp.S.Zero
+    calls: int = 0  # fixed overheads beyond the quadratic form's (1 for the linear form)
+
+    @property
+    def flops(self) -> sp.Expr:
+        """Pure FLOP count: every operation counts 1."""
+        return sp.expand(self.matmul + self.elementwise)
+
+    def model(self, rho=RHO, omega=OMEGA, kappa=KAPPA) -> sp.Expr:
+        r""":math:`F_{mm} + \rho F_{ew} + \omega L` (plus :math:`\kappa` for the linear form)."""
+        return sp.expand(self.matmul + rho * self.elementwise + omega * self.loops + kappa * self.calls)
+
+    def at(self, **values) -> dict[str, float]:
+        subs = {_SYMS[k]: v for k, v in values.items() if k in _SYMS}
+        return {
+            "matmul": float(self.matmul.subs(subs)),
+            "elementwise": float(self.elementwise.subs(subs)),
+            "flops": float(self.flops.subs(subs)),
+        }
+
+
+_SYMS = {"n": N, "dk": DK, "dv": DV, "chunk": C, "block": B, "rho": RHO, "omega": OMEGA, "kappa": KAPPA}
+
+
+def _quadratic(kernel: str, causal: bool) -> Cost:
+    n, dk, dv = N, DK, DV
+    matmul = 2 * n**2 * (dk + dv)
+    # per n×n entry, the elementwise passes of attention._unnormalized and the normalization
+    per_entry = {
+        # (non-causal, causal)
+        "softmax": (4, 6),  # max, subtract, exp, row sum (+ mask before max and after exp)
+        "poly2": (2, 3),  # square, row sum (+ mask)
+        "csq": (5, 7),  # row mean (sum), subtract, + c, square, row sum (+ 2 masks)
+        "csq-uncentered": (3, 4),  # + c, square, row sum (+ mask)
+        "linear": (1, 2),  # row sum (+ mask)
+    }[kernel][int(causal)]
+    lower = dk * n + dv * n  # scale q (or features), divide by the row sums
+    if kernel in ("csq",):
+        lower += n  # the mean's division
+    if kernel == "linear":
+        lower = 10 * n * dk + dv * n  # elu+1 on q and k: select, expm1, mul, select, add
+    return Cost(kernel, "quadratic", causal, sp.expand(matmul), sp.expand(per_entry * n**2 + lower))
+
+
+def _offsets(kernel: str, causal: bool) -> sp.Expr:
+    """Operations of ``squared_offsets`` (the per-query offsets e_i and the reference point)."""
+    n, dk = N, DK
+    if kernel == "csq":
+        return 7 * n * dk + dk + n if causal else 6 * n * dk + 2 * dk + n
+    if kernel == "csq-uncentered":
+        return 5 * n * dk + dk + n
+    if kernel == "poly2":
+        return n * dk  # scale q
+    return sp.S.Zero
+
+
+def _linear(kernel: str, causal: bool) -> Cost:
+    n, dk, dv = N, DK, DV
+    v = dv + 1
+    d = feature_dim(kernel)
+    lower_order = kernel in ("csq", "csq-uncentered")
+    if kernel == "linear":
+        key_feats, query_feats = 5 * n * dk, 5 * n * dk  # elu + 1: select, expm1, mul, select, add
+    else:
+        key_feats = n * d  # sym2([k, 1]) (or sym2(k))
+        query_feats = 2 * n * d  # sym2([q, e]) and its weights w_ab
+    ew = _offsets(kernel, causal) + key_feats + query_feats + n * dv  # … and the division by the row sums
+    mm = 4 * n * d * v  # state: Σ ψ(k)[v, 1]ᵀ, output: φ(q)ᵀ S
+    if causal:
+        # intra-chunk weights: (+e), square, mask for the squared kernels; mask only for elu+1
+        intra_ew = (3 if lower_order else 2) * n * C if kernel != "linear" else n * C
+        ew += intra_ew + n * v + (n / C) * d * v  # intra + inter, state updates
+        mm += 2 * n * C * dk + 2 * n * C * v  # C×C scores and weights @ [v, 1] per chunk
+        loops = n / C
+    else:
+        ew += (n / B) * d * v  # state updates, one per block
+        loops = 2 * n / B
+    return Cost(kernel, "linear", causal, sp.expand(mm), sp.expand(ew), sp.expand(loops), calls=1)
+
+
+@lru_cache(maxsize=None)
+def cost(kernel: str, algorithm: str, causal: bool) -> Cost:
+    """The operation count of ``attention(kernel=..., algorithm=..., causal=...)`` for one head.
+
+    ``kernel``: ``softmax | poly2 | csq | csq-uncentered | linear``; ``algorithm``: ``quadratic | linear``.
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel: unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
+    if algorithm == "quadratic":
+        return _quadratic(kernel, causal)
+    if algorithm == "linear":
+        if kernel == "softmax":
+            raise ValueError("algorithm: softmax has no linear form")
+        return _linear(kernel, causal)
+    raise ValueError(f"algorithm: expected 'quadratic' or 'linear', got {algorithm!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# the machine balance and the crossover
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MachineBalance:
+    r"""Relative costs, in matmul FLOPs: :math:`\rho_q` = one elementwise operation of the quadratic form
+    (fused passes over the :math:`n\times n` scores), :math:`\rho_l` = one of the linear form (features
+    written, then read by a product), :math:`\omega` = one loop trip, :math:`\kappa` = the linear form's
+    fixed overhead per call beyond the quadratic form's, :math:`\rho_{mem}` = the extra cost of the
+    quadratic form's elementwise operations once an :math:`n\times n` array no longer fits the last-level
+    cache (``llc_bytes``; float32)."""
+
+    rho_q: float
+    rho_l: float
+    omega: float
+    source: str
+    kappa: float = 0.0
+    rho_mem: float = 0.0
+    llc_bytes: int = 32 * 2**20
+    itemsize: int = 4
+
+    @property
+    def n_llc(self) -> float:
+        """The n above which one n×n array exceeds the last-level cache."""
+        return math.sqrt(self.llc_bytes / self.itemsize)
+
+
+#: every operation one FLOP, loops and calls free, no cache: the pure FLOP count
+PURE_FLOPS = MachineBalance(rho_q=1.0, rho_l=1.0, omega=0.0, source="pure FLOP count")
+#: fitted on this project's 2-core AMD EPYC (float32, XLA CPU) by ``d2check bench attention --full``
+#: (the JSON under notebooks/data/ records the fit; rerun the bench to refit on another machine)
+THIS_MACHINE = MachineBalance(rho_q=1.0, rho_l=8.0, omega=3.0e5, kappa=6.0e5, rho_mem=40.0,
+                              source="placeholder until fitted")
+
+RHO_MEM = sp.Symbol("rho_mem", nonnegative=True)
+
+
+def crossover(kernel: str = "csq", causal: bool = False, rho_q=RHO_Q, rho_l=RHO_L, omega=OMEGA, kappa=KAPPA,
+              rho_mem=0, **values) -> sp.Expr:
+    r"""The positive root :math:`n^*` of quadratic cost = linear cost (symbolic in what is not given).
+
+    The quadratic form's elementwise operations cost :math:`\rho_q + \rho_{mem}` (pass ``rho_mem`` for the
+    branch where its :math:`n\times n` arrays leave the cache), the linear form's :math:`\rho_l`.  ``values`` may fix ``dk, dv, chunk, block``.
+    The gap is :math:`a n^2 - b n - c` with :math:`a, b > 0`, so :math:`n^* = (b + \sqrt{b^2 + 4ac})/(2a)`
+    — SymPy collects :math:`a, b, c` and checks the form.
+    """
+    q = cost(kernel, "quadratic", causal).model(rho_q + rho_mem, omega, kappa)
+    lin = cost(kernel, "linear", causal).model(rho_l, omega, kappa)
+    subs = {_SYMS[k]: v for k, v in values.items() if k in _SYMS}
+    gap = sp.expand((q - lin).subs(subs))
+    a, b, c = (gap.coeff(N, 2), -gap.coeff(N, 1), -gap.coeff(N, 0))
+    if sp.expand(gap - (a * N**2 - b * N - c)) != 0:
+        raise ValueError(f"the cost gap is not quadratic in n: {gap}")
+    return (b + sp.sqrt(b**2 + 4 * a * c)) / (2 * a)
+
+
+@lru_cache(maxsize=None)
+def _crossover_fn(kernel: str, causal: bool):
+    expr = crossover(kernel, causal, rho_mem=RHO_MEM)
+    return sp.lambdify((DK, DV, C, B, RHO_Q, RHO_L, OMEGA, KAPPA, RHO_MEM), expr, "math")
+
+
+def _default_block(kernel: str, dk: int, n: int) -> int:
+    from theorem.numeric.csq_linear import default_block
+
+    return default_block(n, int(feature_dim(kernel if kernel != "linear" else "linear", dk)))
+
+
+def crossover_value(
+    kernel: str, dk: int, dv: int, causal: bool = False, balance: MachineBalance = PURE_FLOPS,
+    chunk: int | None = None, block: int | None = None,
+) -> float:
+    """:math:`n^*` evaluated (the cache branch chosen consistently with the root it gives)."""
+    c = chunk or optimal_chunk(dk, dv, balance)
+    b = block or _default_block(kernel, dk, 10**9)
+    f = _crossover_fn(kernel, causal)
+    args = (dk, dv, c, b, balance.rho_q, balance.rho_l, balance.omega, balance.kappa)
+    root = float(f(*args, 0.0))
+    if balance.rho_mem and root > balance.n_llc:
+        root = max(balance.n_llc, float(f(*args, balance.rho_mem)))
+    return root
+
+
+@lru_cache(maxsize=None)
+def _model_fns(kernel: str, causal: bool):
+    args = (N, DK, DV, C, B, RHO, OMEGA, KAPPA)
+    q = sp.lambdify(args, cost(kernel, "quadratic", causal).model(), "math")
+    lin = sp.lambdify(args, cost(kernel, "linear", causal).model(), "math")
+    return q, lin
+
+
+def model_costs(kernel: str, n: int, dk: int, dv: int, causal: bool, balance: MachineBalance = None,
+                chunk: int | None = None, block: int | None = None) -> tuple[float, float]:
+    """(quadratic, linear) model costs at one size, in matmul-FLOP units."""
+    balance = balance or THIS_MACHINE
+    fq, fl = _model_fns(kernel, causal)
+    c = min(chunk or optimal_chunk(dk, dv, balance), n)
+    b = min(block or _default_block(kernel, dk, n), n)
+    rho_q = balance.rho_q + (balance.rho_mem if n > balance.n_llc else 0.0)
+    q = fq(n, dk, dv, c, b, rho_q, balance.omega, balance.kappa)
+    lin = fl(n, dk, dv, c, b, balance.rho_l, balance.omega, balance.kappa)
+    return q, lin
+
+
+def predicted_faster(kernel: str, n: int, dk: int, dv: int, causal: bool, balance: MachineBalance = None) -> str:
+    """``"linear"`` when the cost model puts the linear form below the quadratic one at this size."""
+    q, lin = model_costs(kernel, n, dk, dv, causal, balance)
+    return "linear" if lin < q else "quadratic"
+
+
+def optimal_chunk(dk: int, dv: int, balance: MachineBalance | None = None) -> int:
+    r"""Chunk of the causal linear form: the power of two nearest :math:`2(d_k+1)`, clamped to [64, 256].
+
+    The intra-chunk work per token, :math:`2C(d_k+d_v+1)`, grows with :math:`C`; below :math:`C \approx 64`
+    the per-chunk products contract over only :math:`C` rows and each loop trip's overhead (XLA on CPU)
+    is paid :math:`n/C` times.  Measured by ``d2check bench attention`` on this machine.
+    """
+    c = 2 * (dk + 1)
+    return int(2 ** min(8, max(6, round(math.log2(c)))))
+
+
+# ---------------------------------------------------------------------------------------
+# the claims' arithmetic
+# ---------------------------------------------------------------------------------------
+
+
+def cubic_leading_term(kernel: str = "csq", causal: bool = False) -> dict[str, sp.Expr]:
+    r"""The linear form's count with :math:`d_k = d_v = d`: its leading term in :math:`d` and :math:`n`.
+
+    Returns the count, :math:`\lim_{d\to\infty} F/(n d^3)` (finite and nonzero: :math:`\Theta(n d^3)`),
+    and :math:`\partial F/\partial n` (independent of :math:`n`: exactly linear in :math:`n`).
+    """
+    c = cost(kernel, "linear", causal)
+    f = c.flops.subs({DK: D_SYM, DV: D_SYM})
+    if causal:
+        f = f.subs(C, 64)
+    else:
+        f = f.subs(B, 256)
+    f = sp.expand(f)
+    return {
+        "flops": f,
+        "per_nd3": sp.limit(f / (N * D_SYM**3), D_SYM, sp.oo),
+        "dF_dn": sp.simplify(sp.diff(f, N)),
+        "d2F_dn2": sp.simplify(sp.diff(f, N, 2)),
+    }
+
+
+def commenter_arithmetic(d: int = 128, n: int = 2048) -> dict[str, int | bool]:
+    r"""R1's numbers, recomputed: :math:`d^3`, :math:`n^2`, and the comparison that decides the cost
+    (:math:`n d^3` vs :math:`n^2 d`, i.e. :math:`d^2` vs :math:`n`)."""
+    return {
+        "d": d,
+        "n": n,
+        "d_cubed": d**3,
+        "n_squared": n**2,
+        "d_cubed_lt_n_squared": d**3 < n**2,
+        "n_d_cubed": n * d**3,
+        "n_squared_d": n**2 * d,
+        "linear_cheaper_by_order": n * d**3 < n**2 * d,
+        "d_squared": d**2,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# fitting the machine balance to timings
+# ---------------------------------------------------------------------------------------
+
+_FIT_METHODS = {"csq-quadratic": ("quadratic", False), "csq-quadratic-causal": ("quadratic", True),
+                "csq-linear": ("linear", False), "csq-linear-causal": ("linear", True)}
+
+
+def fit_balance(grid, crossover_points=(), n_max: int | None = 8192, llc_bytes: int = 32 * 2**20) -> dict:
+    r"""Fit :math:`t = t_0 + [\mathrm{linear}]\,\delta + (F_{mm} + \rho_{q|l} F_{ew} + \omega L
+    + [n^2 > \mathrm{LLC}]\,\rho_{mem} F_{ew})/R` to CSQ timings.
+
+    Non-negative least squares on relative errors (each row divided by its time), over the
+    bench's grid records (``method, n, seconds_min, matmul, elementwise, loops``) and crossover
+    points, sizes up to ``n_max``.  Returns :math:`R` (matmul FLOP/s), :math:`\rho`, :math:`\omega`,
+    :math:`\kappa = \delta R`, :math:`\rho_q, \rho_l, \rho_{mem}` and the fit's relative residuals.
+    """
+    import numpy as np
+    from scipy.optimize import nnls
+
+    n_llc = math.sqrt(llc_bytes / 4)
+    rows = []
+    for r in grid:
+        if r.get("method") in _FIT_METHODS and r.get("seconds_min") and (n_max is None or r["n"] <= n_max):
+            algo = _FIT_METHODS[r["method"]][0]
+            rows.append((algo, r["n"], r["seconds_min"], r["matmul"], r["elementwise"], r.get("loops") or 0.0))
+    for p in crossover_points:
+        if n_max is not None and p["n"] > n_max:
+            continue
+        for algo in ("quadratic", "linear"):
+            if p.get(algo):
+                rows.append((algo, p["n"], p[algo], p[f"matmul_{algo}"], p[f"elementwise_{algo}"],
+                             p.get(f"loops_{algo}") or 0.0))
+    if len(rows) < 7:
+        raise ValueError(f"need at least 7 timings to fit the balance, got {len(rows)}")
+    t = np.array([r[2] for r in rows])
+    lin = np.array([1.0 if r[0] == "linear" else 0.0 for r in rows])
+    out_of_cache = np.array([1.0 if r[0] == "quadratic" and r[1] > n_llc else 0.0 for r in rows])
+    mm, ew, loops = (np.array([r[i] for r in rows]) for i in (3, 4, 5))
+    # columns: t0, δ⁺, δ⁻ (δ may be negative), F_mm, F_ew (quadratic), F_ew (linear), L,
+    # F_ew of the quadratic rows whose n×n arrays leave the cache
+    x = np.column_stack([np.ones(len(t)), lin, -lin, mm, ew * (1 - lin), ew * lin, loops, ew * out_of_cache])
+    scale = x.max(axis=0)
+    scale[scale == 0] = 1.0
+    coef, _ = nnls((x / scale) / t[:, None], np.ones(len(t)))
+    coef = coef / scale
+    t0, dp, dm, a, bq, bl, w, bm = coef
+    if a <= 0:
+        raise ValueError("the fit gave no matmul term")
+    pred = x @ coef
+    rel = pred / t - 1.0
+    return {
+        "flops_per_second": 1.0 / a, "rho_q": bq / a, "rho_l": bl / a, "omega": w / a, "kappa": (dp - dm) / a,
+        "rho_mem": bm / a,
+        "t0": t0, "llc_bytes": llc_bytes, "points": len(rows), "n_max": n_max,
+        "relative_residual_rms": float(np.sqrt(np.mean(rel**2))), "relative_residual_max": float(np.max(np.abs(rel))),
+    }

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -114,24 +114,64 @@ def _rms_norm(h: Float[Array, "n d"]) -> Float[Array, "n d"]:
     return h / jnp.sqrt(jnp.mean(h**2, axis=-1, keepdims=True) + 1e-12)
 
 
-def attention_layer(
-    layer: Params, h: Float[Array, "n d"], kernel: Kernel, causal: bool
-) -> tuple[Float[Array, "n d"], Float[Array, ""]]:
-    """One head ``A(h) h W_V W_O`` and the layer's vertex penalty."""
-    q = h @ layer["w_q"]
-    k = h @ layer["w_k"]
+def _weights_and_penalty(
+    kernel: Kernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool
+) -> tuple[Float[Array, "n n"], Float[Array, ""]]:
     if kernel.is_score_kernel:
         scores = q @ k.T / math.sqrt(q.shape[-1])
-        weights = kernel.weights_from_scores(scores, causal=causal)
-        pen = vertex_penalty(kernel, scores, causal)
+        return kernel.weights_from_scores(scores, causal=causal), vertex_penalty(kernel, scores, causal)
+    return kernel.weights(q, k, causal=causal), jnp.zeros((), q.dtype)
+
+
+def _switched(
+    kernels: Sequence[Kernel], index: Array, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool
+) -> tuple[Float[Array, "n n"], Float[Array, ""]]:
+    """The weights of ``kernels[index]``, for a traced ``index``, with NaN-safe gradients.
+
+    Every branch is evaluated (under ``vmap`` a switch becomes a select anyway), but a branch
+    that is not selected sees harmless inputs — all scores 1 for the score kernels, ``q = k = 0``
+    for the feature kernel — on which every kernel is finite (uniform weights).  The ``where`` routes a zero
+    cotangent to the real ``q, k`` from unselected branches, so a kernel that would be singular
+    at the current parameters (poly2 with all scores 0) cannot poison another kernel's run.
+    """
+    weights = jnp.zeros((q.shape[0], k.shape[0]), q.dtype)
+    penalty = jnp.zeros((), q.dtype)
+    for b, kernel in enumerate(kernels):
+        sel = index == b
+        if kernel.is_score_kernel:
+            scores = jnp.where(sel, q @ k.T / math.sqrt(q.shape[-1]), 1.0)
+            w = kernel.weights_from_scores(scores, causal=causal)
+            pen = vertex_penalty(kernel, scores, causal)
+        else:
+            w = kernel.weights(jnp.where(sel, q, 0.0), jnp.where(sel, k, 0.0), causal=causal)
+            pen = jnp.zeros((), q.dtype)
+        weights = weights + jnp.where(sel, w, 0.0)
+        penalty = penalty + jnp.where(sel, pen, 0.0)
+    return weights, penalty
+
+
+def attention_layer(
+    layer: Params,
+    h: Float[Array, "n d"],
+    kernel: Kernel | Sequence[Kernel],
+    causal: bool,
+    index: Array | None = None,
+) -> tuple[Float[Array, "n d"], Float[Array, ""]]:
+    """One head ``A(h) h W_V W_O`` and the layer's vertex penalty.
+
+    ``kernel`` is one kernel, or a sequence of kernels with a (traced) ``index`` choosing one.
+    """
+    q = h @ layer["w_q"]
+    k = h @ layer["w_k"]
+    if isinstance(kernel, Kernel):
+        weights, pen = _weights_and_penalty(kernel, q, k, causal)
     else:
-        weights = kernel.weights(q, k, causal=causal)
-        pen = jnp.zeros(())
+        weights, pen = _switched(kernel, index, q, k, causal)
     return weights @ (h @ layer["w_v"]) @ layer["w_o"], pen
 
 
-def _forward_one(params: Params, cfg: ModelConfig, task: Task, x: Array) -> tuple[Array, Array]:
-    kernel = cfg.kernel_obj
+def _forward_one(params: Params, cfg: ModelConfig, task: Task, x: Array, kernels, index) -> tuple[Array, Array]:
+    kernel = cfg.kernel_obj if kernels is None else kernels
     if task.input_kind == "tokens":
         h = params["embed"][x]
         if cfg.shift_embedding:
@@ -142,7 +182,7 @@ def _forward_one(params: Params, cfg: ModelConfig, task: Task, x: Array) -> tupl
     penalty = jnp.zeros(())
     for layer in params["layers"]:
         inp = _rms_norm(h) if cfg.norm else h
-        out, pen = attention_layer(layer, inp, kernel, task.causal)
+        out, pen = attention_layer(layer, inp, kernel, task.causal, index)
         h = h + out
         penalty = penalty + pen
     if cfg.norm:
@@ -150,7 +190,21 @@ def _forward_one(params: Params, cfg: ModelConfig, task: Task, x: Array) -> tupl
     return h @ params["w_out"], penalty
 
 
-def apply(params: Params, cfg: ModelConfig, task: Task, inputs: Array) -> tuple[Array, dict[str, Array]]:
-    """Outputs for a batch of inputs, and ``{"vertex_penalty": mean over the batch}``."""
-    out, pen = jax.vmap(lambda x: _forward_one(params, cfg, task, x))(inputs)
+def apply(
+    params: Params,
+    cfg: ModelConfig,
+    task: Task,
+    inputs: Array,
+    *,
+    kernels: Sequence[Kernel] | None = None,
+    index: Array | None = None,
+) -> tuple[Array, dict[str, Array]]:
+    """Outputs for a batch of inputs, and ``{"vertex_penalty": mean over the batch}``.
+
+    The attention kernel is ``cfg.kernel``, or ``kernels[index]`` when ``kernels`` is given
+    (one compiled program then trains several kernels side by side: see :mod:`.train`).
+    """
+    if kernels is not None and index is None:
+        raise ValueError("index: required when kernels is given")
+    out, pen = jax.vmap(lambda x: _forward_one(params, cfg, task, x, kernels, index))(inputs)
     return out, {"vertex_penalty": jnp.mean(pen)}

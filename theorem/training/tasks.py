@@ -26,6 +26,7 @@ prediction is ``v_{j*}``.  Chance accuracy: ``1/P``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -121,8 +122,8 @@ class MQAR(Task):
         p, n = self.num_pairs, self.seq_len
         # p distinct keys and p distinct query slots, each a uniformly random ordered subset
         # (the indices of the p largest of i.i.d. uniforms; cheaper to compile than a permutation)
-        keys = 1 + jax.lax.top_k(jax.random.uniform(kk, (self.num_keys,)), p)[1]
-        values = self.vocab_size // 2 + jax.random.randint(kv, (p,), 0, self.num_values)
+        keys = 1 + jax.lax.top_k(jax.random.uniform(kk, (self.num_keys,)), p)[1].astype(jnp.int32)
+        values = self.vocab_size // 2 + jax.random.randint(kv, (p,), 0, self.num_values, dtype=jnp.int32)
         slots = 2 * p + jax.lax.top_k(jax.random.uniform(kp, (n - 2 * p,)), p)[1]
         pairs = jnp.stack([keys, values], axis=1).reshape(-1)
         tokens = jnp.zeros(n, dtype=jnp.int32).at[: 2 * p].set(pairs).at[slots].set(keys)
@@ -131,8 +132,7 @@ class MQAR(Task):
         return tokens, targets, mask
 
     def sample(self, key: Array, batch: int) -> Batch:
-        tok, tgt, mask = jax.vmap(self._one)(jax.random.split(key, batch))
-        return Batch(tok, tgt, mask)
+        return _sample(self, key, batch)
 
     def loss_and_accuracy(self, logits: Float[Array, "B N V"], batch: Batch) -> tuple[Array, Array]:
         """Cross-entropy and accuracy averaged over the query positions."""
@@ -198,8 +198,7 @@ class NearestKey(Task):
         return jnp.concatenate([context, qtok]), values[answer], answer
 
     def sample(self, key: Array, batch: int) -> Batch:
-        x, y, ans = jax.vmap(self._one)(jax.random.split(key, batch))
-        return Batch(x, y, ans)
+        return _sample(self, key, batch)
 
     def loss_and_accuracy(self, out: Float[Array, "B N dv"], batch: Batch) -> tuple[Array, Array]:
         """Mean squared error ``‖ŷ − v_{j*}‖²/d_v`` at the query; accuracy of nearest-value decoding."""
@@ -213,6 +212,12 @@ class NearestKey(Task):
     def describe(self) -> str:
         tag = ", antipodal" if self.antipodal else ""
         return f"NearestKey(P={self.num_keys}, d_k={self.key_dim}, d_v={self.value_dim}, σ={self.noise:g}{tag})"
+
+
+@partial(jax.jit, static_argnums=(0, 2))
+def _sample(task: Task, key: Array, batch: int) -> Batch:
+    """``batch`` independent sequences from ``key`` (compiled once per task and batch size)."""
+    return Batch(*jax.vmap(task._one)(jax.random.split(key, batch)))
 
 
 def get_task(name: str, **params) -> Task:

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from theorem.kernels import Kernel, get_kernel
+from theorem.training._jit import fast_jit
 from theorem.training.model import ModelConfig, apply, init_params
 from theorem.training.tasks import Task
 
-__all__ = ["TrainConfig", "GridResult", "train_grid", "OPTIMIZERS"]
+__all__ = ["TrainConfig", "GridResult", "Variant", "STANDARD_VARIANTS", "train_grid", "train_variants", "OPTIMIZERS"]
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -38,6 +40,7 @@ class TrainConfig:
     optimizer: str = "adam"
     penalty: float = 0.0
     eval_batch: int = 256
+    fast_compile: bool = False  # XLA backend optimization level 0: compiles ~5x faster, runs ~2.5x slower
 
     def __post_init__(self) -> None:
         if self.steps < 2:
@@ -68,39 +71,132 @@ def _direction(optimizer: str) -> optax.GradientTransformation:
     return optax.scale_by_adam() if optimizer == "adam" else optax.identity()
 
 
-def make_runner(task: Task, model: ModelConfig, cfg: TrainConfig, keep_params: bool = False):
-    """A jitted function ``(seed_keys [R], lrs [R]) → histories`` running R runs in parallel."""
-    opt = _direction(cfg.optimizer)
+@dataclass(frozen=True)
+class Variant:
+    """A kernel to train, with the weight λ of the CSQ vertex penalty (0: off)."""
 
-    def loss_fn(params, batch):
-        out, aux = apply(params, model, task, batch.inputs)
+    label: str
+    kernel: str
+    kernel_params: tuple[tuple[str, Any], ...] = ()
+    penalty: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (self.penalty >= 0 and math.isfinite(self.penalty)):
+            raise ValueError(f"penalty must be a finite number ≥ 0, got {self.penalty}")
+        get_kernel(self.kernel, **dict(self.kernel_params))
+
+    @property
+    def kernel_obj(self) -> Kernel:
+        return get_kernel(self.kernel, **dict(self.kernel_params))
+
+
+# λ = 1 for the penalized CSQ: the penalty is O(1) exactly when the centered scores sit O(1) below
+# the vertex, the same scale as the task losses (cross-entropy ≈ log V at the start).
+PENALTY_WEIGHT = 1.0
+STANDARD_VARIANTS: tuple[Variant, ...] = (
+    Variant("softmax", "softmax"),
+    Variant("linear", "linear"),
+    Variant("poly2", "poly2"),
+    Variant("csq", "csq", (("shift", 1.0), ("center", True))),
+    Variant("csq+penalty", "csq", (("shift", 1.0), ("center", True)), PENALTY_WEIGHT),
+)
+
+
+def sample_stream(task: Task, seeds: np.ndarray, steps: int, batch: int, eval_batch: int):
+    """The data of every seed: training batches ``[steps, S, batch, …]`` and held-out ``[S, eval_batch, …]``.
+
+    Step ``i`` of seed ``s`` uses the key ``fold_in(split(PRNGKey(s), 3)[1], i)``; the held-out batch
+    uses ``split(PRNGKey(s), 3)[2]``.  Sampling is compiled on its own, not inside the training
+    program (it would double that program's compile time).
+    """
+
+    def one_seed(seed):
+        _, k_data, k_eval = jax.random.split(jax.random.PRNGKey(seed), 3)
+        train = jax.vmap(lambda i: task.sample(jax.random.fold_in(k_data, i), batch))(jnp.arange(steps))
+        return train, task.sample(k_eval, eval_batch)
+
+    train, held_out = fast_jit(jax.vmap(one_seed))(jnp.asarray(seeds))
+    train = jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), train)
+    return train, held_out
+
+
+def make_runner(
+    task: Task,
+    model: ModelConfig,
+    cfg: TrainConfig,
+    keep_params: bool = False,
+    kernels: Sequence[Kernel] | None = None,
+):
+    """A jitted ``(seed_keys, seed_index, lrs, kernel_index, λ, train, held_out) → histories``.
+
+    The first five arguments have one entry per run (R runs); ``train`` and ``held_out`` come
+    from :func:`sample_stream` and are shared: run ``r`` reads the data of seed ``seed_index[r]``.
+    With ``kernels`` the runs choose their kernel by index (one program for all of them);
+    without, every run uses ``model.kernel``.
+    """
+    opt = _direction(cfg.optimizer)
+    kernels = None if kernels is None else tuple(kernels)
+
+    def loss_fn(params, batch, index, lam):
+        out, aux = apply(params, model, task, batch.inputs, kernels=kernels, index=index)
         loss, acc = task.loss_and_accuracy(out, batch)
-        return loss + cfg.penalty * aux["vertex_penalty"], (loss, acc, aux["vertex_penalty"])
+        return loss + lam * aux["vertex_penalty"], (loss, acc, aux["vertex_penalty"])
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def run(seed_key, lr):
-        k_init, k_data, k_eval = jax.random.split(seed_key, 3)
-        params = init_params(model, task, k_init)
-        state = opt.init(params)
+    def step_one(params, state, batch, lr, index, lam):
+        (_, (loss, acc, pen)), grads = grad_fn(params, batch, index, lam)
+        gnorm = optax.tree.norm(grads)
+        updates, state = opt.update(grads, state, params)
+        params = jax.tree_util.tree_map(lambda p, u: p - lr * u, params, updates)
+        return params, state, (loss, gnorm, pen)
 
-        def step(carry, i):
+    def evaluate(params, batch, index):
+        out, _ = apply(params, model, task, batch.inputs, kernels=kernels, index=index)
+        return task.loss_and_accuracy(out, batch)
+
+    def run_all(seed_keys, seed_index, lrs, index, lam, train, held_out):
+        params = jax.vmap(lambda k: init_params(model, task, jax.random.split(k, 3)[0]))(seed_keys)
+        state = jax.vmap(opt.init)(params)
+
+        def body(carry, batch_t):
             params, state = carry
-            batch = task.sample(jax.random.fold_in(k_data, i), cfg.batch_size)
-            (_, (loss, acc, pen)), grads = grad_fn(params, batch)
-            gnorm = optax.global_norm(grads)
-            updates, state = opt.update(grads, state, params)
-            params = jax.tree_util.tree_map(lambda p, u: p - lr * u, params, updates)
-            return (params, state), (loss, gnorm, pen, acc)
+            batches = jax.tree_util.tree_map(lambda a: a[seed_index], batch_t)
+            params, state, hist = jax.vmap(step_one)(params, state, batches, lrs, index, lam)
+            return (params, state), hist
 
-        (params, _), (loss, gnorm, pen, _) = jax.lax.scan(step, (params, state), jnp.arange(cfg.steps))
-        eval_batch = task.sample(k_eval, cfg.eval_batch)
-        out, _ = apply(params, model, task, eval_batch.inputs)
-        eloss, eacc = task.loss_and_accuracy(out, eval_batch)
-        result = (loss, gnorm, pen, eloss, eacc)
+        (params, _), (loss, gnorm, pen) = jax.lax.scan(body, (params, state), train)
+        evals = jax.tree_util.tree_map(lambda a: a[seed_index], held_out)
+        eloss, eacc = jax.vmap(evaluate)(params, evals, index)
+        result = (loss.T, gnorm.T, pen.T, eloss, eacc)
         return result + ((params,) if keep_params else ())
 
-    return jax.jit(jax.vmap(run))
+    options = {"xla_backend_optimization_level": 0} if cfg.fast_compile else None
+    return jax.jit(run_all, compiler_options=options)
+
+
+def _check_grid(lrs, seeds) -> tuple[np.ndarray, np.ndarray]:
+    lrs = np.asarray(lrs, dtype=np.float64)
+    seeds = np.asarray(seeds)
+    if lrs.ndim != 1 or lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
+        raise ValueError(f"lrs must be a non-empty list of finite learning rates > 0, got {lrs.tolist()}")
+    if seeds.ndim != 1 or seeds.size == 0 or seeds.dtype.kind not in "iu" or np.any(seeds < 0):
+        raise ValueError(f"seeds must be a non-empty list of integers ≥ 0, got {seeds.tolist()}")
+    return lrs, seeds.astype(np.int64)
+
+
+def _unpack(out, shape, seeds, lrs, keep_params) -> list[GridResult]:
+    """Split flat run outputs of shape ``shape + (…)`` into one GridResult per leading index."""
+    arr = lambda a: np.asarray(a, dtype=np.float64).reshape(shape + a.shape[1:])  # noqa: E731
+    loss, gnorm, pen, eloss, eacc = (arr(a) for a in out[:5])
+    params = None
+    if keep_params:
+        params = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(shape + a.shape[1:]), out[5])
+    results = []
+    for v in range(shape[0]):
+        pv = None if params is None else jax.tree_util.tree_map(lambda a: a[v], params)
+        results.append(GridResult(seeds, lrs, loss[v], gnorm[v], pen[v], eloss[v], eacc[v], pv))
+    return results
 
 
 def train_grid(
@@ -112,19 +208,82 @@ def train_grid(
     *,
     keep_params: bool = False,
 ) -> GridResult:
-    """Train one run per (seed, learning rate), all vmapped together."""
-    lrs = np.asarray(lrs, dtype=np.float64)
-    seeds = np.asarray(seeds, dtype=np.int64)
-    if lrs.ndim != 1 or lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
-        raise ValueError(f"lrs must be a non-empty list of finite learning rates > 0, got {lrs.tolist()}")
-    if seeds.ndim != 1 or seeds.size == 0 or np.any(seeds < 0):
-        raise ValueError(f"seeds must be a non-empty list of integers ≥ 0, got {seeds.tolist()}")
+    """Train ``model`` (its own kernel, penalty ``cfg.penalty``): one run per (seed, lr)."""
+    lrs, seeds = _check_grid(lrs, seeds)
     s_idx, l_idx = np.meshgrid(np.arange(seeds.size), np.arange(lrs.size), indexing="ij")
     keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds[s_idx.ravel()]))
-    out = make_runner(task, model, cfg, keep_params)(keys, jnp.asarray(lrs[l_idx.ravel()]))
-    shape = (seeds.size, lrs.size)
-    arr = lambda a: np.asarray(a, dtype=np.float64).reshape(shape + a.shape[1:])  # noqa: E731
-    params = None
-    if keep_params:
-        params = jax.tree_util.tree_map(lambda a: np.asarray(a).reshape(shape + a.shape[1:]), out[5])
-    return GridResult(seeds, lrs, arr(out[0]), arr(out[1]), arr(out[2]), arr(out[3]), arr(out[4]), params)
+    r = s_idx.size
+    train, held_out = sample_stream(task, seeds, cfg.steps, cfg.batch_size, cfg.eval_batch)
+    out = make_runner(task, model, cfg, keep_params)(
+        keys, jnp.asarray(s_idx.ravel()), jnp.asarray(lrs[l_idx.ravel()]), jnp.zeros(r, jnp.int32),
+        jnp.full(r, cfg.penalty), train, held_out,
+    )
+    return _unpack(out, (1, seeds.size, lrs.size), seeds, lrs, keep_params)[0]
+
+
+def train_variants(
+    task: Task,
+    model: ModelConfig,
+    cfg: TrainConfig,
+    variants: Sequence[Variant],
+    lrs: Sequence[float],
+    seeds: Sequence[int],
+    *,
+    keep_params: bool = False,
+    share_program: bool = True,
+) -> dict[str, GridResult]:
+    """Train every variant over the (seed, lr) grid, vmapped.
+
+    ``share_program=True``: one compiled program for all variants (each run picks its kernel by
+    index; every kernel is evaluated, so run time grows with the number of distinct kernels);
+    ``False``: one program per distinct kernel (more compile time, less run time).
+
+    ``model.kernel`` is ignored; each run uses its variant's kernel and penalty weight (and
+    ``cfg.penalty`` is ignored).  Equal seeds give equal initializations and data streams
+    across variants.
+    """
+    lrs, seeds = _check_grid(lrs, seeds)
+    variants = tuple(variants)
+    if not variants:
+        raise ValueError("variants must not be empty")
+    labels = [v.label for v in variants]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"variants: labels must be distinct, got {labels}")
+    # distinct kernels (by their parameters) each get one branch
+    branches: list[tuple] = []
+    index_of = []
+    for v in variants:
+        key = (v.kernel, tuple(sorted(v.kernel_params)))
+        if key not in branches:
+            branches.append(key)
+        index_of.append(branches.index(key))
+    kernels = [get_kernel(name, **dict(params)) for name, params in branches]
+    v_idx, s_idx, l_idx = np.meshgrid(
+        np.arange(len(variants)), np.arange(seeds.size), np.arange(lrs.size), indexing="ij"
+    )
+    v_idx, s_idx, l_idx = v_idx.ravel(), s_idx.ravel(), l_idx.ravel()
+    keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds[s_idx]))
+    train, held_out = sample_stream(task, seeds, cfg.steps, cfg.batch_size, cfg.eval_batch)
+    branch = np.asarray(index_of)[v_idx]
+    lam = np.asarray([v.penalty for v in variants])[v_idx]
+    lr = lrs[l_idx]
+    if share_program:
+        out = make_runner(task, model, cfg, keep_params, kernels)(
+            keys, jnp.asarray(s_idx), jnp.asarray(lr), jnp.asarray(branch, dtype=jnp.int32), jnp.asarray(lam),
+            train, held_out,
+        )
+    else:  # one program per distinct kernel: more compiling, no wasted branches at run time
+        pieces = []
+        for b, kernel in enumerate(kernels):
+            sel = np.flatnonzero(branch == b)
+            part = make_runner(task, model, cfg, keep_params, [kernel])(
+                keys[sel], jnp.asarray(s_idx[sel]), jnp.asarray(lr[sel]), jnp.zeros(sel.size, jnp.int32),
+                jnp.asarray(lam[sel]), train, held_out,
+            )
+            pieces.append((sel, part))
+        order = np.argsort(np.concatenate([sel for sel, _ in pieces]))
+        out = jax.tree_util.tree_map(
+            lambda *parts: np.concatenate([np.asarray(p) for p in parts])[order], *[part for _, part in pieces]
+        )
+    results = _unpack(out, (len(variants), seeds.size, lrs.size), seeds, lrs, keep_params)
+    return dict(zip(labels, results))

@@ -1,0 +1,179 @@
+"""T7 – CSQ costs O(n d³) in training and inference.  Each test states the lemma it checks.
+
+Lemmas: (q·k + c)² = φ(q,c)·ψ(k) with D = (d+1)(d+2)/2 symmetric features, for general d (an
+induction whose every step SymPy checks) and by expansion at d = 1..6; the centered weight is the
+same square with c → e_i, and e_i is read off the running state; the linear form equals the
+quadratic form (values and gradients) to round-off; the operations of the traced programs are
+exactly the closed forms; the count is Θ(n d³) and linear in n; no n×n array is ever built.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import example, given, note, target
+from hypothesis import strategies as st
+
+from theorem.attention import attention
+from theorem.claims.ledger import Evidence, Profile, Verdict
+from theorem.claims.t7_csq_cost import READINGS, cost_evidence, rule_a, rule_b
+from theorem.numeric.linear_jaxpr import count_flops, square_arrays
+from theorem.symbolic import csq_identity as ci
+from theorem.symbolic.flops import cost, cubic_leading_term, feature_dim
+
+
+# -- the identities -------------------------------------------------------------------------
+
+
+def test_square_identity_holds_for_general_d_step_by_step():
+    d = ci.general_square_identity()
+    assert d.holds, d.detail
+    assert d.detail.count("✓") == 11 and "✗" not in d.detail
+
+
+def test_centered_identity_holds_for_general_d():
+    d = ci.general_centered_identity()
+    assert d.holds, d.detail
+
+
+@pytest.mark.parametrize("d", ci.EXPLICIT_DIMS)
+def test_square_identity_by_expansion(d):
+    assert ci.check_square_identity(d)
+
+
+@pytest.mark.parametrize("d", (1, 2, 3))
+def test_centered_identity_by_expansion_over_causal_prefixes(d):
+    assert ci.check_centered_identity(d, tokens=3)
+
+
+def test_feature_count_is_half_the_full_square():
+    c = ci.feature_count()
+    d = sp.Symbol("d", positive=True, integer=True)
+    assert sp.simplify(c["D"] - (d + 1) * (d + 2) / 2) == 0
+    assert sp.simplify(c["saved"] - d * (d - 1) / 2) == 0  # vs 1 + d + d² (Based)
+    assert feature_dim("csq", 64) == 2145
+
+
+def test_a_wrong_feature_map_is_caught():
+    def unweighted(q, k, c):  # forgets the multiplicity 2 of the off-diagonal pairs
+        from theorem.numeric.linear_features import sym2_pairs
+
+        xq, xk = list(q) + [c], list(k) + [1]
+        ia, ib = sym2_pairs(len(xq))
+        return [xq[a] * xq[b] for a, b in zip(ia, ib)], [xk[a] * xk[b] for a, b in zip(ia, ib)]
+
+    assert not ci.check_square_identity(3, unweighted)
+    assert not ci.check_centered_identity(2, tokens=2, features=unweighted)
+    assert ci.check_square_identity(1, unweighted) is False  # even d = 1 has the pair (q₁, c)
+
+
+# -- linear == quadratic -----------------------------------------------------------------------
+
+
+# a few configurations (each compiles once), the data fuzzed: n not a multiple of the chunk, d_k = 1, n = 1
+CONFIGS = [  # n, d_k, d_v, chunk, causal, shift
+    (1, 1, 1, 1, True, 1.0), (12, 1, 1, 5, True, 1.0), (23, 3, 2, 7, True, 0.3),
+    (16, 4, 3, 16, False, 2.5), (9, 2, 4, 4, False, 1.0), (30, 2, 2, 8, True, 2.5),
+]
+
+
+@partial(jax.jit, static_argnames=("algo", "causal", "shift", "chunk"))
+def _value_and_grads(q, k, v, w, algo, causal, shift, chunk):
+    def loss(q, k, v):
+        out = attention(q, k, v, kernel="csq", shift=shift, causal=causal, algorithm=algo,
+                        chunk=chunk if algo == "linear" else None)
+        return jnp.sum(w * out), out
+
+    (_, out), grads = jax.value_and_grad(loss, argnums=(0, 1, 2), has_aux=True)(q, k, v)
+    return out, grads
+
+
+@given(st.sampled_from(CONFIGS), st.integers(0, 2**16), st.sampled_from([0.0, 2.0, -5.0]))
+@example((12, 1, 1, 5, True, 1.0), 0, 2.0)
+def test_linear_form_equals_quadratic_form_values_and_gradients(config, seed, key_offset):
+    n, dk, dv, chunk, causal, shift = config
+    rng = np.random.default_rng(seed)
+    q, k = rng.standard_normal((2, n, dk))
+    k = k + key_offset
+    v = rng.standard_normal((n, dv))
+    w = rng.standard_normal((n, dv))
+    oq, gq = _value_and_grads(q, k, v, w, "quadratic", causal, shift, chunk)
+    ol, gl = _value_and_grads(q, k, v, w, "linear", causal, shift, chunk)
+    eps = np.finfo(np.float64).eps
+    scale = 1 + max(float(jnp.max(jnp.abs(g))) for g in gq)
+    out_err = float(jnp.max(jnp.abs(oq - ol)))
+    err = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(gq, gl))
+    note(f"output error {out_err:.2e}, gradient error {err:.2e}")
+    target(err / scale)
+    assert out_err <= 64 * eps * n / shift**2
+    assert err <= 64 * eps * n * scale / shift**2
+
+
+# -- the operation counts ----------------------------------------------------------------------
+
+
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 4), st.booleans(), st.sampled_from([8, 16, 32]),
+       st.sampled_from(["csq", "csq-uncentered", "poly2", "linear"]))
+@example(2, 4, 3, True, 16, "csq")
+def test_traced_operations_equal_the_closed_form(chunks, dk, dv, causal, chunk, kernel):
+    n = chunks * chunk
+    x, v = jnp.zeros((n, dk), jnp.float32), jnp.zeros((n, dv), jnp.float32)
+    name, params = ("csq", {"center": False}) if kernel == "csq-uncentered" else (kernel, {})
+    for algo in ("quadratic", "linear"):
+        m = count_flops(lambda a, b, c: attention(a, b, c, kernel=name, causal=causal, algorithm=algo, chunk=chunk,
+                                                  **params), x, x, v)
+        c = cost(kernel, algo, causal).at(n=n, dk=dk, dv=dv, chunk=chunk, block=chunk)
+        assert (m.matmul, m.elementwise) == (c["matmul"], c["elementwise"]), (algo, m.by_primitive)
+
+
+def test_count_is_cubic_in_d_and_linear_in_n():
+    for causal in (False, True):
+        lead = cubic_leading_term("csq", causal)
+        assert lead["d2F_dn2"] == 0
+        assert lead["per_nd3"].is_finite and lead["per_nd3"] > 0
+    assert cost_evidence().supports
+
+
+def test_no_n_by_n_array_forward_or_backward():
+    n = 700
+    x, v = jnp.zeros((n, 3)), jnp.zeros((n, 2))
+    for causal in (False, True):
+        f = lambda a, b, c: attention(a, b, c, kernel="csq", causal=causal, algorithm="linear", chunk=50)  # noqa: E731
+        g = jax.grad(lambda *a: jnp.sum(f(*a)), argnums=(0, 1, 2))
+        assert square_arrays(f, n, x, x, v) == [] and square_arrays(g, n, x, x, v) == []
+
+
+# -- the ledger --------------------------------------------------------------------------------
+
+
+def test_rules_turn_failing_evidence_into_fails():
+    bad = [Evidence("numeric", "linear ≠ quadratic", False, {})]
+    assert rule_a(bad).verdict == Verdict.FAILS
+    assert rule_b(bad).verdict == Verdict.FAILS
+
+
+def test_readings_exist():
+    assert [r.id for r in READINGS] == ["T7.a", "T7.b"]
+
+
+def test_rule_a_on_the_untimed_evidence():
+    """Everything T7.a gathers except the timings (those run in the ledger and the slow test)."""
+    from theorem.claims.t7_csq_cost import counts_evidence, exactness_evidence, identity_evidence, memory_evidence
+
+    q = Profile("quick")
+    ev = [cost_evidence(), counts_evidence(q), exactness_evidence(q, grads=False), memory_evidence(q)]
+    assert all(e.supports for e in ev), [e.summary for e in ev if not e.supports]
+    assert rule_a(ev).verdict == Verdict.HOLDS_WITH_CONDITIONS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reading", READINGS, ids=lambda r: r.id)
+def test_ledger_reading_gives_a_verdict(reading):
+    res = reading.check("T7", Profile("quick"))
+    assert res.error is None, res.error
+    assert res.outcome.verdict == Verdict.HOLDS_WITH_CONDITIONS

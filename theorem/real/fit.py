@@ -1,0 +1,146 @@
+r"""Best CSQ and poly2 approximations of a real head's attention pattern, by optimization.
+
+Given the layer input ``X`` (n×d) and the real head's weights ``A`` (n×n, softmax), fit new query
+and key maps ``x ↦ x W_Q + b_Q``, ``x ↦ x W_K + b_K`` (``W: d×d_k``, the head's own width) for a
+score kernel κ, minimizing the mean row Kullback–Leibler divergence
+
+    L = (1/n) Σ_i Σ_j A_ij (log A_ij − log Â_ij),   Â = normalize_rows(κ(X W_Q + b_Q, X W_K + b_K)),
+
+with Adam (optax; gradients clipped to norm 1, cosine-decayed step size), starting from the real head's maps (for CSQ the shift ``c = softplus(ρ)`` is
+fitted too, from ``c = 1``).  The reported error is the mean total-variation distance between rows,
+``TV = (1/n) Σ_i ½ Σ_j |A_ij − Â_ij| ∈ [0, 1]``, beside the same distance for the uniform pattern
+(what a head with no information would give).  The softmax class contains the real head, so its
+best error is 0 (the starting point); a nonzero best error for CSQ or poly2 is what the degree-2
+kernels cannot reproduce *with this many steps from this start* — an upper bound on the best
+achievable error, not the infimum.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jaxtyping import Array, Float
+
+jax.config.update("jax_enable_x64", True)
+
+__all__ = ["FIT_KERNELS", "FitResult", "log_weights", "fit_pattern", "tv_distance"]
+
+FIT_KERNELS = ("csq", "poly2", "softmax")
+_TINY = 1e-300
+
+
+def log_weights(kernel: str, q: Float[Array, "n dk"], k: Float[Array, "n dk"], shift=1.0) -> Float[Array, "n n"]:
+    """``log Â`` row by row for softmax, poly2 (``S²``) and centered CSQ (``(S − mean_j S + c)²``)."""
+    s = q @ k.T / math.sqrt(q.shape[-1])
+    if kernel == "softmax":
+        return jax.nn.log_softmax(s, axis=-1)
+    if kernel == "poly2":
+        t = s
+    elif kernel == "csq":
+        t = s - jnp.mean(s, axis=-1, keepdims=True) + shift
+    else:
+        raise ValueError(f"kernel: choose one of {', '.join(FIT_KERNELS)}, got {kernel!r}")
+    logt2 = jnp.log(jnp.maximum(t * t, _TINY))
+    return logt2 - jax.scipy.special.logsumexp(logt2, axis=-1, keepdims=True)
+
+
+def tv_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean over rows of the total-variation distance ``½ Σ_j |a_ij − b_ij|``."""
+    return float(np.mean(0.5 * np.sum(np.abs(np.asarray(a) - np.asarray(b)), axis=1)))
+
+
+@dataclass
+class FitResult:
+    kernel: str
+    n: int
+    steps: int
+    tv: float  # mean row TV distance of the best fit
+    kl: float  # mean row KL at the best fit
+    tv_start: float  # TV at the starting point (the real maps under this kernel)
+    tv_uniform: float  # TV of the uniform pattern
+    shift: float | None
+    seconds: float
+    history: list[float] = field(default_factory=list)
+    fitted: np.ndarray | None = None  # Â at the best fit (kept only when asked)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("fitted")
+        return d
+
+
+def _params(w_q, b_q, w_k, b_k, kernel):
+    p = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in dict(wq=w_q, bq=b_q, wk=w_k, bk=b_k).items()}
+    if kernel == "csq":
+        p["rho"] = jnp.asarray(math.log(math.expm1(1.0)))  # softplus(ρ) = 1
+    return p
+
+
+def _logw(p, x, kernel):
+    shift = jax.nn.softplus(p["rho"]) if kernel == "csq" else 1.0
+    return log_weights(kernel, x @ p["wq"] + p["bq"], x @ p["wk"] + p["bk"], shift)
+
+
+def fit_pattern(
+    x: Float[np.ndarray, "n d"],
+    target: Float[np.ndarray, "n n"],
+    w_q, b_q, w_k, b_k,
+    kernel: str = "csq",
+    *,
+    steps: int = 200,
+    lr: float = 2e-3,
+    keep: bool = False,
+) -> FitResult:
+    """Fit ``kernel``'s query/key maps to the row-stochastic ``target`` (see the module docstring)."""
+    if kernel not in FIT_KERNELS:
+        raise ValueError(f"kernel: choose one of {', '.join(FIT_KERNELS)}, got {kernel!r}")
+    x = np.asarray(x, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    n = x.shape[0]
+    if target.shape != (n, n):
+        raise ValueError(f"target: expected an ({n}, {n}) pattern for {n} tokens, got {target.shape}")
+    if not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps: must be an integer ≥ 0, got {steps!r}")
+    start = time.perf_counter()
+    xj, tj = jnp.asarray(x), jnp.asarray(target)
+    log_t = jnp.log(jnp.maximum(tj, _TINY))
+    neg_entropy = jnp.sum(tj * log_t) / n
+
+    def loss(p):
+        return neg_entropy - jnp.sum(tj * _logw(p, xj, kernel)) / n
+
+    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(optax.cosine_decay_schedule(lr, max(steps, 1))))
+    p = _params(w_q, b_q, w_k, b_k, kernel)
+    state = opt.init(p)
+
+    @jax.jit
+    def step(p, state):
+        val, g = jax.value_and_grad(loss)(p)
+        upd, state = opt.update(g, state, p)
+        return optax.apply_updates(p, upd), state, val
+
+    def pattern(p):
+        return np.exp(np.asarray(_logw(p, xj, kernel)))
+
+    tv_start = tv_distance(target, pattern(p))
+    best, best_p, history = float(loss(p)), p, []
+    for _ in range(steps):
+        p, state, val = step(p, state)
+        val = float(val)
+        history.append(val)
+        if val < best:
+            best, best_p = val, p
+    final_val = float(loss(p))
+    if final_val < best:
+        best, best_p = final_val, p
+    fitted = pattern(best_p)
+    shift = float(jax.nn.softplus(best_p["rho"])) if kernel == "csq" else None
+    return FitResult(kernel, n, steps, tv_distance(target, fitted), best, tv_start,
+                     tv_distance(target, np.full((n, n), 1.0 / n)), shift, time.perf_counter() - start,
+                     history[:: max(1, steps // 50)], fitted if keep else None)
