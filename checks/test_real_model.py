@@ -116,7 +116,8 @@ def test_pulled_back_rank_of_a_real_head_equals_the_closed_form():
         assert rec["measured"] == rec["predicted"]
         r = min(rec["n"], rec["d"])  # rank [X, 1] = rank X: LayerNorm put 1 in col X
         assert rec["invariants"]["r"] == rec["invariants"]["rank_X"] == r
-        assert rec["predicted"] == 2 * r - 1 - (rec["map"] == "log-weights")
+        assert rec["predicted"] == 2 * r - 1 - 1  # 2r̃k₁ − k₁², minus q₁ = 1 after softmax
+        assert rec["invariants"]["image_dim"] == 2 * r - 1  # the scores map, before the kernel
         assert rec["measured"] < rec["d_squared"]
 
 

@@ -212,7 +212,7 @@ def cmd_rank(args) -> int:
 
 # --- verify --------------------------------------------------------------------------------
 def cmd_verify(args) -> int:
-    from theorem.claims.ledger import Profile
+    from theorem.claims.ledger import Profile, attach_real_evidence
     from theorem.claims.registry import CLAIM_IDS, UnknownClaimError, load_claim
     from theorem import report
 
@@ -243,7 +243,7 @@ def cmd_verify(args) -> int:
         for claim in claims:
             for reading in claim.readings:
                 bar.set_postfix_str(reading.id)
-                results.append(reading.check(claim.id, profile))
+                results.append(attach_real_evidence(reading.check(claim.id, profile), profile))
                 bar.update(1)
     seconds = time.perf_counter() - start
     recs = report.records(results, unchecked)

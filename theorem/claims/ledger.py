@@ -135,5 +135,28 @@ class Claim:
         for reading in self.readings:
             if progress is not None:
                 progress(reading.id)
-            results.append(reading.check(self.id, profile))
+            results.append(attach_real_evidence(reading.check(self.id, profile), profile))
         return results
+
+
+def attach_real_evidence(result: ReadingResult, profile: Profile) -> ReadingResult:
+    """Add what the pretrained model's heads show about this reading (``theorem.claims.real_evidence``).
+
+    The verdict is decided on the synthetic evidence; the real heads are listed with it, each
+    saying whether it confirms (``supports``) or contradicts the reading, and skipped with the
+    reason when the real-model extra is not installed (``make real``).
+    """
+    from theorem.claims.real_evidence import ALL_EVIDENCE
+
+    gather = ALL_EVIDENCE.get(result.claim_id)
+    if gather is None or result.error is not None:
+        return result
+    try:
+        items = gather(profile)
+    except Exception as err:  # the real-model path failed: say so, keep the verdict
+        items = [Evidence("real", f"real-model evidence unavailable: {type(err).__name__}: {err}", None)]
+    for item in items:
+        bears = item.data.get("bears_on")
+        if bears is None or bears == result.reading_id:
+            result.evidence.append(item)
+    return result

@@ -7,9 +7,9 @@ the ledger, e.g. ``T3.c`` or ``T4.b:softmax``: True, the real heads agree with i
 None, context such as "the corrected closed form holds"), and each summary says whether the real
 heads confirm or contradict what the synthetic checks concluded.
 
-Quick profile: one layer's 12 heads at n = 400 for the cheap parts (rank, B, matching over 8 sampled
-queries), one head for the pulled-back rank (sub-head of 1 coordinate, n = 40 and n = 400) and one
-CSQ/poly2 fit (n = 48, 80 steps).
+Quick profile: one layer's 12 heads at n = 400 for rank and B, 4 of them for matching (8 sampled
+queries), one head for the pulled-back rank of θ ↦ log A (sub-head of 1 coordinate, n = 40 and
+n = 400) and one CSQ/poly2 fit (n = 40, 60 steps).
 Full profile: all 72 heads at n = 40, 400, 512, six heads for the pullback (2 coordinates) and the fits.
 When the real-model extra is not installed, each function returns one context item saying so
 (``supports=None``, ``data["skipped"]``): no verdict can lean on it.
@@ -33,11 +33,12 @@ __all__ = [
     "ALL_EVIDENCE",
 ]
 
-QUICK = {"layers": (1,), "heads": tuple(range(12)), "lengths": (400,), "pullback_heads": ((1, 5),),
-         "pullback_lengths": (40, 400), "columns": 1, "fit_heads": ((1, 5),), "fit_lengths": (48,), "fit_steps": 80,
-         "queries": 8}
-FULL = {"layers": tuple(range(6)), "heads": tuple(range(12)), "lengths": (40, 400, 512),
-        "pullback_heads": tuple((layer, (3 * layer + 2) % 12) for layer in range(6)), "pullback_lengths": (40, 400),
+QUICK = {"layers": (1,), "heads": tuple(range(12)), "matching_heads": (0, 3, 5, 9), "lengths": (400,),
+         "pullback_heads": ((1, 5),), "pullback_lengths": (40, 400), "pullback_maps": ("log-weights",), "columns": 1,
+         "fit_heads": ((1, 5),), "fit_lengths": (40,), "fit_steps": 60, "queries": 8}
+FULL = {"layers": tuple(range(6)), "heads": tuple(range(12)), "matching_heads": tuple(range(12)),
+        "lengths": (40, 400, 512), "pullback_heads": tuple((layer, (3 * layer + 2) % 12) for layer in range(6)),
+        "pullback_lengths": (40, 400), "pullback_maps": ("scores", "log-weights"),
         "columns": 2, "fit_heads": tuple((layer, (3 * layer + 2) % 12) for layer in range(6)),
         "fit_lengths": (64, 256, 512), "fit_steps": 300, "queries": 32}
 TEXT = "declaration"
@@ -62,15 +63,16 @@ def real_measurements(profile_name: str = "quick") -> dict:
     cfg = FULL if profile_name == "full" else QUICK
     model = load_model()
     text = load_text(TEXT)
-    heads = analyze(model, text, Selection(cfg["layers"], cfg["heads"], cfg["lengths"], ("rank", "matching"),
-                                           queries=cfg["queries"]))
+    heads = analyze(model, text, Selection(cfg["layers"], cfg["heads"], cfg["lengths"], ("rank",)))
+    matching = analyze(model, text, Selection(cfg["layers"], cfg["matching_heads"], cfg["lengths"], ("matching",),
+                                              queries=cfg["queries"]))
     pull, full_width = [], []
     for n in cfg["pullback_lengths"]:
         trace = model.trace(window(model, text, n), layers=max(l for l, _ in cfg["pullback_heads"]) + 1)
         for layer, head in cfg["pullback_heads"]:
             hp = model.head(layer, head)
             x = trace.inputs[layer]
-            for m in ("scores", "log-weights"):
+            for m in cfg["pullback_maps"]:
                 pull.append({"layer": layer, "head": head, **pullback_record(x, hp, m, cfg["columns"])})
             full_width.append({"layer": layer, "head": head, **full_width_prediction(x, hp)})
     fits = []
@@ -81,7 +83,7 @@ def real_measurements(profile_name: str = "quick") -> dict:
             for kern in ("csq", "poly2"):
                 fits.append({"layer": layer, "head": head,
                              **fit_record(trace.inputs[layer], trace.weights[layer, head], hp, kern, cfg["fit_steps"])})
-    return {"config": cfg, "heads": heads, "pullback": pull, "full_width": full_width, "fits": fits,
+    return {"config": cfg, "heads": heads, "matching": matching, "pullback": pull, "full_width": full_width, "fits": fits,
             "d": model.config.d, "dk": model.config.dk}
 
 
@@ -132,14 +134,10 @@ def r3_evidence(profile: Profile) -> list[Evidence]:
     m = _m(profile)
     rows, same = [], True
     for p in m["pullback"]:
-        if p["map"] != "scores":
-            continue
-        lw = next(q for q in m["pullback"] if q["map"] == "log-weights" and
-                  (q["layer"], q["head"], q["n"]) == (p["layer"], p["head"], p["n"]))
         inv = p["invariants"]
-        rows.append({"layer": p["layer"], "head": p["head"], "n": p["n"], "scores": p["measured"],
-                     "weights": lw["measured"], "predicted_scores": p["predicted"], "predicted_weights": lw["predicted"],
-                     "r_tilde": inv["r"], "rank_X": inv["rank_X"], "ambient": p["ambient_dim"]})
+        rows.append({"layer": p["layer"], "head": p["head"], "n": p["n"], "map": p["map"], "measured": p["measured"],
+                     "predicted": p["predicted"], "image_dim_before_kernel": inv["image_dim"], "r_tilde": inv["r"],
+                     "rank_X": inv["rank_X"], "ambient": p["ambient_dim"], "status": p["status"]})
         same &= inv["r"] == inv["rank_X"]
     return [Evidence(
         "numeric", "real heads: the pulled-back rank is fixed by the parametrization — r̃·k₁ + q₁·r̃ − q₁·k₁ before the "
@@ -202,12 +200,13 @@ def t4_evidence(profile: Profile) -> list[Evidence]:
     if skip:
         return skip
     m = _m(profile)
-    a_rev = sum(h["matching"]["softmax"]["a"]["reversed"] for h in m["heads"])
-    a_pred = sum(h["matching"]["softmax"]["a"]["predicted_reversed"] for h in m["heads"])
-    b_rev = sum(h["matching"]["softmax"]["b"]["reversed"] for h in m["heads"])
-    b_pred = sum(h["matching"]["softmax"]["b"]["predicted_reversed"] for h in m["heads"])
-    b_pairs = sum(h["matching"]["softmax"]["b"]["resolved_pairs"] for h in m["heads"])
-    cv = [h["matching"]["key_norm_cv"] for h in m["heads"]]
+    hs = m["matching"]
+    a_rev = sum(h["matching"]["softmax"]["a"]["reversed"] for h in hs)
+    a_pred = sum(h["matching"]["softmax"]["a"]["predicted_reversed"] for h in hs)
+    b_rev = sum(h["matching"]["softmax"]["b"]["reversed"] for h in hs)
+    b_pred = sum(h["matching"]["softmax"]["b"]["predicted_reversed"] for h in hs)
+    b_pairs = sum(h["matching"]["softmax"]["b"]["resolved_pairs"] for h in hs)
+    cv = [h["matching"]["key_norm_cv"] for h in hs]
     return [
         Evidence("numeric", f"real heads: softmax reading (a) dot-product monotonicity: {a_rev} reversed pairs "
                  f"(predicted {a_pred}): confirms that softmax is monotone", a_rev == 0,
@@ -244,10 +243,11 @@ def t6_evidence(profile: Profile) -> list[Evidence]:
     if skip:
         return skip
     m = _m(profile)
-    a_rev = sum(h["matching"]["csq"]["a"]["reversed"] for h in m["heads"])
-    a_pred = sum(h["matching"]["csq"]["a"]["predicted_reversed"] for h in m["heads"])
-    a_pairs = sum(h["matching"]["csq"]["a"]["resolved_pairs"] for h in m["heads"])
-    below = [h["matching"]["csq"]["below_vertex_fraction"] for h in m["heads"]]
+    hs = m["matching"]
+    a_rev = sum(h["matching"]["csq"]["a"]["reversed"] for h in hs)
+    a_pred = sum(h["matching"]["csq"]["a"]["predicted_reversed"] for h in hs)
+    a_pairs = sum(h["matching"]["csq"]["a"]["resolved_pairs"] for h in hs)
+    below = [h["matching"]["csq"]["below_vertex_fraction"] for h in hs]
     csq = [{k: f[k] for k in ("layer", "head", "n", "tv", "tv_start", "tv_uniform", "shift")} for f in m["fits"]
            if f["kernel"] == "csq"]
     return [

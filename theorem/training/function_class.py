@@ -184,7 +184,7 @@ def nonmonotone_gaps(grid: int = 20001, span: float = 60.0) -> dict[str, Any]:
             else:
                 a_ = c_
         m_best = 0.5 * (a_ + b_)
-        out[kern.describe()] = {"gap": min(f(m_best), float(gaps[k])), "argmin_m": m_best}
+        out[kern.describe()] = {"gap": min(f(m_best), float(gaps[k])), "argmin_m": float(m_best)}
     poly_row = [Fraction(4, 10), Fraction(1, 10), Fraction(0), Fraction(1, 10), Fraction(4, 10)]
     out["predicted"] = {
         "softmax": {"lower_bound": "1/15", "value": 1 / 15},
