@@ -166,7 +166,9 @@ class LinearElu(Kernel):
 
     @staticmethod
     def feature_map(x: Float[Array, "n dk"]) -> Float[Array, "n dk"]:
-        return jax.nn.elu(x) + 1.0
+        """``φ(x) = elu(x) + 1``, computed as ``x + 1`` for x > 0 and ``exp(x)`` otherwise (same value,
+        no cancellation: elu(x) + 1 rounds to 0 below x ≈ −37, which would make rows 0/0)."""
+        return jnp.where(x > 0, x + 1.0, jnp.exp(jnp.minimum(x, 0.0)))
 
     def weights(self, q, k, causal=False):
         t = self.feature_map(q) @ self.feature_map(k).T * _visible(q.shape[-2], causal)

@@ -59,14 +59,14 @@ def records(results: list[ReadingResult], unchecked: dict[str, list[str]]) -> li
 
 def table(recs: list[dict], width: int = 150) -> str:
     """Plain-text verdict table: ID, reading, verdict, one line of evidence."""
-    head = f"{'ID':<8} {'verdict':<22} {'reading':<48} evidence"
+    head = f"{'ID':<20} {'verdict':<22} {'reading':<44} evidence"
     lines = [head, "-" * min(width, 160)]
     for r in recs:
         verdict = r["verdict"] if r["verdict"] is not None else NOT_CHECKED
-        reading = textwrap.shorten(r["reading"], 48, placeholder="…")
-        room = max(20, width - 81)
+        reading = textwrap.shorten(r["reading"], 44, placeholder="…")
+        room = max(20, width - 89)
         ev = textwrap.shorten(str(r["evidence"]), room, placeholder="…")
-        lines.append(f"{r['reading_id']:<8} {verdict:<22} {reading:<48} {ev}")
+        lines.append(f"{r['reading_id']:<20} {verdict:<22} {reading:<44} {ev}")
     return "\n".join(lines)
 
 

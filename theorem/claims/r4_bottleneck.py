@@ -28,7 +28,7 @@ def _sweep(profile: Profile) -> list[dict]:
     ns = profile.pick((8, 16, 32), (8, 16, 32, 64, 128))
     dks = profile.pick((2,), (2, 4, 8))
     return bn.bottleneck_sweep(
-        ns, dks, bound=BOUND, steps=profile.pick(1000, 3000), restarts=profile.pick(1, 2)
+        ns, dks, bound=BOUND, steps=profile.pick(1000, 3000), restarts=profile.pick(1, 4)
     )
 
 

@@ -19,6 +19,7 @@ One attention head on fixed tokens ``X`` (n×d), ``W_Q = α W_Q⁰``, ``W_K = α
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, Sequence
 
 import jax
@@ -40,6 +41,28 @@ def _problem(n: int, d: int, dk: int, seed: int):
     return (jnp.asarray(a) for a in (x, wq, wk, wv, y))
 
 
+def _loss_of_scores(kern, s, x, wv, y):
+    return 0.5 * jnp.sum((kern.weights_from_scores(s) @ x @ wv - y) ** 2)
+
+
+@partial(jax.jit, static_argnums=0)
+def _grad_q_norm(kern, x, wq, wk, wv, y):
+    """``‖∂ℓ/∂W_Q‖_F`` (compiled once per kernel and shape)."""
+
+    def loss(wq_):
+        return _loss_of_scores(kern, (x @ wq_) @ (x @ wk).T / math.sqrt(wq.shape[1]), x, wv, y)
+
+    return jnp.linalg.norm(jax.grad(loss)(wq))
+
+
+@partial(jax.jit, static_argnums=0)
+def _linear_constant(kern, x, wk, wv, y):
+    """``C = ‖Xᵀ G₀ X W_K⁰‖_F / √d_k`` with ``G₀ = ∂ℓ/∂S`` at ``S = 0``."""
+    n = x.shape[0]
+    g0 = jax.grad(lambda s: _loss_of_scores(kern, s, x, wv, y))(jnp.zeros((n, n)))
+    return jnp.linalg.norm(x.T @ g0 @ x @ wk) / math.sqrt(wk.shape[1])
+
+
 def gradient_scaling(
     kernel: str,
     params: dict | None = None,
@@ -58,25 +81,15 @@ def gradient_scaling(
         raise ValueError(f"need n, d ≥ 1 and 1 ≤ dk ≤ d, got n={n}, d={d}, dk={dk}")
     kern = get_kernel(kernel, **(params or {}))
     x, wq0, wk0, wv, y = _problem(n, d, dk, seed)
-
-    def loss_of_scores(s):
-        a = kern.weights_from_scores(s)
-        return 0.5 * jnp.sum((a @ x @ wv - y) ** 2)
-
-    def loss(wq, wk):
-        return loss_of_scores((x @ wq) @ (x @ wk).T / math.sqrt(dk))
-
-    grad_q = jax.jit(jax.grad(loss, argnums=0))
-    measured = [float(jnp.linalg.norm(grad_q(a * wq0, a * wk0))) for a in alphas]
+    measured = [float(_grad_q_norm(kern, x, a * wq0, a * wk0, wv, y)) for a in alphas]
     homogeneous = kern.name == "poly2" or (kern.name == "csq" and getattr(kern, "shift", 1.0) == 0.0)
     if homogeneous:
-        g1 = float(jnp.linalg.norm(grad_q(wq0, wk0)))
+        g1 = float(_grad_q_norm(kern, x, wq0, wk0, wv, y))
         predicted = [g1 / a for a in alphas]
         law = "g(α) = g(1)/α (degree-0 homogeneity of the weights in S)"
         constant = g1
     else:
-        g0 = jax.grad(loss_of_scores)(jnp.zeros((n, n)))
-        constant = float(jnp.linalg.norm(x.T @ g0 @ x @ wk0) / math.sqrt(dk))
+        constant = float(_linear_constant(kern, x, wk0, wv, y))
         predicted = [a * constant for a in alphas]
         law = "g(α) = α·‖Xᵀ G₀ X W_K⁰‖/√d_k + O(α³) (weights smooth at S = 0)"
     rel = [abs(m - p) / abs(p) if p != 0 else abs(m) for m, p in zip(measured, predicted)]
