@@ -17,7 +17,6 @@ Lemmas checked:
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import jax

@@ -9,8 +9,8 @@ Lemmas checked:
   outputs do not depend on later tokens, and the kernel switch equals the direct kernel — with
   finite gradients even where an unselected kernel is singular;
 * the penalty is 0 exactly when every visible centered score is at or above the vertex;
-* training: equal seeds give equal initial losses across kernels; a forced blow-up is
-  classified as divergence; one shared program and per-kernel programs agree;
+* training: one shared program for several kernels gives the same runs as a program per kernel;
+  a forced blow-up is classified as divergence;
 * the stability rule can return each of its verdicts; the depth-pattern rule each pattern.
 """
 
@@ -167,16 +167,14 @@ TINY = dict(d_model=8, d_key=4)
 TINY_TRAIN = TrainConfig(steps=4, batch_size=4, eval_batch=8, fast_compile=True)
 
 
-def test_equal_seeds_start_every_kernel_from_the_same_point():
+def test_the_shared_program_equals_one_program_per_kernel():
     task = MQAR(12, 2, 8)
     variants = (STANDARD_VARIANTS[0], STANDARD_VARIANTS[2])  # softmax, poly2
     res = train_variants(task, ModelConfig(**TINY), TINY_TRAIN, variants, [1e-3], [0, 1])
-    # one program per kernel gives the same histories as the shared program
     alone = train_grid(task, ModelConfig("poly2", **TINY), TINY_TRAIN, [1e-3], [0, 1])
     np.testing.assert_allclose(res["poly2"].loss, alone.loss, rtol=1e-9)
-    # the two kernels start from the same parameters: the step-0 gradient of the value/readout path
-    # differs only through the weights, so the two seeds' losses differ between seeds, not by chance
-    assert not np.allclose(res["softmax"].loss[0, 0, 0], res["softmax"].loss[1, 0, 0])
+    np.testing.assert_allclose(res["poly2"].eval_acc, alone.eval_acc, rtol=1e-9)
+    assert np.all(np.isfinite(res["softmax"].loss))
 
 
 def test_a_huge_learning_rate_is_classified_as_divergence():

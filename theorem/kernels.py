@@ -26,6 +26,8 @@ the row of the squared quantity).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 import jax
@@ -132,7 +134,7 @@ class CSQ(Kernel):
     name: str = field(init=False, default="csq")
 
     def __post_init__(self) -> None:
-        if not jnp.isfinite(self.shift) or self.shift < 0:
+        if not math.isfinite(self.shift) or self.shift < 0:
             raise UnknownKernelError(f"csq: shift must be a finite number ≥ 0, got {self.shift}")
 
     def shifted_scores(self, scores: Float[Array, "n n"], causal: bool = False) -> Float[Array, "n n"]:

@@ -139,6 +139,7 @@ class Timing:
     argument_bytes: int | None = None
     output_bytes: int | None = None
     skipped: str | None = None
+    peak_rss_bytes: int | None = None
 
     @property
     def best(self) -> float | None:
@@ -149,7 +150,7 @@ class Timing:
             "method": self.method, "n": self.n, "dk": self.dk, "dv": self.dv,
             "seconds_min": self.best, "seconds_median": statistics.median(self.seconds) if self.seconds else None,
             "seconds": self.seconds, "temp_bytes": self.temp_bytes, "argument_bytes": self.argument_bytes,
-            "output_bytes": self.output_bytes, "skipped": self.skipped,
+            "output_bytes": self.output_bytes, "skipped": self.skipped, "peak_rss_bytes": self.peak_rss_bytes,
         }
 
 
@@ -201,7 +202,8 @@ def time_interleaved(fns: dict[str, Callable], args, *, min_rounds: int, max_rou
 
 
 def measure(names, n: int, dk: int, dv: int | None = None, *, max_bytes: float = 4 * 2**30,
-            min_rounds: int = 3, max_rounds: int = 5, min_seconds: float = 0.01) -> dict[str, Timing]:
+            min_rounds: int = 3, max_rounds: int = 5, min_seconds: float = 0.01,
+            peak_memory: bool = False) -> dict[str, Timing]:
     """Time ``names`` at one size, interleaved; skip programs whose temporaries exceed ``max_bytes``."""
     dv = dv or dk
     out: dict[str, Timing] = {}
@@ -223,7 +225,39 @@ def measure(names, n: int, dk: int, dv: int | None = None, *, max_bytes: float =
         times = time_interleaved(fns, args, min_rounds=min_rounds, max_rounds=max_rounds, min_seconds=min_seconds)
         for name, ts in times.items():
             out[name].seconds = ts
+        if peak_memory:
+            for name, f in fns.items():
+                out[name].peak_rss_bytes = peak_rss_of_call(f, args)
     return out
+
+
+def _proc_status(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def peak_rss_of_call(f: Callable, args) -> int | None:
+    """Peak resident memory of one call above the resident memory before it (Linux: the high-water mark
+    is reset through ``/proc/self/clear_refs``); None where that is not available."""
+    import jax
+
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return None
+    base = _proc_status("VmRSS")
+    jax.block_until_ready(f(*args))
+    peak = _proc_status("VmHWM")
+    if base is None or peak is None:
+        return None
+    return max(0, peak - base)
 
 
 def matmul_rate(size: int = 2048, rounds: int = 5) -> dict:
@@ -349,7 +383,7 @@ def run(profile: str = "full", *, ns=None, dks=None, max_gib: float = 4.0, cross
     for dk in dks:
         for n in ns:
             bar.set_postfix_str(f"d_k={dk} n={n}")
-            res = measure(list(METHODS), n, dk, dk, max_bytes=max_bytes, **timing_kw)
+            res = measure(list(METHODS), n, dk, dk, max_bytes=max_bytes, peak_memory=True, **timing_kw)
             for t in res.values():
                 rec = t.to_dict()
                 rec.update(_cost_counts(t.method, n, dk, dk))
@@ -493,13 +527,14 @@ def analyse(result: dict) -> dict:
 
     mem = []
     for dk in dks:
-        temp, at = {}, {}
+        peak, at = {}, {}
         for m in METHODS:
-            recs = [r for r in grid if r["method"] == m and r["dk"] == dk and r.get("temp_bytes") is not None]
+            recs = [r for r in grid if r["method"] == m and r["dk"] == dk and r.get("peak_rss_bytes") is not None]
             if recs:
                 r = max(recs, key=lambda r: r["n"])
-                temp[m], at[m] = r["temp_bytes"], r["n"]
-        mem.append({"dk": dk, "temp_bytes": temp, "n": at, "state_bytes": 4 * int(feature_dim("csq", dk)) * (dk + 1)})
+                peak[m], at[m] = r["peak_rss_bytes"], r["n"]
+        mem.append({"dk": dk, "peak_rss_bytes": peak, "n": at, "n_by_n_bytes": {m: 4 * at[m] ** 2 for m in at},
+                    "state_bytes": 4 * int(feature_dim("csq", dk)) * (dk + 1)})
     out["memory"] = mem
     # targets
     out["targets"] = targets(out, result)
@@ -623,10 +658,11 @@ def summary(result: dict) -> str:
                 f"d_k={x['dk']}{' causal' if x['causal'] else ''}: {x['n_star']:.0f}" for x in bf["refit_crossovers"]))
     mem = result.get("memory", [])
     if mem:
-        lines.append("  XLA temporaries (peak scratch of the compiled program) at the largest n measured for each:")
+        lines.append("  peak memory of one call above the memory before it (RSS high-water mark), at the largest n run:")
         for m in mem:
-            lines.append(f"    d_k={m['dk']:>3}: " + ", ".join(f"{k} {v / 2**20:.1f} MiB (n={m['n'][k]})"
-                                                         for k, v in m["temp_bytes"].items())
+            lines.append(f"    d_k={m['dk']:>3}: " + ", ".join(f"{k} {v / 2**20:.1f} MiB (n={m['n'][k]}; n×n float32 "
+                                                         f"{m['n_by_n_bytes'][k] / 2**20:.0f} MiB)"
+                                                         for k, v in m["peak_rss_bytes"].items())
                          + f"; state of the linear form {m['state_bytes'] / 2**10:.1f} KiB")
     lines.append("  targets:")
     for t in result["targets"]:

@@ -14,8 +14,8 @@ definitions):
   spread are reported beside.
 
 Quick profile: one tiny MQAR setting (2 seeds × 4 learning rates × 5 kernels, one compiled
-program).  Full profile: the settings of :data:`theorem.training.sweep.FULL_SETTINGS` (5 seeds ×
-9 learning rates each); ``python -m theorem.training.sweep --full`` writes the same numbers to
+program).  Full profile: the five settings of :data:`theorem.training.sweep.FULL_SETTINGS` (5 seeds ×
+7–9 learning rates each); ``python -m theorem.training.sweep --full`` writes the same numbers to
 ``notebooks/data/05_stability.json``, which the quick profile also reports (as context).
 """
 
