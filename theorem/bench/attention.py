@@ -685,8 +685,13 @@ def _csv_ints(name: str):
     return parse
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, turned into exit 2 by the CLI
+        raise ValueError(message)
+
+
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="d2check bench attention", description=__doc__.split("\n\n")[0])
+    ap = _Parser(prog="d2check bench attention", description=__doc__.split("\n\n")[0])
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="small grid, under a minute")
     g.add_argument("--full", action="store_true", help="the full grid (the default)")
@@ -699,10 +704,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--no-plot", action="store_true", help="do not write the plot")
     try:
         args = ap.parse_args(argv)
-    except SystemExit as err:
-        if err.code == 0:
-            return 0
-        raise ValueError("bad options (see d2check bench attention --help)") from None
+    except SystemExit as err:  # --help
+        return int(err.code or 0)
     if not (args.max_gib > 0):
         raise ValueError(f"--max-gib must be > 0, got {args.max_gib}")
     out = Path(args.out)

@@ -234,21 +234,24 @@ def gather_b(profile: Profile) -> list[Evidence]:
     return ev
 
 
-CORRECTED_B = (
-    "Training through the exact linear form costs a constant multiple of the forward (read off the traced "
-    "programs; about 2–3×): O(n·d_k²·d_v) time per head, no n×n array, gradients equal to the quadratic "
-    "form's. With plain reverse-mode autodiff the chunk states are stored, O((n/C)·D·(d_v+1)) memory, unless "
-    "the backward recomputes them."
-)
+def corrected_b(ratios: list[float]) -> str:
+    lo, hi = min(ratios), max(ratios)
+    return (
+        f"Training through the exact linear form costs a constant multiple of the forward ({lo:.2f}–{hi:.2f}× "
+        "its operations, read off the traced programs, the same at every n): O(n·d_k²·d_v) time per head, no "
+        "n×n array, gradients equal to the quadratic form's. With plain reverse-mode autodiff the chunk "
+        "states are stored, O((n/C)·D·(d_v+1)) memory, unless the backward recomputes them."
+    )
 
 
 def rule_b(ev: list[Evidence]) -> Outcome:
     failed = [e for e in ev if e.supports is False]
     if failed:
         return Outcome(Verdict.FAILS, "; ".join(e.summary for e in failed)[:600])
+    ratios = [r["ratio"] for e in ev for r in e.data.get("rows", []) if "ratio" in r]
     return Outcome(Verdict.HOLDS_WITH_CONDITIONS, "gradients exact; backward/forward operation ratio constant in n; "
                    "time linear in n; no n×n array — memory of stored chunk states is the condition",
-                   corrected=CORRECTED_B)
+                   corrected=corrected_b(ratios or [float("nan")]))
 
 
 READINGS = (

@@ -20,6 +20,8 @@ import numpy as np
 
 from theorem.attention import attention
 
+jax.config.update("jax_enable_x64", True)  # the equivalence is a float64 statement; timings pass float32 explicitly
+
 __all__ = [
     "equivalence_errors",
     "counted_vs_model",
