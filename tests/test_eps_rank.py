@@ -127,6 +127,30 @@ def test_taylor_degree_definition():
     assert er.taylor_degree(0.0, 1e-3) == 0
 
 
+@pytest.mark.parametrize("b", [60.0, 75.0, 700.0, 2000.0])
+def test_taylor_degree_at_score_bounds_beyond_float_range(b):
+    """e^B and B^p overflow float64 here; the degree is still the least p with e^B R_p(B) ≤ ε,
+    checked in exact rational arithmetic (R_p(B) = Σ_{k>p} B^k/k!, its terms summed until they are
+    below 10⁻⁴⁰ of the total)."""
+    from fractions import Fraction
+
+    eps = Fraction(1, 100)
+    p = er.taylor_degree(b, 1e-2)
+    bb = Fraction(int(b))
+
+    def log_lhs(q):  # log(e^B R_q(B)), the tail in exact arithmetic
+        term, k, total = bb ** (q + 1) / math.factorial(q + 1), q + 1, Fraction(0)
+        while True:
+            total += term
+            k += 1
+            term = term * bb / k
+            if k > bb and term < total / 10**40:
+                return b + math.log(total.numerator) - math.log(total.denominator)
+
+    assert log_lhs(p) <= math.log(eps) + 1e-9
+    assert log_lhs(p - 1) > math.log(eps) - 1e-9
+
+
 @pytest.mark.parametrize("b", [0.1, 0.5, 1.0, 2.0])
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_measured_eps_rank_never_exceeds_the_taylor_bound(b, d):

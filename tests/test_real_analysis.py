@@ -46,7 +46,7 @@ def test_rank_record_reports_b_against_sqrt_log_n():
         assert measured <= rec["eps_rank_bound"][eps] <= 20
 
 
-def test_taylor_bound_survives_score_bounds_that_overflow_the_degree_search():
+def test_taylor_bound_survives_large_score_bounds():
     from theorem.real.analysis import _taylor_bound
 
     assert _taylor_bound(75.0, 1e-2, 32, 512) == 512

@@ -157,6 +157,11 @@ def test_penalty_is_the_mean_squared_hinge_below_the_vertex(n, c, seed, causal):
     assert float(vertex_penalty(kern, s, causal)) == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert (float(vertex_penalty(kern, s, causal)) == 0.0) == bool(np.all(t[vis > 0] >= 0))
     assert float(vertex_penalty(get_kernel("poly2"), s, causal)) == 0.0
+    if not causal:  # the matching readings' penalty on centered scores is the same definition
+        from theorem.numeric.matching import csq_penalty
+
+        centered = np.asarray(kern.shifted_scores(s)) - c
+        assert float(csq_penalty(jnp.asarray(centered), c)) == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 # --------------------------------------------------------------------------------------------

@@ -151,6 +151,21 @@ class CSQ(Kernel):
     def null_direction(self, scores):
         return self.shifted_scores(scores)
 
+    def vertex_penalty(self, scores: Float[Array, "... n"], causal: bool = False) -> Float[Array, ""]:
+        r"""The soft penalty (reconstruction): :math:`\operatorname{mean}_{(i,j)\ \mathrm{visible}}
+        \operatorname{relu}(-(\tilde S_{ij} + c))^2`.
+
+        Zero exactly when every visible key is at or above the parabola's vertex
+        (:math:`\tilde S + c \ge 0`, where the weight grows with the score), quadratic below it, C¹.
+        The paper's form is not public; this squared hinge is the project's one definition, used by
+        the matching readings and the training harness.  Non-causal: any leading shape (``… × n``).
+        """
+        below = jax.nn.relu(-self.shifted_scores(scores, causal=causal)) ** 2
+        if not causal:
+            return jnp.mean(below)
+        vis = _visible(scores.shape[-1], True)
+        return jnp.sum(vis * below) / (jnp.sum(vis) * (below.size // vis.size))
+
     @property
     def centers_keys(self) -> bool:
         return self.center

@@ -358,28 +358,46 @@ def eps_rank(a: Float[np.ndarray, "m n"], eps: float, **kwargs) -> EpsRank:
 # ---------------------------------------------------------------------------------
 
 
-def _taylor_tail(b: float, p: int) -> float:
-    """``R_p(B) = Σ_{k>p} B^k/k!`` summed directly (no cancellation)."""
-    term = b ** (p + 1) / math.factorial(p + 1)
-    total, k = 0.0, p + 1
-    while term > 1e-300 and (term > total * 1e-17 or k < p + 3):
-        total += term
+def _log_taylor_tail(b: float, p: int) -> float:
+    """``log R_p(B)``, ``R_p(B) = Σ_{k>p} B^k/k!`` (B > 0), summed in ratios to its largest term.
+
+    The terms ``t_k = B^k/k!`` peak at ``k* = max(p+1, ⌊B⌋)``; the sum runs up from ``k*``
+    (``t_{k+1} = t_k B/(k+1)``) and down to ``p + 1`` (``t_{k−1} = t_k k/B``), every ratio ≤ 1, so
+    nothing overflows for any B (the direct sum overflows near B ≈ 700).
+    """
+    top = max(p + 1, int(b))
+    total, rel, k = 0.0, 1.0, top
+    while rel > 1e-18 * max(total, 1.0):  # upward from the peak
+        total += rel
         k += 1
-        term *= b / k
-    return total
+        rel *= b / k
+    rel, k = 1.0, top
+    while k > p + 1:  # downward to p + 1
+        rel *= k / b
+        k -= 1
+        total += rel
+        if rel < 1e-18 * total:
+            break
+    return top * math.log(b) - math.lgamma(top + 1) + math.log(total)
 
 
-def taylor_degree(b: float, eps: float, max_degree: int = 10_000) -> int:
-    """``p = min{p : e^B·R_p(B) ≤ ε}`` (module doc)."""
+def taylor_degree(b: float, eps: float, max_degree: int = 100_000) -> int:
+    """``p = min{p : e^B·R_p(B) ≤ ε}`` (module doc), by bisection on ``B + log R_p(B) ≤ log ε``
+    (the tail decreases in ``p``)."""
     if not (isinstance(b, (int, float, np.floating)) and math.isfinite(b) and b >= 0):
         raise ValueError(f"B must be a finite number ≥ 0, got {b!r}")
     _check_eps([eps])
     if b == 0:
         return 0
-    for p in range(max_degree + 1):
-        if math.exp(b) * _taylor_tail(b, p) <= eps:
-            return p
-    raise ValueError(f"B = {b}: degree above {max_degree}")
+    b = float(b)
+    ok = lambda p: b + _log_taylor_tail(b, p) <= math.log(eps)  # noqa: E731
+    if not ok(max_degree):
+        raise ValueError(f"B = {b}: degree above {max_degree}")
+    lo, hi = -1, max_degree  # ok(hi), and not ok(lo) by convention
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
 
 
 def taylor_eps_rank_bound(b: float, eps: float, r: int, n: int) -> int:

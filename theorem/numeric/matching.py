@@ -755,16 +755,12 @@ def predicted_euclid_misorder_rate(*, dk: int, key_mean: float = 0.0) -> float:
 
 
 def csq_penalty(scores_centered: Float[Array, "... n"], shift: float) -> Float[Array, ""]:
-    r"""CSQ's soft penalty (reconstruction): :math:`\operatorname{mean}\,\operatorname{relu}(-(\tilde s + c))^2`.
-
-    ``scores_centered`` are :math:`\tilde s_{ij} = s_{ij} - \bar s_i`; ``shift`` is ``c``.  The
-    penalty is zero exactly when every key is at or above the vertex (:math:`\tilde s + c \ge 0`),
-    grows quadratically below it, and has a continuous gradient.  The exact form in the
-    paper is not public; this squared hinge is the project's choice.
-    """
+    r"""CSQ's soft penalty on already-centered scores :math:`\tilde s_{ij} = s_{ij} - \bar s_i`:
+    :math:`\operatorname{mean}\,\operatorname{relu}(-(\tilde s + c))^2`, ``shift`` = ``c``.
+    The formula is :meth:`theorem.kernels.CSQ.vertex_penalty` (defined there once)."""
     if not (math.isfinite(shift) and shift >= 0):
         raise ValueError(f"shift: must be a finite number ≥ 0, got {shift}")
-    return jnp.mean(jax.nn.relu(-(jnp.asarray(scores_centered) + shift)) ** 2)
+    return CSQ(shift=float(shift), center=False).vertex_penalty(jnp.asarray(scores_centered))
 
 
 @dataclass(frozen=True)

@@ -66,20 +66,10 @@ def eps_rank(singular_values: np.ndarray, eps: float) -> int:
 
 
 def _taylor_bound(b: float, eps: float, r: int, n: int) -> int:
-    """``min(n, C(r + p, p))`` of :func:`theorem.numeric.eps_rank.taylor_eps_rank_bound`.
-
-    When B is so large that its degree search overflows float64 (``B^{p+1} > 10³⁰⁸``), the degree
-    is at least ``p₀ = ⌊308/log₁₀ B⌋``; if ``C(r + p₀, p₀) ≥ n`` already, the bound is ``n``.
-    """
+    """``min(n, C(r + p, p))`` of :func:`theorem.numeric.eps_rank.taylor_eps_rank_bound`."""
     from theorem.numeric.eps_rank import taylor_eps_rank_bound
 
-    try:
-        return taylor_eps_rank_bound(b, eps, r, n)
-    except OverflowError:
-        p0 = int(308 / math.log10(b))
-        if math.comb(r + p0, p0) >= n:
-            return n
-        raise
+    return taylor_eps_rank_bound(b, eps, r, n)
 
 
 def rank_record(weights: np.ndarray, scores: np.ndarray) -> dict:

@@ -18,7 +18,6 @@ different model, so it is not applied.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
@@ -33,10 +32,8 @@ def has_vertex_penalty(kernel: Kernel) -> bool:
 
 
 def vertex_penalty(kernel: Kernel, scores: Float[Array, "n n"], causal: bool = False) -> Float[Array, ""]:
-    """``mean_{visible (i,j)} relu(−(S̃_ij + c))²`` for CSQ kernels, 0 otherwise."""
+    """``mean_{visible (i,j)} relu(−(S̃_ij + c))²`` for CSQ kernels (:meth:`theorem.kernels.CSQ.vertex_penalty`),
+    0 otherwise."""
     if not has_vertex_penalty(kernel):
         return jnp.zeros((), dtype=scores.dtype)
-    n = scores.shape[-1]
-    vis = jnp.tril(jnp.ones((n, n), scores.dtype)) if causal else jnp.ones((n, n), scores.dtype)
-    below = jax.nn.relu(-kernel.shifted_scores(scores, causal=causal))
-    return jnp.sum(vis * below**2) / jnp.sum(vis)
+    return kernel.vertex_penalty(scores, causal=causal)
