@@ -110,6 +110,19 @@ def test_sketch_and_dense_routes_agree():
     assert measure(head, route="dense").rank.rank == measure(head, route="sketch").rank.rank
 
 
+@pytest.mark.parametrize("mp", BIAS_MAPS)
+def test_gram_route_agrees_with_the_dense_jacobian(mp):
+    """rank JᵀJ = rank J, with JᵀJ built from jvp/vjp pairs; its eigenvalues are the σᵢ²."""
+    x = TokenSpec(12, 5, "layernorm_affine", 2).build()
+    head = BiasedHead.draw(x, 3, seed=1, map=mp)
+    dense, gram = measure(head, route="dense"), measure(head, route="gram")
+    assert gram.rank.status == "ok" and gram.rank.rank == dense.rank.rank == predict(head).rank
+    r = dense.rank.rank
+    sv = np.sort(dense.rank.singular_values)[::-1][:r]
+    lam = np.sort(gram.rank.singular_values)[::-1][:r]
+    np.testing.assert_allclose(lam, sv**2, rtol=1e-8)
+
+
 def test_closed_form_cases():
     assert closed_form("scores", 384, 32, 32, True, False) == 2 * 384 * 32 - 32 * 32
     assert closed_form("log-weights", 384, 32, 32, True, False) == 2 * 384 * 32 - 32 * 32 - 32

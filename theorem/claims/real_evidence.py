@@ -11,6 +11,8 @@ Quick profile: one layer's 12 heads at n = 400 for rank and B, 4 of them for mat
 queries), one head for the pulled-back rank of θ ↦ log A (sub-head of 1 coordinate, n = 40 and
 n = 400) and one CSQ/poly2 fit (n = 40, 60 steps).
 Full profile: all 72 heads at n = 40, 400, 512, six heads for the pullback (2 coordinates) and the fits.
+Both profiles add, as context, the recorded whole-head measurement above d (``notebooks/data/
+06_pullback_full.json``, an hour to recompute) when the repository has it.
 When the real-model extra is not installed, each function returns one context item saying so
 (``supports=None``, ``data["skipped"]``): no verdict can lean on it.
 """
@@ -18,6 +20,8 @@ When the real-model extra is not installed, each function returns one context it
 from __future__ import annotations
 
 import functools
+import json
+from pathlib import Path
 
 from theorem.claims.ledger import Evidence, Profile
 
@@ -42,6 +46,8 @@ FULL = {"layers": tuple(range(6)), "heads": tuple(range(12)), "matching_heads": 
         "columns": 2, "fit_heads": tuple((layer, (3 * layer + 2) % 12) for layer in range(6)),
         "fit_lengths": (64, 256, 512), "fit_steps": 300, "queries": 32}
 TEXT = "declaration"
+#: the whole head above d, measured once (``python -m theorem.real.sweep --only full-head``, about an hour)
+RECORDED_FULL_HEAD = Path(__file__).resolve().parents[2] / "notebooks" / "data" / "06_pullback_full.json"
 
 
 def _skipped(claim: str) -> list[Evidence] | None:
@@ -91,11 +97,51 @@ def _m(profile: Profile) -> dict:
     return real_measurements(profile.name)
 
 
+def _full_head_part(r: dict) -> str:
+    m = r["measurement"]
+    sv = r.get("margins", {})
+    return (f"L{r['layer']}H{r['head']}, n = {r['n']}, θ ↦ {r['map']}, {r['ambient_dim']:,} coordinates: "
+            f"{r['measured']:,} singular values above the tolerance {m['tolerance']:.2g} (closed form {r['predicted']:,}), "
+            f"gap {m['gap']:.2g} at the cut" + (f", σ_r = {sv['kept_over_tolerance']:.3g}× the tolerance" if sv else "")
+            + f": rank test {m['status']}")
+
+
+def recorded_full_head() -> list[Evidence]:
+    """Context: the recorded whole-head measurement above d, if the repository has it (not re-run here).
+
+    It *confirms* the closed form only when the count equals it and the rank test says ``ok``; an
+    equal count with an ``ill-defined`` rank test is reported as such (neither confirmed nor contradicted).
+    """
+    if not RECORDED_FULL_HEAD.is_file():
+        return []
+    try:
+        recs = json.loads(RECORDED_FULL_HEAD.read_text())["records"]
+        parts = [_full_head_part(r) for r in recs]
+        counts_equal = all(r["measured"] == r["predicted"] for r in recs)
+        certified = all(r["measurement"]["status"] == "ok" for r in recs)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return [Evidence("numeric", f"recorded whole-head measurement unreadable: {err}", None, {"kind": "recorded-error"})]
+    if counts_equal and certified:
+        tail = " — confirms the corrected closed form on a whole real head above d"
+    elif counts_equal:
+        tail = (" — the count equals the closed form, but the rank test does not certify it (ill-defined): "
+                "neither a confirmation nor a contradiction")
+    else:
+        tail = " — the count differs from the closed form: contradicts it unless the rank test is ill-defined"
+    return [Evidence(
+        "numeric",
+        f"recorded whole-head measurement ({RECORDED_FULL_HEAD.name}, not re-run here): " + "; ".join(parts) + tail,
+        None,
+        {"kind": "recorded", "file": RECORDED_FULL_HEAD.name, "bears_on": "T1.c corrected statement",
+         "agrees": counts_equal and certified, "counts_equal": counts_equal, "certified": certified, "records": recs},
+    )]
+
+
 def t1_evidence(profile: Profile) -> list[Evidence]:
     """T1 (strictly d²): the pulled-back rank of real heads, with biases, measured vs closed form."""
     skip = _skipped("T1")
     if skip:
-        return skip
+        return skip + recorded_full_head()
     m = _m(profile)
     d = m["d"]
     pulls = [p for p in m["pullback"] if p["map"] == "log-weights"]
@@ -123,6 +169,7 @@ def t1_evidence(profile: Profile) -> list[Evidence]:
                  {"bears_on": "T1.c", "full_width": fw_rows, "d_squared": d * d}),
         Evidence("numeric", f"real heads: every measured and predicted dimension is ≤ d² = {d * d}: confirms T1.b",
                  below, {"bears_on": "T1.b", "d_squared": d * d}),
+        *recorded_full_head(),
     ]
 
 

@@ -33,8 +33,12 @@ output, so on the real model the biases change the ambient dimension (``2(d+1)k`
 pulled-back one; the extra null directions are ``v aᵀ`` for ``v ∈ ker X̃`` (``2k·(d + 1 − r̃)``).
 
 **Sub-heads.**  The full head has ``2(d+1)k = 24,640`` coordinates at ``d = 384, k = 32`` and a
-rank near ``2dk − k²``: measuring it for ``n > d`` needs an SVD of a ~24,600² matrix (≈ 10¹³
-flops), out of reach on two cores.  ``columns = k'`` varies only the first ``k'`` query/key
+rank near ``2dk − k²``: measuring it for ``n > d`` needs the singular values of a ~24,600² matrix
+(≈ 4·10¹³ flops, about an hour on two cores), done once for one head by ``python -m
+theorem.real.sweep --only full-head``.  The ``gram`` route (eigenvalues of ``JᵀJ``, a quarter of the
+cost) squares the spectrum's dynamic range: on that head it counted the closed form's rank but its
+gap fell short of the gap test, so the recorded measurement uses the sketch and an SVD.  For routine
+checks, ``columns = k'`` varies only the first ``k'`` query/key
 coordinates (the others stay at their values and still shape ``A``); the same derivation gives the
 closed forms above with ``Q, K`` replaced by their first ``k'`` columns ``Q', K'`` (the null
 direction of softmax is still ``1``).  ``biases=False`` keeps the biases as constants (θ = the
@@ -62,7 +66,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from theorem.numeric.predicted import Subspace
-from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
+from theorem.numeric.rank import DEFAULT_MIN_GAP, RankResult, numerical_rank, rank_from_singular_values
 
 jax.config.update("jax_enable_x64", True)
 
@@ -262,6 +266,31 @@ def _pull_batch(theta, xa, wq, wk, u, v, rows, kv, map):
     return jax.vmap(lambda c: vjp(c)[0])(cot)
 
 
+@partial(jax.jit, static_argnames=("rows", "kv", "map"))
+def _gram_columns(theta, xa, wq, wk, basis, rows, kv, map):
+    """``Jᵀ J E`` for a batch of basis vectors ``E`` (rows of ``basis``): one jvp and one vjp each."""
+    f = lambda t: _forward(t, xa, wq, wk, rows, kv, map)  # noqa: E731
+    _, vjp = jax.vjp(f, theta)
+    return jax.vmap(lambda e: vjp(jax.jvp(f, (theta,), (e,))[1])[0])(basis)
+
+
+def gram(head: "BiasedHead", batch: int = 128, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """The Gram matrix ``G = Jᵀ J`` (p×p) of ``J = ∂ vec(map)/∂θ``, built column by column from
+    jvp/vjp pairs: never more than ``batch`` columns of ``J`` in memory (``J`` itself, n²×p, would
+    not fit: 31 GiB for a whole real head at n = 400)."""
+    theta = head.theta0()
+    xa, wq, wk = jnp.asarray(augment(head.x)), jnp.asarray(head.wq_aug()), jnp.asarray(head.wk_aug())
+    p = head.ambient_dim
+    g = np.empty((p, p))
+    for start in range(0, p, batch):
+        stop = min(p, start + batch)
+        basis = jnp.zeros((batch, p)).at[jnp.arange(stop - start), jnp.arange(start, stop)].set(1.0)
+        g[start:stop] = np.asarray(_gram_columns(theta, xa, wq, wk, basis, head.rows, head.kv, head.map))[: stop - start]
+        if progress is not None:
+            progress(stop - start)
+    return g
+
+
 @dataclass(frozen=True)
 class BiasMeasurement:
     rank: RankResult
@@ -286,14 +315,30 @@ def measure(
     progress: Callable[[int], None] | None = None,
 ) -> BiasMeasurement:
     """Measured ``rank ∂ vec(map)/∂θ``: the dense Jacobian, or ``min(p, n²) + oversample`` pulled-back
-    rank-one cotangents ``Jᵀ(u vᵀ)`` (the sketch; rank-one matrices span every matrix)."""
-    if route not in ("auto", "dense", "sketch"):
-        raise ValueError(f"route: unknown route {route!r}; choose auto, dense or sketch")
+    rank-one cotangents ``Jᵀ(u vᵀ)`` (the sketch; rank-one matrices span every matrix), or (``gram``)
+    the eigenvalues of ``Jᵀ J`` built from jvp/vjp pairs (:func:`gram`; for p too large for the others).
+    The ``gram`` route reports eigenvalues of ``JᵀJ`` (σᵢ²) in the result's singular values."""
+    if route not in ("auto", "dense", "sketch", "gram"):
+        raise ValueError(f"route: unknown route {route!r}; choose auto, dense, sketch or gram")
     start = time.perf_counter()
     theta = head.theta0()
     xa, wq, wk = jnp.asarray(augment(head.x)), jnp.asarray(head.wq_aug()), jnp.asarray(head.wk_aug())
     if route == "auto":
         route = "dense" if head.output_dim * head.ambient_dim <= dense_limit else "sketch"
+    if route == "gram":
+        # rank Jᵀ J = rank J.  G's eigenvalues are σᵢ², its rounding is eps·‖J‖² (times p): it resolves
+        # σᵢ down to about √(p·eps)·σ₁ — coarser than an SVD of J, but it needs p² numbers, not n²·p.
+    # A gap of g in σ is g² in σ²: the gap asked of the eigenvalues is the square of the usual one.
+        from scipy.linalg import eigh
+
+        g = gram(head, progress=progress)
+        g = (g + g.T) / 2  # the two halves are the same sums in a different order: symmetrize
+        lam = eigh(g, eigvals_only=True, overwrite_a=True, check_finite=False, driver="evd")
+        # G = Jᵀ(J e) with J's rounding eps·‖J‖-bound (``jacobian_scale``): G's is about σ₁ times that
+        ref = math.sqrt(max(float(np.max(lam)), 0.0)) * head.jacobian_scale()
+        result = rank_from_singular_values(np.abs(lam), (head.ambient_dim, head.ambient_dim),
+                                           reference=ref, min_gap=DEFAULT_MIN_GAP**2)
+        return BiasMeasurement(result, route, head.ambient_dim, time.perf_counter() - start)
     if route == "dense":
         jac = np.asarray(_jacobian(theta, xa, wq, wk, head.rows, head.kv, head.map, head.output_dim < head.ambient_dim))
         result = numerical_rank(jac, reference=head.jacobian_scale())

@@ -7,7 +7,8 @@ For one window of ``n`` tokens of a shipped text and one head ``(l, h)`` (layer 
   measured (:func:`theorem.numeric.pullback_bias.measure`) and predicted
   (:func:`theorem.numeric.pullback_bias.predict`, ``r̃·k₁ + q₁·r̃ − q₁·k₁ − q₁``), for the
   ``scores`` and ``log-weights`` maps, on a sub-head of ``k'`` varied coordinates (the full width
-  ``k = 32`` for ``n > d`` is out of reach on two cores; its closed form is reported beside);
+  ``k = 32`` for ``n > d`` takes an hour on two cores: measured once by :mod:`theorem.real.sweep`,
+  its closed form reported beside every sub-head);
 * **rank** (:func:`rank_record`): the numerical rank of ``A`` (tolerance and gap test), its ε-ranks
   ``#{σ_i > ε σ₁}`` beside the n-independent Taylor bound ``min(n, C(r + p, p))`` of
   :mod:`theorem.numeric.eps_rank` (``r = rank S``, ``p`` the degree with ``e^B R_p(B) ≤ ε``), and the
@@ -103,8 +104,9 @@ def rank_record(weights: np.ndarray, scores: np.ndarray) -> dict:
 
 
 def pullback_record(x, hp, map: str = "log-weights", columns: int | None = 2, route: str = "auto",
-                    progress: Callable[[int], None] | None = None) -> dict:
-    """Measured and predicted pulled-back rank of one real head (biases as parameters)."""
+                    progress: Callable[[int], None] | None = None, spectrum: bool = False) -> dict:
+    """Measured and predicted pulled-back rank of one real head (biases as parameters); ``spectrum``
+    adds the measured singular values (``singular_values``, descending)."""
     head = BiasedHead(x, hp.w_q, hp.b_q, hp.w_k, hp.b_k, map=map, columns=columns)
     meas = measure(head, route=route, progress=progress)
     pred = predict(head)
@@ -120,6 +122,7 @@ def pullback_record(x, hp, map: str = "log-weights", columns: int | None = 2, ro
         "measured": meas.rank.rank, "predicted": pred.rank, "formula": pred.formula, "agrees": agrees,
         "status": status, "ambient_dim": head.ambient_dim, "d_squared": head.d ** 2,
         "invariants": pred.invariants, "violations": pred.violations, "measurement": meas.to_dict(),
+        **({"singular_values": np.sort(meas.rank.singular_values)[::-1]} if spectrum else {}),
     }
 
 

@@ -8,6 +8,10 @@
   :data:`PULLBACK_COLUMNS` coordinates) for one head per layer (:data:`SAMPLE_HEADS`) at
   :data:`PULLBACK_LENGTHS` (below and above d = 384), and the whole head (k = 32) at the shortest
   length, with the closed form for the whole head at every length;
+* ``06_pullback_full.json`` and ``.npz`` (``--only full-head``, not in the default run: about an hour
+  on two cores, 12 GB of memory): the *whole* head (k = 32, 24,640 coordinates) above d, at
+  :data:`FULL_HEAD_LENGTH` tokens, θ ↦ log A: 24,656 pulled-back rank-one cotangents and the SVD of
+  that 24,656 × 24,640 matrix, beside the closed form, with the singular values;
 * ``06_fits.json`` and ``06_fits.npz``: the CSQ and poly2 fits of the sample heads at
   :data:`FIT_LENGTHS`, with the real and fitted patterns of :data:`HEATMAP_LENGTH` tokens.
 
@@ -30,6 +34,8 @@ HEAD_LENGTHS = (16, 40, 128, 256, 400, 512)
 SAMPLE_HEADS = tuple((layer, (3 * layer + 2) % 12) for layer in range(6))
 PULLBACK_LENGTHS = (40, 400, 512)
 PULLBACK_COLUMNS = 2
+FULL_HEAD = SAMPLE_HEADS[0]
+FULL_HEAD_LENGTH = 400
 FIT_LENGTHS = (16, 32, 64, 128, 256, 512)
 HEATMAP_LENGTH = 64
 TEXT = "declaration"
@@ -71,6 +77,39 @@ def pullback_sweep(model, text: str, heads=SAMPLE_HEADS, lengths=PULLBACK_LENGTH
     return out
 
 
+def spectrum_margins(sv, rank: int, tolerance: float) -> dict:
+    """Where the cut sits: σ₁, σ_r, σ_{r+1} and the last two over the tolerance (the rank test asks
+    σ_r ≥ 100× and, with a reference scale, σ_{r+1} ≤ 1/10 of it)."""
+    sv = np.sort(np.asarray(sv, dtype=np.float64))[::-1]
+    kept = float(sv[rank - 1]) if rank > 0 else float("nan")
+    dropped = float(sv[rank]) if rank < sv.size else 0.0
+    return {"sigma_1": float(sv[0]), "sigma_r": kept, "sigma_r_plus_1": dropped,
+            "kept_over_tolerance": kept / tolerance, "dropped_over_tolerance": dropped / tolerance}
+
+
+def full_head_sweep(model, text: str, head=FULL_HEAD, n: int = FULL_HEAD_LENGTH, maps=("log-weights",),
+                    route: str = "sketch", log=print, done=None) -> list[dict]:
+    """The whole head's pulled-back rank above d, with its spectrum (``done(records)`` after each map)."""
+    from tqdm import tqdm
+
+    from theorem.real.text import window
+
+    layer, h = head
+    trace = model.trace(window(model, text, n), layers=layer + 1)
+    hp = model.head(layer, h)
+    out = []
+    for m in maps:
+        with tqdm(desc=f"L{layer}H{h} n={n} {m}: pulled-back rows", unit="row", leave=False) as bar:
+            rec = pullback_record(trace.inputs[layer], hp, m, None, route=route, progress=bar.update, spectrum=True)
+        out.append({"layer": layer, "head": h, **rec})
+        meas = rec["measurement"]
+        log(f"whole head L{layer}H{h} n={n} {m}: measured {rec['measured']} ({meas['status']}, gap "
+            f"{meas['gap']}) vs closed form {rec['predicted']} in {meas['seconds']:.0f} s")
+        if done is not None:
+            done(out)
+    return out
+
+
 def fit_sweep(model, text: str, heads=SAMPLE_HEADS, lengths=FIT_LENGTHS, steps: int = 300, log=print):
     from theorem.real.text import window
 
@@ -93,7 +132,8 @@ def fit_sweep(model, text: str, heads=SAMPLE_HEADS, lengths=FIT_LENGTHS, steps: 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m theorem.real.sweep")
     p.add_argument("--out", default="notebooks/data")
-    p.add_argument("--only", default="heads,pullback,fits")
+    p.add_argument("--only", default="heads,pullback,fits",
+                   help="comma-separated parts: heads, pullback, fits, full-head (the last is not in the default)")
     args = p.parse_args(argv)
     from theorem.real.model import load_model
     from theorem.real.text import load_text
@@ -117,6 +157,20 @@ def main(argv: list[str] | None = None) -> int:
         _dump({"meta": {**meta, "lengths": PULLBACK_LENGTHS, "columns": PULLBACK_COLUMNS, "heads": SAMPLE_HEADS,
                         "seconds": time.perf_counter() - t}, "records": recs}, out / "06_pullback.json")
         log(f"pullback: {len(recs)} records in {time.perf_counter() - t:.0f} s")
+    if "full-head" in only:
+        t = time.perf_counter()
+
+        def save(recs):
+            spectra = {f"L{r['layer']}H{r['head']}_{r['map']}": r["singular_values"] for r in recs}
+            rows = [{**{k: v for k, v in r.items() if k != "singular_values"},
+                     "margins": spectrum_margins(r["singular_values"], r["measured"], r["measurement"]["tolerance"])}
+                    for r in recs]
+            _dump({"meta": {**meta, "n": FULL_HEAD_LENGTH, "head": FULL_HEAD, "route": "sketch",
+                            "spectra": "06_pullback_full.npz", "seconds": time.perf_counter() - t}, "records": rows},
+                  out / "06_pullback_full.json")
+            np.savez_compressed(out / "06_pullback_full.npz", **spectra)
+
+        full_head_sweep(model, text, log=log, done=save)
     if "fits" in only:
         t = time.perf_counter()
         recs, pats = fit_sweep(model, text, log=log)
