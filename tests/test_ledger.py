@@ -68,3 +68,32 @@ def test_verify_refuses_an_out_path_that_is_a_file(tmp_path, capsys):
     f.write_text("x")
     assert main(["verify", "--claim", "T1", "--out", str(f)]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_real_evidence_is_routed_to_the_reading_its_bears_on_names(monkeypatch):
+    """``bears_on`` is a reading ID, optionally followed by a note; items go to that reading only."""
+    from theorem.claims import ledger, real_evidence
+
+    items = [Evidence("numeric", "to T1.c with a note", None, {"bears_on": "T1.c corrected statement"}),
+             Evidence("numeric", "to T1.b", True, {"bears_on": "T1.b"}),
+             Evidence("numeric", "to every reading", None, {})]
+    monkeypatch.setitem(real_evidence.ALL_EVIDENCE, "T1", lambda profile: items)
+    got = {}
+    for rid in ("T1.a", "T1.b", "T1.c"):
+        res = ledger.ReadingResult("T1", rid, "", Outcome(Verdict.OPEN, "x"), [], 0.0)
+        got[rid] = [e.summary for e in ledger.attach_real_evidence(res, Profile("quick")).evidence]
+    assert got == {"T1.a": ["to every reading"], "T1.b": ["to T1.b", "to every reading"],
+                   "T1.c": ["to T1.c with a note", "to every reading"]}
+
+
+def test_every_bears_on_of_the_real_evidence_names_an_existing_reading():
+    import inspect
+    import re
+
+    from theorem.claims import real_evidence
+
+    src = inspect.getsource(real_evidence)
+    targets = {m.split()[0] for m in re.findall(r'"bears_on": "([^"]+)"', src)}
+    assert targets, "no bears_on found"
+    ids = {r.id for cid in registry.CLAIM_IDS for r in registry.load_claim(cid)[0].readings}
+    assert targets <= ids, f"bears_on naming no reading: {sorted(targets - ids)}"

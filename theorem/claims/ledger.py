@@ -156,7 +156,7 @@ def attach_real_evidence(result: ReadingResult, profile: Profile) -> ReadingResu
     except Exception as err:  # the real-model path failed: say so, keep the verdict
         items = [Evidence("real", f"real-model evidence unavailable: {type(err).__name__}: {err}", None)]
     for item in items:
-        bears = item.data.get("bears_on")
-        if bears is None or bears == result.reading_id:
+        bears = item.data.get("bears_on")  # a reading ID, optionally followed by a note ("T1.c corrected …")
+        if bears is None or bears.split()[0] == result.reading_id:
             result.evidence.append(item)
     return result

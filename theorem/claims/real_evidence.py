@@ -307,7 +307,7 @@ def t6_evidence(profile: Profile) -> list[Evidence]:
         Evidence("numeric", "real heads: best CSQ fits of the real patterns: mean row TV "
                  + ", ".join(f"{r['tv']:.3f} (n = {r['n']})" for r in csq[:4])
                  + " (uniform pattern: " + ", ".join(f"{r['tv_uniform']:.3f}" for r in csq[:4]) + ")", None,
-                 {"bears_on": "T6 (context)", "fits": csq}),
+                 {"bears_on": "T6.c (context: how closely CSQ reproduces real softmax patterns)", "fits": csq}),
     ]
 
 
