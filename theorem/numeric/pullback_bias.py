@@ -36,8 +36,8 @@ pulled-back one; the extra null directions are ``v aᵀ`` for ``v ∈ ker X̃`` 
 rank near ``2dk − k²``: measuring it for ``n > d`` needs the singular values of a ~24,600² matrix
 (≈ 4·10¹³ flops, about an hour on two cores), done once for one head by ``python -m
 theorem.real.sweep --only full-head``.  The ``gram`` route (eigenvalues of ``JᵀJ``, a quarter of the
-cost) squares the spectrum's dynamic range: on that head it counted the closed form's rank but its
-gap fell short of the gap test, so the recorded measurement uses the sketch and an SVD.  For routine
+cost) squares the spectrum's dynamic range: a trial on that head counted the closed form's rank but
+did not pass the gap test, so the recorded measurement uses the sketch and an SVD.  For routine
 checks, ``columns = k'`` varies only the first ``k'`` query/key
 coordinates (the others stay at their values and still shape ``A``); the same derivation gives the
 closed forms above with ``Q, K`` replaced by their first ``k'`` columns ``Q', K'`` (the null
@@ -328,7 +328,7 @@ def measure(
     if route == "gram":
         # rank Jᵀ J = rank J.  G's eigenvalues are σᵢ², its rounding is eps·‖J‖² (times p): it resolves
         # σᵢ down to about √(p·eps)·σ₁ — coarser than an SVD of J, but it needs p² numbers, not n²·p.
-    # A gap of g in σ is g² in σ²: the gap asked of the eigenvalues is the square of the usual one.
+        # A gap of g in σ is g² in σ²: the gap asked of the eigenvalues is the square of the usual one.
         from scipy.linalg import eigh
 
         g = gram(head, progress=progress)

@@ -9,7 +9,7 @@
   :data:`PULLBACK_LENGTHS` (below and above d = 384), and the whole head (k = 32) at the shortest
   length, with the closed form for the whole head at every length;
 * ``06_pullback_full.json`` and ``.npz`` (``--only full-head``, not in the default run: about an hour
-  on two cores, 12 GB of memory): the *whole* head (k = 32, 24,640 coordinates) above d, at
+  on two cores, 15 GB of memory): the *whole* head (k = 32, 24,640 coordinates) above d, at
   :data:`FULL_HEAD_LENGTH` tokens, θ ↦ log A: 24,656 pulled-back rank-one cotangents and the SVD of
   that 24,656 × 24,640 matrix, beside the closed form, with the singular values;
 * ``06_fits.json`` and ``06_fits.npz``: the CSQ and poly2 fits of the sample heads at
