@@ -47,9 +47,9 @@ def test_rank_record_reports_b_against_sqrt_log_n():
 
 
 def test_taylor_bound_survives_large_score_bounds():
-    from theorem.real.analysis import _taylor_bound
+    from theorem.numeric.eps_rank import taylor_eps_rank_bound
 
-    assert _taylor_bound(75.0, 1e-2, 32, 512) == 512
+    assert taylor_eps_rank_bound(75.0, 1e-2, 32, 512) == 512
     # small scores: the bound is n-independent and can be far below n
     s = np.full((400, 400), 0.01)
     a = np.full((400, 400), 1 / 400)

@@ -99,10 +99,10 @@ def _m(profile: Profile) -> dict:
 
 def _full_head_part(r: dict) -> str:
     m = r["measurement"]
-    sv = r.get("margins", {})
+    margins = r.get("margins", {})
     return (f"L{r['layer']}H{r['head']}, n = {r['n']}, θ ↦ {r['map']}, {r['ambient_dim']:,} coordinates: "
             f"{r['measured']:,} singular values above the tolerance {m['tolerance']:.2g} (closed form {r['predicted']:,}), "
-            f"gap {m['gap']:.2g} at the cut" + (f", σ_r = {sv['kept_over_tolerance']:.3g}× the tolerance" if sv else "")
+            f"gap {m['gap']:.2g} at the cut" + (f", σ_r = {margins['kept_over_tolerance']:.3g}× the tolerance" if margins else "")
             + f": rank test {m['status']}")
 
 

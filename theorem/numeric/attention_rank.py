@@ -430,6 +430,18 @@ def feature_lifts(
     return _sym_square(qs), _sym_square(keys)
 
 
+def _lifts_and_values(kernel, head_or_q, k, v):
+    """The query/key lifts ``(L_Q, L_K)`` and ``v`` as float64 (n, d_v), checked."""
+    lifts = feature_lifts(kernel, head_or_q, k)
+    if lifts is None:
+        raise ValueError("kernel: softmax has no finite feature lift")
+    lq, lk = lifts
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim != 2 or v.shape[0] != lq.shape[0]:
+        raise ValueError(f"v must have shape (n, d_v) with n = {lq.shape[0]}, got {v.shape}")
+    return lq, lk, v
+
+
 def factorized_output(
     kernel: Kernel | str, head_or_q, k, v: Float[np.ndarray, "n dv"]
 ) -> Float[np.ndarray, "n dv"]:
@@ -438,13 +450,7 @@ def factorized_output(
     The exact algorithm that a finite lift allows (Katharopoulos et al. 2020 for ``φ``
     features); it never forms the n×n matrix.  Non-causal; not for softmax.
     """
-    lifts = feature_lifts(kernel, head_or_q, k)
-    if lifts is None:
-        raise ValueError("kernel: softmax has no finite feature lift")
-    lq, lk = lifts
-    v = np.asarray(v, dtype=np.float64)
-    if v.ndim != 2 or v.shape[0] != lq.shape[0]:
-        raise ValueError(f"v must have shape (n, d_v) with n = {lq.shape[0]}, got {v.shape}")
+    lq, lk, v = _lifts_and_values(kernel, head_or_q, k, v)
     num = lq @ (lk.T @ v)
     den = lq @ lk.sum(axis=0)
     return num / den[:, None]
@@ -463,13 +469,7 @@ def causal_factorized_output(
     kernel = _check_kernel(kernel)
     if _centred(kernel):
         raise ValueError("kernel: a centred CSQ has no fixed key lift under a causal mask")
-    lifts = feature_lifts(kernel, head_or_q, k)
-    if lifts is None:
-        raise ValueError("kernel: softmax has no finite feature lift")
-    lq, lk = lifts
-    v = np.asarray(v, dtype=np.float64)
-    if v.ndim != 2 or v.shape[0] != lq.shape[0]:
-        raise ValueError(f"v must have shape (n, d_v) with n = {lq.shape[0]}, got {v.shape}")
+    lq, lk, v = _lifts_and_values(kernel, head_or_q, k, v)
     state = np.cumsum(lk[:, :, None] * v[:, None, :], axis=0)  # (n, D, d_v): Σ_{j≤i} ℓ_K(k_j) v_jᵀ
     norm = np.cumsum(lk, axis=0)  # (n, D)
     num = np.einsum("nd,ndv->nv", lq, state)

@@ -321,10 +321,6 @@ def measure(
     if route not in ("auto", "dense", "sketch", "gram"):
         raise ValueError(f"route: unknown route {route!r}; choose auto, dense, sketch or gram")
     start = time.perf_counter()
-    theta = head.theta0()
-    xa, wq, wk = jnp.asarray(augment(head.x)), jnp.asarray(head.wq_aug()), jnp.asarray(head.wk_aug())
-    if route == "auto":
-        route = "dense" if head.output_dim * head.ambient_dim <= dense_limit else "sketch"
     if route == "gram":
         # rank Jᵀ J = rank J.  G's eigenvalues are σᵢ², its rounding is eps·‖J‖² (times p): it resolves
         # σᵢ down to about √(p·eps)·σ₁ — coarser than an SVD of J, but it needs p² numbers, not n²·p.
@@ -339,6 +335,10 @@ def measure(
         result = rank_from_singular_values(np.abs(lam), (head.ambient_dim, head.ambient_dim),
                                            reference=ref, min_gap=DEFAULT_MIN_GAP**2)
         return BiasMeasurement(result, route, head.ambient_dim, time.perf_counter() - start)
+    theta = head.theta0()
+    xa, wq, wk = jnp.asarray(augment(head.x)), jnp.asarray(head.wq_aug()), jnp.asarray(head.wk_aug())
+    if route == "auto":
+        route = "dense" if head.output_dim * head.ambient_dim <= dense_limit else "sketch"
     if route == "dense":
         jac = np.asarray(_jacobian(theta, xa, wq, wk, head.rows, head.kv, head.map, head.output_dim < head.ambient_dim))
         result = numerical_rank(jac, reference=head.jacobian_scale())

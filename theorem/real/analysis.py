@@ -32,6 +32,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from theorem.numeric.eps_rank import taylor_eps_rank_bound
 from theorem.numeric.pullback_bias import BiasedHead, measure, predict
 from theorem.numeric.rank import numerical_rank
 
@@ -66,13 +67,6 @@ def eps_rank(singular_values: np.ndarray, eps: float) -> int:
     return eps_rank_from_singular_values(singular_values, eps)
 
 
-def _taylor_bound(b: float, eps: float, r: int, n: int) -> int:
-    """``min(n, C(r + p, p))`` of :func:`theorem.numeric.eps_rank.taylor_eps_rank_bound`."""
-    from theorem.numeric.eps_rank import taylor_eps_rank_bound
-
-    return taylor_eps_rank_bound(b, eps, r, n)
-
-
 def rank_record(weights: np.ndarray, scores: np.ndarray) -> dict:
     """Numerical rank and ε-ranks of ``A``, and where ``B = max|S_ij|`` sits against ``√(log n)``."""
     a = np.asarray(weights, dtype=np.float64)
@@ -90,7 +84,7 @@ def rank_record(weights: np.ndarray, scores: np.ndarray) -> dict:
         "predicted_formula": "n (distinct tokens, generic weights: softmax has full algebraic rank)",
         "eps_rank": {f"{e:g}": eps_rank(sv, e) for e in EPSILONS},
         # n-independent Taylor bound min(n, C(r + p, p)) of theorem.numeric.eps_rank (r = rank S)
-        "eps_rank_bound": {f"{e:g}": _taylor_bound(b, e, r_scores, n) for e in EPSILONS},
+        "eps_rank_bound": {f"{e:g}": taylor_eps_rank_bound(b, e, r_scores, n) for e in EPSILONS},
         "rank_S": r_scores,
         "sigma_ratio": float(sv[-1] / sv[0]),
         "B": b,
