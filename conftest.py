@@ -1,18 +1,33 @@
-"""Shared pytest set-up: float64 JAX and the Hypothesis profiles.
+"""Shared pytest set-up: float64 JAX with strict dtype promotion, jaxtyping's runtime shape checks, and
+the Hypothesis profiles.
+
+* ``jax_enable_x64`` and ``jax_numpy_dtype_promotion = "strict"`` for the whole run: a silent
+  float32 ↔ float64 or int ↔ float promotion in the toolkit is an error here.
+* Every function in :mod:`theorem` with jaxtyping annotations is checked at run time (beartype), so a
+  shape in a docstring-like hint that the code does not honour fails the test that calls it.
 
 Profiles (choose with ``HYPOTHESIS_PROFILE=...``):
 
 * ``dev``  (default): few examples, fast feedback;
 * ``ci``:  derandomized, no deadline — what ``.ci/run`` uses;
 * ``deep``: thousands of examples, for hunting counterexamples (``-m slow`` too).
+
+Tests do not fix ``max_examples`` themselves: the profile sets it (a test may ask for a multiple with
+:func:`examples`).
 """
 
 import os
 
-import jax
-from hypothesis import HealthCheck, settings
+from jaxtyping import install_import_hook
+
+# before anything imports theorem: its annotated functions are checked at run time
+install_import_hook("theorem", "beartype.beartype")
+
+import jax  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("dev", max_examples=15, **_common)

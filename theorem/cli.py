@@ -212,8 +212,9 @@ def cmd_rank(args) -> int:
 
 # --- verify --------------------------------------------------------------------------------
 def cmd_verify(args) -> int:
-    from theorem.claims.ledger import Profile, attach_real_evidence
+    from theorem.claims.ledger import Profile
     from theorem.claims.registry import CLAIM_IDS, UnknownClaimError, load_claim
+    from theorem.claims.runner import run_readings
     from theorem import report
 
     ids = [c.upper() for c in args.claim] if args.claim else list(CLAIM_IDS)
@@ -225,26 +226,22 @@ def cmd_verify(args) -> int:
         raise InputError(f"verify: --out {out} exists and is not a folder")
     profile = Profile(args.profile)
     start = time.perf_counter()
-    results, unchecked = [], {}
-    from tqdm import tqdm
-
-    claims = []
+    selected, unchecked = [], {}
     for cid in ids:
         try:
             claim, missing = load_claim(cid)
         except UnknownClaimError as err:
             raise InputError(f"verify: {err}") from None
-        claims.append(claim)
+        selected.extend((claim, r) for r in claim.readings)
         if missing:
             unchecked[cid] = missing
-    total = sum(len(c.readings) for c in claims)
-    with tqdm(total=total, desc="checking", unit="reading", file=sys.stderr,
-              disable=not sys.stderr.isatty() or total == 0) as bar:
-        for claim in claims:
-            for reading in claim.readings:
-                bar.set_postfix_str(reading.id)
-                results.append(attach_real_evidence(reading.check(claim.id, profile), profile))
-                bar.update(1)
+
+    def progress(cid, reading, index, total, result):  # one line per reading on stderr, always
+        if result is not None:
+            print(f"[{index + 1}/{total}] {reading.id}: {result.verdict} ({result.seconds:.1f} s)",
+                  file=sys.stderr, flush=True)
+
+    results = run_readings(selected, profile, progress)
     seconds = time.perf_counter() - start
     recs = report.records(results, unchecked)
     md_path, js_path = report.write(recs, out, profile.name, seconds)
@@ -260,6 +257,7 @@ def cmd_verify(args) -> int:
         print()
         print(", ".join(f"{v}: {k}" for k, v in counts.items()) + f"  ({seconds:.0f} s)")
         print(f"wrote {md_path} and {js_path}")
+    print(f"d2check verify: report written to {md_path}", file=sys.stderr)
     errors = [r for r in results if r.error is not None]
     for r in errors:
         print(f"toolkit error in {r.reading_id}: {r.error}", file=sys.stderr)

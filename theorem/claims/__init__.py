@@ -6,8 +6,9 @@ verdict in: see :mod:`theorem.claims.ledger` for the types and
 :mod:`theorem.claims.registry` for which module checks which claim.
 """
 
-from theorem.claims.ledger import Claim, Evidence, Outcome, Profile, Reading, ReadingResult, Verdict
-from theorem.claims.registry import CLAIM_IDS, CLAIM_TITLES, load_claim, run_claims
+from theorem.claims.ledger import Claim, Evidence, Outcome, Profile, Reading, ReadingResult, Role, Verdict, find
+from theorem.claims.registry import CLAIM_IDS, CLAIM_TITLES, load_claim
+from theorem.claims.runner import run_claims
 
 __all__ = [
     "Claim",
@@ -15,6 +16,8 @@ __all__ = [
     "Outcome",
     "Profile",
     "Reading",
+    "Role",
+    "find",
     "ReadingResult",
     "Verdict",
     "CLAIM_IDS",

@@ -1,6 +1,7 @@
 """Types of the ledger: claims, readings, evidence, verdicts.
 
-Data flows one way: a :class:`Reading` *gathers* :class:`Evidence` (each item computed at
+This module holds types only; :mod:`theorem.claims.runner` runs them.  Data flows one way:
+a :class:`Reading` *gathers* :class:`Evidence` (each item computed at
 run time and carrying the measured numbers next to the closed form that predicts them),
 then its *rule* maps the evidence to an :class:`Outcome` (verdict, corrected statement,
 counterexample).  :meth:`Reading.check` runs both and times them.
@@ -39,23 +40,78 @@ class Profile:
         return full if self.full else quick
 
 
+class Role(str, Enum):
+    """What an evidence item does for its reading's statement."""
+
+    SUPPORTS = "supports"
+    REFUTES = "refutes"
+    CONTEXT = "context"  # a citation, a bound, a measurement the rule does not decide on
+
+
 @dataclass
 class Evidence:
-    """One piece of evidence.
+    """One piece of evidence, found by its ``key``.
 
-    ``kind``: ``symbolic`` | ``numeric`` | ``fuzz`` | ``benchmark`` | ``literature``.
-    ``supports``: True when it supports the reading's statement, False when it refutes it,
-    None when it is context (a citation, a bound).  ``data`` holds the numbers (measured
-    beside predicted), JSON-serializable.
+    ``key``: what the item is, unique within a reading (``"panel.softmax"``, ``"fuzz.closed_form"``,
+    ``"counterexample"``); rules look evidence up by key (:func:`find`), never by position.
+    ``kind``: ``symbolic`` | ``numeric`` | ``fuzz`` | ``benchmark`` | ``literature`` | ``real`` | ``record``.
+    ``summary``: one line rendered from the values computed now (never a typed-in conclusion).
+    ``supports``: True when it supports the reading's statement, False when it refutes it, None when
+    it is context.  ``measured`` and ``predicted``: the number(s) measured and the closed form's
+    value beside them (None where the item has no such pair).  ``data``: everything else, JSON-able.
     """
 
     kind: str
     summary: str
     supports: bool | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    key: str = ""
+    measured: Any = None
+    predicted: Any = None
+
+    @property
+    def role(self) -> Role:
+        if self.supports is None:
+            return Role.CONTEXT
+        return Role.SUPPORTS if self.supports else Role.REFUTES
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "summary": self.summary, "supports": self.supports, "data": self.data}
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "role": self.role.value,
+            "summary": self.summary,
+            "supports": self.supports,
+            "measured": self.measured,
+            "predicted": self.predicted,
+            "data": self.data,
+        }
+
+
+class MissingEvidence(KeyError):
+    """A rule asked for evidence that its reading did not gather (a toolkit bug)."""
+
+
+def find(evidence: list[Evidence], key: str) -> Evidence:
+    """The item called ``key`` (exactly one must exist)."""
+    hits = [e for e in evidence if e.key == key]
+    if len(hits) != 1:
+        have = ", ".join(e.key or "<no key>" for e in evidence)
+        raise MissingEvidence(f"expected one evidence item {key!r}, found {len(hits)} (have: {have})")
+    return hits[0]
+
+
+def find_optional(evidence: list[Evidence], key: str) -> Evidence | None:
+    """The item called ``key``, or None when the reading did not produce it."""
+    hits = [e for e in evidence if e.key == key]
+    if len(hits) > 1:
+        raise MissingEvidence(f"evidence key {key!r} is not unique ({len(hits)} items)")
+    return hits[0] if hits else None
+
+
+def find_all(evidence: list[Evidence], prefix: str) -> list[Evidence]:
+    """Every item whose key is ``prefix`` or starts with ``prefix + '.'``, in order."""
+    return [e for e in evidence if e.key == prefix or e.key.startswith(prefix + ".")]
 
 
 @dataclass
@@ -129,34 +185,3 @@ class Claim:
     id: str
     title: str
     readings: tuple[Reading, ...]
-
-    def check(self, profile: Profile, progress: Callable[[str], None] | None = None) -> list[ReadingResult]:
-        results = []
-        for reading in self.readings:
-            if progress is not None:
-                progress(reading.id)
-            results.append(attach_real_evidence(reading.check(self.id, profile), profile))
-        return results
-
-
-def attach_real_evidence(result: ReadingResult, profile: Profile) -> ReadingResult:
-    """Add what the pretrained model's heads show about this reading (``theorem.claims.real_evidence``).
-
-    The verdict is decided on the synthetic evidence; the real heads are listed with it, each
-    saying whether it confirms (``supports``) or contradicts the reading, and skipped with the
-    reason when the real-model extra is not installed (``make real``).
-    """
-    from theorem.claims.real_evidence import ALL_EVIDENCE
-
-    gather = ALL_EVIDENCE.get(result.claim_id)
-    if gather is None or result.error is not None:
-        return result
-    try:
-        items = gather(profile)
-    except Exception as err:  # the real-model path failed: say so, keep the verdict
-        items = [Evidence("real", f"real-model evidence unavailable: {type(err).__name__}: {err}", None)]
-    for item in items:
-        bears = item.data.get("bears_on")  # a reading ID, optionally followed by a note ("T1.c corrected …")
-        if bears is None or bears.split()[0] == result.reading_id:
-            result.evidence.append(item)
-    return result

@@ -8,9 +8,7 @@ do not exist yet is reported as *not checked yet* and gets no verdict.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
-
-from theorem.claims.ledger import Claim, Profile, ReadingResult
+from theorem.claims.ledger import Claim
 
 CLAIM_TITLES: dict[str, str] = {
     "T1": "pullback dimension: the pulled-back gradient space is strictly d²-dimensional",
@@ -68,20 +66,3 @@ def load_claim(claim_id: str) -> tuple[Claim, list[str]]:
             continue
         readings.extend(module.READINGS)
     return Claim(key, CLAIM_TITLES[key], tuple(readings)), missing
-
-
-def run_claims(
-    ids: list[str] | None,
-    profile: Profile,
-    progress: Callable[[str], None] | None = None,
-) -> tuple[list[ReadingResult], dict[str, list[str]]]:
-    """Check the claims ``ids`` (all when None); returns results and the unchecked parts."""
-    ids = list(CLAIM_IDS) if not ids else [i.upper() for i in ids]
-    results: list[ReadingResult] = []
-    unchecked: dict[str, list[str]] = {}
-    for cid in ids:
-        claim, missing = load_claim(cid)
-        if missing:
-            unchecked[cid] = missing
-        results.extend(claim.check(profile, progress))
-    return results, unchecked

@@ -1,0 +1,22 @@
+"""Which module runs which experiment (name → module under :mod:`theorem.experiments`)."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__all__ = ["EXPERIMENTS", "experiment_module", "UnknownExperimentError"]
+
+#: record name → module; every committed record is made by exactly one of these
+EXPERIMENTS: dict[str, str] = {
+}
+
+
+class UnknownExperimentError(ValueError):
+    pass
+
+
+def experiment_module(name: str) -> ModuleType:
+    if name not in EXPERIMENTS:
+        raise UnknownExperimentError(f"unknown experiment {name!r}; choose one of {', '.join(EXPERIMENTS) or '(none)'}")
+    return importlib.import_module(EXPERIMENTS[name])
