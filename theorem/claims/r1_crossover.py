@@ -93,7 +93,7 @@ def rule_b(ev: list[Evidence]) -> Outcome:
 
 # --- R1.c ------------------------------------------------------------------------------------
 def _search_comparison(profile: Profile):
-    from theorem.fuzz import search
+    from theorem.util.search import search
 
     def check(dn):
         d, n = dn

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from theorem.claims._pullback import PANEL, agreement, measure_row
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
-from theorem.fuzz import search
+from theorem.util.search import search
 from theorem.strategies import token_specs
 
 

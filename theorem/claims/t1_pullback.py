@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from theorem.claims._pullback import PANEL, agreement, comparable, measure_row
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
-from theorem.fuzz import search
+from theorem.util.search import search
 from theorem.strategies import pullback_configs, token_specs
 
 CORRECTED_M = (

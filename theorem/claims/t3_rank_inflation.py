@@ -23,7 +23,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
-from theorem.fuzz import search
+from theorem.util.search import search
 from theorem.kernels import LinearElu, Softmax
 from theorem.numeric import attention_rank as ar
 from theorem.numeric import eps_rank as er

@@ -113,16 +113,20 @@ class Head:
         if dk is None and bias:
             raise ValueError("the M form has no biases; give dk for a biased head")
         rng = np.random.default_rng(seed)
-        s = 1.0 / math.sqrt(d)
+        root = math.sqrt(d)
+        # unbiased heads divide by √d, biased ones multiply by 1/√d: the two conventions of the
+        # head types this one replaced, kept so that every recorded draw is reproduced bit for bit
+        scale = (lambda a: a / root) if not bias else (lambda a, s=1.0 / root: a * s)  # noqa: E731
+        width_v = d if dv is None else dv
         if dk is None:
-            m = rng.standard_normal((d, d)) * s
-            w_v = rng.standard_normal((d, d if dv is None else dv)) * s if value else None
+            m = scale(rng.standard_normal((d, d)))
+            w_v = scale(rng.standard_normal((d, width_v))) if value else None
             return cls(x, m, np.eye(d), w_v=w_v, form="M")
-        w_q = rng.standard_normal((d, dk)) * s
-        b_q = rng.standard_normal(dk) * s * bias_scale if bias else None
-        w_k = rng.standard_normal((d, dk)) * s
-        b_k = rng.standard_normal(dk) * s * bias_scale if bias else None
-        w_v = rng.standard_normal((d, d if dv is None else dv)) * s if value else None
+        w_q = scale(rng.standard_normal((d, dk)))
+        b_q = rng.standard_normal(dk) * (1.0 / root) * bias_scale if bias else None
+        w_k = scale(rng.standard_normal((d, dk)))
+        b_k = rng.standard_normal(dk) * (1.0 / root) * bias_scale if bias else None
+        w_v = scale(rng.standard_normal((d, width_v))) if value else None
         return cls(x, w_q, w_k, b_q, b_k, w_v)
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Run a Hypothesis search from library code (the ledger), not only from pytest.
+"""The one Hypothesis search driver: a search run from library code (the ledger), not only from pytest.
 
 :func:`search` looks for an input on which ``check`` reports a violation, steering with
 ``target()`` toward large violation scores, and returns the *minimal* violating input as
