@@ -128,7 +128,7 @@ configs = st.tuples(
 @given(configs, st.sampled_from(range(len(KERNELS))), st.booleans())
 @example(("one_repeat", 2, 2, 0, 5), 3, False)  # centred, no shift: n = 2 gives rank 1
 @example(("constant_column", 16, 1, 1, 3), 3, False)  # all keys equal: A undefined
-@example(("layernorm_affine", 12, 3, 0, 1), 4, False)  # shift adds nothing when 1 ∈ col X
+@example(("layernorm_exact_affine", 12, 3, 0, 1), 4, False)  # shift adds nothing when 1 ∈ col X
 def test_invariant_prediction_on_degenerate_tokens(cfg, kidx, causal):
     family, n, d, dk, seed = cfg
     kernel = KERNELS[kidx]
@@ -157,7 +157,7 @@ def test_invariant_prediction_on_degenerate_tokens(cfg, kidx, causal):
 @pytest.mark.parametrize("affine", [False, True])
 @pytest.mark.parametrize("d", [3, 4, 5])
 def test_layernorm_closed_forms(affine, d):
-    family = "layernorm_affine" if affine else "layernorm"
+    family = "layernorm_exact_affine" if affine else "layernorm_exact"
     for dk in [None, *range(1, d + 1)]:
         for n in (4, 40):
             head = _head(n, d, dk, family, seed=d * 31 + n)

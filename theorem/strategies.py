@@ -17,55 +17,11 @@ Kinds (each a way real or adversarial tokens are degenerate):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
-import numpy as np
 from hypothesis import strategies as st
 
-KINDS = ("gaussian", "repeated", "low_rank", "offset", "layernorm", "layernorm_affine", "integer")
-SCALES = (1.0, 1e-3, 3.0, 30.0, 1e-6)
+from theorem.util.tokens import KINDS, SCALES, TokenSpec
 
-
-@dataclass(frozen=True)
-class TokenSpec:
-    n: int
-    d: int
-    kind: str = "gaussian"
-    seed: int = 0
-    scale: float = 1.0
-
-    def build(self) -> np.ndarray:
-        """The (n, d) float64 token matrix this spec names."""
-        rng = np.random.default_rng(self.seed)
-        n, d = self.n, self.d
-        g = rng.standard_normal((n, d))
-        if self.kind == "gaussian":
-            x = g
-        elif self.kind == "repeated":
-            x = g.copy()
-            src = rng.integers(0, n, size=n)
-            dup = rng.random(n) < 0.4
-            x[dup] = x[src[dup]]
-        elif self.kind == "low_rank":
-            k = max(1, min(n, d) - 1)
-            x = rng.standard_normal((n, k)) @ rng.standard_normal((k, d))
-        elif self.kind == "offset":
-            k = max(1, min(n, d) - 1)
-            x = rng.standard_normal((n, k)) @ rng.standard_normal((k, d)) + rng.standard_normal((1, d))
-        elif self.kind in ("layernorm", "layernorm_affine"):
-            z = g - g.mean(axis=1, keepdims=True)
-            z = z / np.sqrt((z**2).mean(axis=1, keepdims=True) + 1e-5)
-            if self.kind == "layernorm_affine":
-                z = z * (1.0 + 0.5 * rng.standard_normal(d)) + 0.5 * rng.standard_normal(d)
-            x = z
-        elif self.kind == "integer":
-            x = rng.integers(-2, 3, size=(n, d)).astype(np.float64)
-        else:
-            raise ValueError(f"unknown token kind {self.kind!r}; choose one of {', '.join(KINDS)}")
-        return self.scale * x
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["KINDS", "SCALES", "TokenSpec", "pullback_configs", "token_specs"]
 
 
 @st.composite

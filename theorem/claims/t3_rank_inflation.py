@@ -61,7 +61,7 @@ def literature(*keys: str) -> list[Evidence]:
 # T3.a: rank S ≤ d
 # ---------------------------------------------------------------------------------
 
-_SCORE_FAMILIES = ("gaussian", "repeated", "low_rank", "rank_one", "layernorm", "layernorm_affine",
+_SCORE_FAMILIES = ("gaussian", "repeated_half", "low_rank_half", "rank_one", "layernorm_exact", "layernorm_exact_affine",
                    "constant_column", "centred")
 
 
@@ -139,11 +139,11 @@ def rule_a(evidence: list[Evidence]) -> Outcome:
 def _float_panel(profile: Profile) -> list[dict]:
     rows = []
     cases = profile.pick(
-        (("gaussian", 6, 3, None), ("gaussian", 12, 2, 1), ("repeated", 8, 3, None), ("one_repeat", 6, 2, 2),
-         ("rank_one", 6, 4, None), ("layernorm_affine", 8, 4, 2)),
-        (("gaussian", 6, 3, None), ("gaussian", 12, 2, 1), ("gaussian", 24, 8, 4), ("repeated", 8, 3, None),
-         ("repeated", 20, 6, 3), ("one_repeat", 6, 2, 2), ("rank_one", 6, 4, None), ("layernorm", 10, 5, None),
-         ("layernorm_affine", 8, 4, 2), ("integer", 10, 3, None)),
+        (("gaussian", 6, 3, None), ("gaussian", 12, 2, 1), ("repeated_half", 8, 3, None), ("one_repeat", 6, 2, 2),
+         ("rank_one", 6, 4, None), ("layernorm_exact_affine", 8, 4, 2)),
+        (("gaussian", 6, 3, None), ("gaussian", 12, 2, 1), ("gaussian", 24, 8, 4), ("repeated_half", 8, 3, None),
+         ("repeated_half", 20, 6, 3), ("one_repeat", 6, 2, 2), ("rank_one", 6, 4, None), ("layernorm_exact", 10, 5, None),
+         ("layernorm_exact_affine", 8, 4, 2), ("integer", 10, 3, None)),
     )
     for i, (fam, n, d, dk) in enumerate(cases):
         head = ar.Head.draw(ar.degenerate_tokens(fam, n, d, seed=i), dk, seed=100 + i)

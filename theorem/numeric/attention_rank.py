@@ -80,6 +80,7 @@ from jaxtyping import Float
 
 from theorem.kernels import CSQ, Kernel, LinearElu, Poly2, Softmax, get_kernel
 from theorem.numeric.rank import RankResult, numerical_rank
+from theorem.util.tokens import make_tokens
 
 jax.config.update("jax_enable_x64", True)
 
@@ -692,53 +693,21 @@ def predicted_rank(kernel: Kernel | str, head: Head, causal: bool = False) -> Ra
 
 TOKEN_FAMILIES: tuple[str, ...] = (
     "gaussian",
-    "repeated",  # the second half repeats the first half
+    "repeated_half",  # the second half repeats the first half
     "one_repeat",  # x_1 = x_0
     "sign_flip",  # x_1 = −x_0 (same x^{⊗2})
-    "low_rank",  # rank ⌈d/2⌉
+    "low_rank_half",  # rank ⌈d/2⌉
     "rank_one",
-    "layernorm",  # zero mean, unit variance rows (no affine)
-    "layernorm_affine",  # γ ∘ layernorm + β
+    "layernorm_exact",  # zero mean, unit variance rows (no ε, no affine)
+    "layernorm_exact_affine",  # γ ∘ layernorm_exact + β
     "constant_column",  # x_i0 = 1 (a bias feature: 1 ∈ col X)
     "sphere",  # unit-norm rows
     "centred",  # columns of X have zero mean
     "integer",  # small integers (exact structure, ties)
 )
+"""The token families the rank measurements sweep (definitions in :mod:`theorem.util.tokens`)."""
 
 
 def degenerate_tokens(family: str, n: int, d: int, seed: int = 0) -> Float[np.ndarray, "n d"]:
-    """Tokens ``X`` (n×d) of one of :data:`TOKEN_FAMILIES`, drawn from ``seed``."""
-    if family not in TOKEN_FAMILIES:
-        raise ValueError(f"family: unknown token family {family!r}; choose one of {', '.join(TOKEN_FAMILIES)}")
-    if not (isinstance(n, (int, np.integer)) and n >= 1 and isinstance(d, (int, np.integer)) and d >= 1):
-        raise ValueError(f"n and d must be positive integers, got n={n!r}, d={d!r}")
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, d))
-    if family == "repeated":
-        half = (n + 1) // 2
-        x[half:] = x[: n - half]
-    elif family == "one_repeat" and n >= 2:
-        x[1] = x[0]
-    elif family == "sign_flip" and n >= 2:
-        x[1] = -x[0]
-    elif family == "low_rank":
-        k = max(1, (d + 1) // 2)
-        x = rng.standard_normal((n, k)) @ rng.standard_normal((k, d))
-    elif family == "rank_one":
-        x = rng.standard_normal((n, 1)) @ rng.standard_normal((1, d))
-    elif family in ("layernorm", "layernorm_affine"):
-        if d < 2:
-            raise ValueError("d: LayerNorm tokens need d ≥ 2")
-        x = x - x.mean(axis=1, keepdims=True)
-        x = x / np.sqrt((x**2).mean(axis=1, keepdims=True))
-        if family == "layernorm_affine":
-            x = x * rng.uniform(0.5, 1.5, d) + rng.standard_normal(d)
-    elif family == "constant_column":
-        x[:, 0] = 1.0
-    elif family == "sphere":
-        x = x / np.linalg.norm(x, axis=1, keepdims=True)
-    elif family == "centred":
-        x = x - x.mean(axis=0, keepdims=True)
-    elif family == "integer":
-        x = rng.integers(-2, 3, (n, d)).astype(np.float64)
-    return x
+    """Tokens ``X`` (n×d) of ``family`` (any of :data:`theorem.util.tokens.FAMILIES`), drawn from ``seed``."""
+    return make_tokens(family, n, d, seed)
