@@ -1,6 +1,5 @@
 """Biases as parameters: the pulled-back rank measured against its closed form (no model needed)."""
 
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -8,17 +7,11 @@ from hypothesis import example, given, note
 from hypothesis import strategies as st
 
 from theorem.kernels import get_kernel
+from theorem.numeric.head import Head
 from theorem.numeric.predicted import predict_rank
 from theorem.numeric.pullback import PullbackProblem, measure_rank
-from theorem.numeric.pullback_bias import (
-    BIAS_MAPS,
-    BiasedHead,
-    augment,
-    augmented_weights,
-    closed_form,
-    measure,
-    predict,
-)
+from theorem.numeric.pullback_bias import BIAS_MAPS, BiasedHead, augment, augmented_weights, measure
+from theorem.numeric.pullback_bias_predicted import closed_form, predict
 from theorem.strategies import TokenSpec, token_specs
 
 
@@ -45,25 +38,13 @@ def test_measured_equals_closed_form_with_biases(spec, k, data):
         assert meas.rank.rank == pred.rank
 
 
-@dataclass(frozen=True)
-class _AugmentedProblem(PullbackProblem):
-    """The factorized problem of theorem.numeric.pullback on X̃ with the head's own W̃_Q, W̃_K."""
-
-    wq: np.ndarray = None
-    wk: np.ndarray = None
-
-    def fixed_parameters(self):
-        p = super().fixed_parameters()
-        p.update(W_Q=self.wq, W_K=self.wk)
-        return p
-
-
 @pytest.mark.parametrize("n,d,k,mp", [(5, 8, 3, "scores"), (5, 8, 3, "weights"), (11, 4, 2, "scores"),
                                        (11, 4, 2, "weights")])
 def test_biased_head_is_the_factorized_head_on_augmented_tokens(n, d, k, mp):
     x = TokenSpec(n, d, "gaussian", 3).build()
     head = BiasedHead.draw(x, k, seed=4, map=mp)
-    problem = _AugmentedProblem(augment(x), get_kernel("softmax"), mp, k, None, 0, head.wq_aug(), head.wk_aug())
+    # the factorized problem of theorem.numeric.pullback on X̃ with the head's own W̃_Q, W̃_K
+    problem = PullbackProblem.from_head(Head(augment(x), head.wq_aug(), head.wk_aug()), get_kernel("softmax"), mp)
     ours, theirs = measure(head).rank, measure_rank(problem).rank
     assert ours.status == theirs.status == "ok"
     assert ours.rank == theirs.rank == predict(head).rank == predict_rank(problem).rank

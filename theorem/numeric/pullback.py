@@ -28,9 +28,9 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from theorem.kernels import Kernel, get_kernel
+from theorem.numeric.head import Head
 from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
-
-jax.config.update("jax_enable_x64", True)
+from theorem.util.precision import float64
 
 __all__ = ["MAPS", "PARAMS", "PullbackProblem", "dense_jacobian", "sketched_gradients", "measure_rank"]
 
@@ -40,7 +40,11 @@ PARAMS = ("M", "factorized")
 
 @dataclass(frozen=True)
 class PullbackProblem:
-    """One attention head at fixed tokens; the parameters not in θ are drawn from ``seed``."""
+    """One attention head at fixed tokens, a kernel and a map.
+
+    The head's parameters (θ₀ and W_V) are drawn from ``seed`` (:meth:`Head.draw`) unless ``head``
+    gives them (a user's own head: :meth:`from_head`).
+    """
 
     x: np.ndarray
     kernel: Kernel
@@ -48,6 +52,7 @@ class PullbackProblem:
     dk: int | None = None  # None: the d×d form M; an int: factorized W_Q, W_K ∈ R^{d×dk}
     dv: int | None = None  # output width for map="output" (default d)
     seed: int = 0
+    head: Head | None = None
 
     def __post_init__(self) -> None:
         x = np.asarray(self.x, dtype=np.float64)
@@ -69,6 +74,22 @@ class PullbackProblem:
                 f"kernel {self.kernel.name!r} has no d×d form M; give --dk for the factorized W_Q, W_K"
             )
         object.__setattr__(self, "x", x)
+        if self.head is None:
+            object.__setattr__(self, "head", Head.draw(x, self.dk, self.dv, seed=self.seed))
+        elif self.head.has_bias:
+            raise ValueError("a head with biases is measured by theorem.numeric.pullback_bias")
+
+    @classmethod
+    def from_head(cls, head: Head, kernel: Kernel, map: str = "weights") -> "PullbackProblem":
+        """The problem of a given head (its W_V, when the map is ``output``, must be set)."""
+        if map == "output" and head.w_v is None:
+            raise ValueError("--map output needs the head's value map W_V")
+        dk = None if head.form == "M" else head.dk
+        dv = head.dv if head.w_v is not None and head.dv != head.d else None
+        if head.w_v is None:  # a placeholder value map: only the output map reads it
+            head = Head(head.x, head.w_q, head.w_k, w_v=np.zeros((head.d, 1)), form=head.form)
+            dv = None
+        return cls(head.x, kernel, map, dk, dv, 0, head)
 
     # --- shapes ----------------------------------------------------------------------
     @property
@@ -85,7 +106,7 @@ class PullbackProblem:
 
     @property
     def width_v(self) -> int:
-        return self.d if self.dv is None else self.dv
+        return self.head.dv
 
     @property
     def ambient_dim(self) -> int:
@@ -98,16 +119,10 @@ class PullbackProblem:
 
     # --- parameters ------------------------------------------------------------------
     def fixed_parameters(self) -> dict[str, np.ndarray]:
-        """θ₀ and W_V, drawn from N(0, 1/d) entrywise with ``seed``."""
-        rng = np.random.default_rng(self.seed)
-        d = self.d
-        params: dict[str, np.ndarray] = {}
-        if self.dk is None:
-            params["M"] = rng.standard_normal((d, d)) / math.sqrt(d)
-        else:
-            params["W_Q"] = rng.standard_normal((d, self.dk)) / math.sqrt(d)
-            params["W_K"] = rng.standard_normal((d, self.dk)) / math.sqrt(d)
-        params["W_V"] = rng.standard_normal((d, self.width_v)) / math.sqrt(d)
+        """θ₀ and W_V of the head (drawn from N(0, 1/d) entrywise with ``seed``, or the user's)."""
+        h = self.head
+        params = {"M": h.w_q} if self.dk is None else {"W_Q": h.w_q, "W_K": h.w_k}
+        params["W_V"] = h.w_v
         return params
 
     def theta0(self) -> Float[Array, " p"]:
@@ -171,6 +186,7 @@ class UndefinedMapError(ValueError):
     """The map is undefined at θ₀ (a row of unnormalized weights sums to 0: 0/0)."""
 
 
+@float64
 def check_defined(problem: PullbackProblem) -> None:
     """Raise :class:`UndefinedMapError` when the forward map is not finite at θ₀."""
     values = np.asarray(problem.forward()(problem.theta0()))
@@ -213,6 +229,7 @@ def _jacobian(theta, x, wv, kernel, map, dk):
     return jax.jacfwd(_forward)(theta, x, wv, kernel, map, dk)
 
 
+@float64
 def dense_jacobian(problem: PullbackProblem) -> np.ndarray:
     """The full Jacobian ``∂ vec(map)/∂θ`` (output_dim × ambient_dim), by forward mode."""
     wv = jnp.asarray(problem.fixed_parameters()["W_V"])
@@ -220,6 +237,7 @@ def dense_jacobian(problem: PullbackProblem) -> np.ndarray:
     return np.asarray(jac)
 
 
+@float64
 def sketched_gradients(
     problem: PullbackProblem,
     num: int,
@@ -266,6 +284,7 @@ class Measurement:
     seconds: float
 
 
+@float64
 def measure_rank(
     problem: PullbackProblem,
     *,

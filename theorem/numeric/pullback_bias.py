@@ -65,21 +65,20 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from theorem.numeric.predicted import Subspace
-from theorem.numeric.rank import DEFAULT_MIN_GAP, RankResult, numerical_rank, rank_from_singular_values
+from scipy.linalg import eigh
 
-jax.config.update("jax_enable_x64", True)
+from theorem.numeric.head import Head
+from theorem.numeric.rank import DEFAULT_MIN_GAP, RankResult, numerical_rank, rank_from_singular_values
+from theorem.util.precision import float64
 
 __all__ = [
     "BIAS_MAPS",
     "BiasedHead",
-    "BiasPrediction",
     "BiasMeasurement",
     "augment",
     "augmented_weights",
-    "predict",
     "measure",
-    "closed_form",
+    "gram",
 ]
 
 BIAS_MAPS = ("scores", "weights", "log-weights")
@@ -149,13 +148,19 @@ class BiasedHead:
 
     @classmethod
     def draw(cls, x: np.ndarray, k: int, seed: int = 0, bias_scale: float = 1.0, **kw) -> "BiasedHead":
-        """Gaussian weights ``N(0, 1/d)`` and biases ``N(0, bias_scale²/d)``."""
-        x = np.asarray(x, dtype=np.float64)
-        d = x.shape[1]
-        rng = np.random.default_rng(seed)
-        s = 1 / math.sqrt(d)
-        return cls(x, rng.standard_normal((d, k)) * s, rng.standard_normal(k) * s * bias_scale,
-                   rng.standard_normal((d, k)) * s, rng.standard_normal(k) * s * bias_scale, **kw)
+        """Gaussian weights ``N(0, 1/d)`` and biases ``N(0, bias_scale²/d)`` (:meth:`Head.draw`)."""
+        return cls.from_head(Head.draw(x, k, bias=True, seed=seed, bias_scale=bias_scale, value=False), **kw)
+
+    @classmethod
+    def from_head(cls, head: Head, **kw) -> "BiasedHead":
+        """The measurement of a biased head (``map``, ``columns``, ``biases`` as keywords)."""
+        if not head.has_bias or head.form != "factorized":
+            raise ValueError("a biased measurement needs a factorized head with b_q and b_k")
+        return cls(head.x, head.w_q, head.b_q, head.w_k, head.b_k, **kw)
+
+    @property
+    def head(self) -> Head:
+        return Head(self.x, self.w_q, self.w_k, self.b_q, self.b_k)
 
     # --- shapes ------------------------------------------------------------------------
     @property
@@ -274,6 +279,7 @@ def _gram_columns(theta, xa, wq, wk, basis, rows, kv, map):
     return jax.vmap(lambda e: vjp(jax.jvp(f, (theta,), (e,))[1])[0])(basis)
 
 
+@float64
 def gram(head: "BiasedHead", batch: int = 128, progress: Callable[[int], None] | None = None) -> np.ndarray:
     """The Gram matrix ``G = Jᵀ J`` (p×p) of ``J = ∂ vec(map)/∂θ``, built column by column from
     jvp/vjp pairs: never more than ``batch`` columns of ``J`` in memory (``J`` itself, n²×p, would
@@ -304,6 +310,7 @@ class BiasMeasurement:
                 "samples": self.samples, "seconds": round(self.seconds, 3)}
 
 
+@float64
 def measure(
     head: BiasedHead,
     *,
@@ -325,8 +332,6 @@ def measure(
         # rank Jᵀ J = rank J.  G's eigenvalues are σᵢ², its rounding is eps·‖J‖² (times p): it resolves
         # σᵢ down to about √(p·eps)·σ₁ — coarser than an SVD of J, but it needs p² numbers, not n²·p.
         # A gap of g in σ is g² in σ²: the gap asked of the eigenvalues is the square of the usual one.
-        from scipy.linalg import eigh
-
         g = gram(head, progress=progress)
         g = (g + g.T) / 2  # the two halves are the same sums in a different order: symmetrize
         lam = eigh(g, eigvals_only=True, overwrite_a=True, check_finite=False, driver="evd")
@@ -360,92 +365,3 @@ def measure(
         ref = head.jacobian_scale() * math.sqrt(head.output_dim * samples)
         result = rank_from_singular_values(sv, grads.shape, reference=ref)
     return BiasMeasurement(result, route, samples, time.perf_counter() - start)
-
-
-@dataclass
-class BiasPrediction:
-    """The closed form, the invariants it used, and the conditions it rests on."""
-
-    rank: int | None
-    formula: str
-    invariants: dict = field(default_factory=dict)
-    conditions: list[str] = field(default_factory=list)
-    violations: list[str] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return self.rank is not None and not self.violations
-
-    def to_dict(self) -> dict:
-        return {"rank": self.rank, "formula": self.formula, "invariants": dict(self.invariants),
-                "conditions": list(self.conditions), "violations": list(self.violations)}
-
-
-def closed_form(map: str, r: int, q1: int, k1: int, ones_in_u: bool, ones_in_k: bool) -> int:
-    """``r·k₁ + q₁·r − q₁·k₁`` minus, for the softmax maps, ``[1 ∈ U]·([1 ∈ K]·r + [1 ∉ K]·q₁)``."""
-    image = r * k1 + q1 * r - q1 * k1
-    if map == "scores":
-        return image
-    lost = (r if ones_in_k else q1) if ones_in_u else 0
-    return image - lost
-
-
-def predict(head: BiasedHead) -> BiasPrediction:
-    """The closed form of the module docstring, from the invariants of ``X̃`` (or ``X``), ``Q'``, ``K'``."""
-    violations: list[str] = []
-    conditions: list[str] = []
-    lead = augment(head.x) if head.biases else head.x
-    u = Subspace.column_space(lead)
-    xa = augment(head.x)
-    q_sp = Subspace.column_space(xa @ head.wq_aug()[:, : head.kv])
-    k_sp = Subspace.column_space(xa @ head.wk_aug()[:, : head.kv])
-    x_sp = Subspace.column_space(head.x)
-    ones = np.ones(head.n)
-    ones_in_x = x_sp.contains(ones)
-    ones_in_u = True if head.biases else ones_in_x
-    ones_in_k = k_sp.contains(ones)
-    inv = {"n": head.n, "d": head.d, "k": head.k, "k_varied": head.kv, "rank_X": x_sp.dim, "r": u.dim,
-           "q1": q_sp.dim, "k1": k_sp.dim, "ones_in_col_X": ones_in_x, "ones_in_K": ones_in_k,
-           "ambient_dim": head.ambient_dim}
-    for name, sp in (("X̃" if head.biases else "X", u), ("Q", q_sp), ("K", k_sp), ("X", x_sp)):
-        if sp.rank.status != "ok":
-            violations.append(f"rank of {name} is ill-defined ({sp.rank.summary()})")
-    outside = False
-    if not head.biases:
-        for name, sp in (("Q'", q_sp), ("K'", k_sp)):
-            inside = [u.contains(c) for c in sp.basis.T]
-            if any(c is not True for c in inside):
-                outside = True
-                violations.append(f"col {name} ⊄ col X (1 ∉ col X with fixed biases): the closed form needs it")
-    if head.map != "scores":
-        if ones_in_u is None:
-            violations.append("whether 1 ∈ col X is ambiguous in float64")
-        if ones_in_k is None:
-            violations.append("whether 1 ∈ col K is ambiguous in float64")
-        conditions.append("softmax rows are strictly positive (exact arithmetic): the row null space is span(1)")
-    rname = "r̃" if head.biases else "r"
-    if outside:
-        # Q', K' ⊄ col X: the image is still U ⊗ K + Q ⊗ U, of dimension
-        # r·k₁ + q₁·r − dim(U ∩ Q)·dim(U ∩ K); the softmax count is not claimed there
-        meet = lambda a, b: a.dim + b.dim - Subspace.column_space(np.hstack([a.basis, b.basis])).dim  # noqa: E731
-        uq, uk = meet(u, q_sp), meet(u, k_sp)
-        inv.update(dim_U_meet_Q=uq, dim_U_meet_K=uk)
-        others = [v for v in violations if "⊄" not in v]
-        if head.map == "scores" and not others:
-            return BiasPrediction(u.dim * k_sp.dim + q_sp.dim * u.dim - uq * uk,
-                                  "r·k₁ + q₁·r − dim(U∩Q)·dim(U∩K)  (Q, K ⊄ U = col X)", inv, conditions, [])
-        return BiasPrediction(None, "no closed form claimed (Q', K' ⊄ col X)", inv, conditions, violations)
-    if any(v is None for v in (ones_in_u, ones_in_k)) and head.map != "scores":
-        return BiasPrediction(None, "undetermined", inv, conditions, violations)
-    rank = closed_form(head.map, u.dim, q_sp.dim, k_sp.dim, bool(ones_in_u), bool(ones_in_k))
-    formula = f"{rname}·k₁ + q₁·{rname} − q₁·k₁"
-    if head.map != "scores":
-        if not ones_in_u:
-            formula += "  (1 ∉ col X: nothing lost to softmax)"
-        elif ones_in_k:
-            formula += f" − {rname}  (1 ∈ col K)"
-        else:
-            formula += " − q₁  (the key-bias direction Q ⊗ 1)"
-    inv["image_dim"] = u.dim * k_sp.dim + q_sp.dim * u.dim - q_sp.dim * k_sp.dim
-    inv["nullity"] = head.ambient_dim - rank
-    return BiasPrediction(rank, formula, inv, conditions, violations)

@@ -33,7 +33,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from theorem.numeric.eps_rank import taylor_eps_rank_bound
-from theorem.numeric.pullback_bias import BiasedHead, measure, predict
+from theorem.numeric.pullback_bias import BiasedHead, measure
+from theorem.numeric.pullback_bias_predicted import predict
 from theorem.numeric.rank import numerical_rank
 
 __all__ = [
