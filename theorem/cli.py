@@ -6,13 +6,25 @@ Bad input gets one line on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
+from tqdm import tqdm
+
+from theorem import real_cli, report
+from theorem.claims.ledger import Profile
+from theorem.claims.registry import CLAIM_IDS, UnknownClaimError, load_claim
+from theorem.claims.runner import run_readings
+from theorem.kernels import KERNEL_NAMES, UnknownKernelError, get_kernel
+from theorem.numeric.predicted import predict_rank
+from theorem.numeric.pullback import MAPS, PullbackProblem, measure_rank
+from theorem.util.jsonable import jsonable
 
 DEFAULT_OUT = "out"
 
@@ -40,8 +52,6 @@ def _positive(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from theorem.kernels import KERNEL_NAMES
-    from theorem.numeric.pullback import MAPS
 
     p = _Parser(prog="d2check", description="Check the claims of 'The d² Pullback Theorem'.")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
@@ -114,9 +124,6 @@ def _load_tokens(args) -> np.ndarray:
 
 
 def cmd_rank(args) -> int:
-    from theorem.kernels import UnknownKernelError, get_kernel
-    from theorem.numeric.predicted import predict_rank
-    from theorem.numeric.pullback import PullbackProblem, measure_rank
 
     if args.kernel not in args.kernel_names:
         raise InputError(f"rank: unknown kernel {args.kernel!r}; choose one of {', '.join(args.kernel_names)}")
@@ -147,8 +154,6 @@ def cmd_rank(args) -> int:
     progress = None
     bar = None
     if not args.json and sys.stderr.isatty():
-        from tqdm import tqdm
-
         bar = tqdm(total=min(problem.ambient_dim, problem.output_dim) + 16, desc="pulling back cotangents",
                    unit="vjp", file=sys.stderr, leave=False)
         progress = bar.update
@@ -191,9 +196,7 @@ def cmd_rank(args) -> int:
         "dk": args.dk,
         "dv": problem.width_v if args.map == "output" else None,
     }
-    from theorem.report import _jsonable
-
-    out = _jsonable(out)
+    out = jsonable(out)
     if args.json:
         print(json.dumps(out))
         return 0
@@ -212,10 +215,6 @@ def cmd_rank(args) -> int:
 
 # --- verify --------------------------------------------------------------------------------
 def cmd_verify(args) -> int:
-    from theorem.claims.ledger import Profile
-    from theorem.claims.registry import CLAIM_IDS, UnknownClaimError, load_claim
-    from theorem.claims.runner import run_readings
-    from theorem import report
 
     ids = [c.upper() for c in args.claim] if args.claim else list(CLAIM_IDS)
     for cid in ids:
@@ -266,8 +265,6 @@ def cmd_verify(args) -> int:
 
 # --- real ----------------------------------------------------------------------------------
 def cmd_real(args) -> int:
-    from theorem import real_cli
-
     return real_cli.main(args.rest)
 
 
@@ -276,8 +273,6 @@ BENCHES = {"rank": "theorem.bench.rank", "attention": "theorem.bench.attention"}
 
 
 def cmd_bench(args) -> int:
-    import importlib
-
     if args.name not in BENCHES:
         raise InputError(f"bench: unknown benchmark {args.name!r}; choose one of {', '.join(BENCHES)}")
     try:
@@ -293,11 +288,11 @@ def cmd_bench(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``d2check`` command.  It owns its process, so it runs JAX in float64 throughout."""
+    jax.config.update("jax_enable_x64", True)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["real"]:  # its own parser: every option goes to it
-            from theorem import real_cli
-
             try:
                 return real_cli.main(argv[1:])
             except ValueError as err:  # its bad-input errors: one line, exit 2

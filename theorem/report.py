@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 
 from theorem.claims.ledger import ReadingResult
 from theorem.claims.registry import CLAIM_IDS, CLAIM_TITLES
+from theorem.util.jsonable import jsonable
 
 NOT_CHECKED = "not checked yet"
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        f = float(obj)
-        return f if math.isfinite(f) else str(f)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    return obj
 
 
 def records(results: list[ReadingResult], unchecked: dict[str, list[str]]) -> list[dict]:
@@ -54,7 +36,7 @@ def records(results: list[ReadingResult], unchecked: dict[str, list[str]]) -> li
             )
     for cid in sorted(by_claim, key=lambda c: order[c]):
         out.extend(by_claim[cid])
-    return _jsonable(out)
+    return jsonable(out)
 
 
 def table(recs: list[dict], width: int = 150) -> str:

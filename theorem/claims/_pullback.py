@@ -69,6 +69,11 @@ def measure_row(x_or_spec, kernel: str, params: dict | None = None, map: str = "
     }
 
 
+def in_regime(spec: TokenSpec) -> bool:
+    """The regime the claims T1/R3 speak of: d ≥ 2, more tokens than dimensions, tokens of full rank d."""
+    return spec.d >= 2 and spec.n > spec.d and int(np.linalg.matrix_rank(spec.build())) == spec.d
+
+
 def comparable(row: dict) -> bool:
     """A row whose measured rank is well defined and whose closed form is claimed."""
     return row["rank_status"] == "ok" and row["prediction_valid"]

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import jax.numpy as jnp
 import numpy as np
 
 from theorem.numeric.pullback import PullbackProblem
 from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
+from theorem.util.precision import float64
 
 __all__ = ["Subspace", "Prediction", "predict_rank", "token_invariants"]
 
@@ -58,7 +60,6 @@ class Subspace:
         if mat.size == 0 or not np.any(mat):
             return cls(np.zeros((mat.shape[0], 0)), numerical_rank(np.zeros((max(mat.shape[0], 1), 1))))
         u, s, _ = np.linalg.svd(mat, full_matrices=False)
-        from theorem.numeric.rank import rank_from_singular_values
 
         rr = rank_from_singular_values(s, mat.shape)
         return cls(u[:, : rr.rank], rr)
@@ -216,9 +217,9 @@ def _check_conditioning(name: str, sp: Subspace, inv: dict, violations: list[str
         )
 
 
+@float64
 def predict_rank(problem: PullbackProblem) -> Prediction:
     """Predicted ``rank ∂ vec(map)/∂θ`` for ``problem`` with the conditions it rests on."""
-    import jax.numpy as jnp
 
     x = problem.x
     n, d = x.shape

@@ -42,7 +42,7 @@ TEXT = "declaration"
 
 
 def _dump(obj, path: Path) -> None:
-    from theorem.report import _jsonable
+    from theorem.util.jsonable import jsonable as _jsonable
 
     path.write_text(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1))
 

@@ -10,7 +10,7 @@ Zhong 2023), ``O = A_p(X) X W_V*`` with ``(A_p)_ij = s_ij^p / Σ_l s_il^p``,
 target exactly (keep ``X`` in the first ``d`` channels, write ``A₂ X W_V*`` into the next ``d``,
 read those out): that control tells whether the optimizer reaches a realizable fit.
 
-**Fit**: Adam (cosine-decayed learning rate) on the mean squared error over a training set of sequences, several restarts;
+**Fit**: :func:`theorem.training.loop.fit` — Adam (cosine-decayed learning rate) on the mean squared error over a training set of sequences, several restarts;
 the **residual** is the fraction of the held-out target energy not explained,
 ``Σ‖Ô − O‖² / Σ‖O‖²`` (0: exact fit, 1: no better than predicting 0), best over restarts.
 """
@@ -24,10 +24,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-
 from theorem.kernels import get_kernel
 from theorem.training._jit import fast_jit
+from theorem.training.loop import fit
 
 __all__ = ["DepthProbe", "polynomial_attention", "exact_one_layer", "run_probe", "classify_pattern"]
 
@@ -135,32 +134,19 @@ def exact_one_layer(wq, wk, wv, width: int) -> dict:
 def _fit_one_architecture(probe: DepthProbe, xs, targets, depth: int, width: int) -> np.ndarray:
     """Held-out residuals ``[degrees, restarts]`` for one (depth, width)."""
     ntr = probe.train_size
-    opt = optax.adam(optax.cosine_decay_schedule(probe.lr, probe.steps))
 
     def residual(params, x, y):
         pred = jax.vmap(lambda s: _student(params, s))(x)
         return jnp.sum((pred - y) ** 2) / jnp.sum(y**2)
 
-    def fit(key, y):
-        params = _init_student(key, probe.d, width, depth)
-        state = opt.init(params)
-
-        def step(carry, _):
-            params, state = carry
-            loss, g = jax.value_and_grad(residual)(params, xs[:ntr], y[:ntr])
-            ok = jnp.isfinite(loss) & jnp.all(jnp.asarray([jnp.all(jnp.isfinite(v)) for v in jax.tree_util.tree_leaves(g)]))
-            upd, new_state = opt.update(g, state, params)
-            new_params = optax.apply_updates(params, upd)
-            # a non-finite step is skipped (a poly2 row whose scores all vanish is 0/0)
-            params = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new_params, params)
-            state = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new_state, state)
-            return (params, state), loss
-
-        (params, _), _ = jax.lax.scan(step, (params, state), None, length=probe.steps)
-        return residual(params, xs[ntr:], y[ntr:])
+    def one_fit(key, y):
+        # a non-finite step is skipped (a poly2 row whose scores all vanish is 0/0)
+        res = fit(lambda p: residual(p, xs[:ntr], y[:ntr]), _init_student(key, probe.d, width, depth),
+                  steps=probe.steps, learning_rate=probe.lr, schedule="cosine", skip_nonfinite=True)
+        return residual(res.params, xs[ntr:], y[ntr:])
 
     keys = jax.random.split(jax.random.PRNGKey(probe.seed + 1000 * depth + width), probe.restarts)
-    per_target = jax.vmap(lambda y: jax.vmap(lambda k: fit(k, y))(keys))
+    per_target = jax.vmap(lambda y: jax.vmap(lambda k: one_fit(k, y))(keys))
     res = np.asarray(fast_jit(per_target)(targets))
     return np.where(np.isfinite(res), res, np.inf)
 
@@ -258,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
     from pathlib import Path
 
-    from theorem.report import _jsonable
+    from theorem.util.jsonable import jsonable as _jsonable
 
     p = argparse.ArgumentParser(prog="python -m theorem.training.depth", description="hypothesis-6.2 probe")
     p.add_argument("--full", action="store_true", help="the full probe (p ≤ 8, L ≤ 3, two widths, longer fits)")
