@@ -6,7 +6,8 @@ score kernel κ, minimizing the mean row Kullback–Leibler divergence
 
     L = (1/n) Σ_i Σ_j A_ij (log A_ij − log Â_ij),   Â = normalize_rows(κ(X W_Q + b_Q, X W_K + b_K)),
 
-with Adam (optax; gradients clipped to norm 1, cosine-decayed step size), starting from the real head's maps (for CSQ the shift ``c = softplus(ρ)`` is
+with Adam (the one loop :func:`theorem.training.loop.fit`: gradients clipped to norm 1, cosine-decayed
+step size; the parameters of the lowest loss seen are kept), starting from the real head's maps (for CSQ the shift ``c = softplus(ρ)`` is
 fitted too, from ``c = 1``).  The reported error is the mean total-variation distance between rows,
 ``TV = (1/n) Σ_i ½ Σ_j |A_ij − Â_ij| ∈ [0, 1]``, beside the same distance for the uniform pattern
 (what a head with no information would give).  The softmax class contains the real head, so its
@@ -24,8 +25,10 @@ from dataclasses import asdict, dataclass, field
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jaxtyping import Array, Float
+
+from theorem.training.loop import FitResult as LoopResult
+from theorem.training.loop import fit as loop_fit
 
 jax.config.update("jax_enable_x64", True)
 
@@ -87,6 +90,12 @@ def _logw(p, x, kernel):
     return log_weights(kernel, x @ p["wq"] + p["bq"], x @ p["wk"] + p["bk"], shift)
 
 
+def _fit_jit(loss, p0, steps: int, lr: float) -> LoopResult:
+    """The one loop (:func:`theorem.training.loop.fit`): Adam, clipped to norm 1, cosine-decayed, best kept."""
+    return jax.jit(lambda p: loop_fit(loss, p, steps=steps, learning_rate=lr, clip=1.0, schedule="cosine",
+                                      track_best=True))(p0)
+
+
 def fit_pattern(
     x: Float[np.ndarray, "n d"],
     target: Float[np.ndarray, "n n"],
@@ -115,30 +124,13 @@ def fit_pattern(
     def loss(p):
         return neg_entropy - jnp.sum(tj * _logw(p, xj, kernel)) / n
 
-    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(optax.cosine_decay_schedule(lr, max(steps, 1))))
-    p = _params(w_q, b_q, w_k, b_k, kernel)
-    state = opt.init(p)
-
-    @jax.jit
-    def step(p, state):
-        val, g = jax.value_and_grad(loss)(p)
-        upd, state = opt.update(g, state, p)
-        return optax.apply_updates(p, upd), state, val
-
     def pattern(p):
         return np.exp(np.asarray(_logw(p, xj, kernel)))
 
-    tv_start = tv_distance(target, pattern(p))
-    best, best_p, history = float(loss(p)), p, []
-    for _ in range(steps):
-        p, state, val = step(p, state)
-        val = float(val)
-        history.append(val)
-        if val < best:
-            best, best_p = val, p
-    final_val = float(loss(p))
-    if final_val < best:
-        best, best_p = final_val, p
+    p0 = _params(w_q, b_q, w_k, b_k, kernel)
+    tv_start = tv_distance(target, pattern(p0))
+    res = _fit_jit(loss, p0, steps, lr)
+    best, best_p, history = float(res.best_loss), res.best_params, np.asarray(res.losses).tolist()
     fitted = pattern(best_p)
     shift = float(jax.nn.softplus(best_p["rho"])) if kernel == "csq" else None
     return FitResult(kernel, n, steps, tv_distance(target, fitted), best, tv_start,

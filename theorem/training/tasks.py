@@ -141,7 +141,7 @@ class MQAR(Task):
         w = batch.info.astype(logits.dtype)
         count = jnp.sum(w)
         loss = jnp.sum(nll * w) / count
-        hit = (jnp.argmax(logits, axis=-1) == batch.targets).astype(logits.dtype)
+        hit = (jnp.argmax(logits, axis=-1).astype(batch.targets.dtype) == batch.targets).astype(logits.dtype)
         return loss, jnp.sum(hit * w) / count
 
     def describe(self) -> str:

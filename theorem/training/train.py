@@ -1,6 +1,6 @@
 """Training with optax: many runs (seeds × learning rates) vmapped into one compiled scan.
 
-A run is ``steps`` steps of an optimizer (Adam by default, no gradient clipping, no schedule: a
+A run is :func:`theorem.training.loop.fit`: ``steps`` steps of an optimizer (Adam by default, no gradient clipping, no schedule: a
 stability measurement should not hide blow-ups behind clipping) on fresh batches drawn from the
 task with the run's seed.  The seed fixes the initialization and the data stream; the parameter
 shapes do not depend on the kernel, so runs with equal seeds start from *matched* points across
@@ -19,16 +19,14 @@ from typing import Any, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from theorem.kernels import Kernel, get_kernel
 from theorem.training._jit import fast_jit
+from theorem.training.loop import OPTIMIZERS, fit
 from theorem.training.model import ModelConfig, apply, init_params
 from theorem.training.tasks import Task
 
 __all__ = ["TrainConfig", "GridResult", "Variant", "STANDARD_VARIANTS", "train_grid", "train_variants", "OPTIMIZERS"]
-
-OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
@@ -65,10 +63,6 @@ class GridResult:
     eval_loss: np.ndarray  # [S, L]
     eval_acc: np.ndarray  # [S, L]
     params: dict | None = None  # final parameters, leaves [S, L, ...] (kept on request)
-
-
-def _direction(optimizer: str) -> optax.GradientTransformation:
-    return optax.scale_by_adam() if optimizer == "adam" else optax.identity()
 
 
 @dataclass(frozen=True)
@@ -134,7 +128,6 @@ def make_runner(
     With ``kernels`` the runs choose their kernel by index (one program for all of them);
     without, every run uses ``model.kernel``.
     """
-    opt = _direction(cfg.optimizer)
     kernels = None if kernels is None else tuple(kernels)
 
     def loss_fn(params, batch, index, lam):
@@ -142,35 +135,21 @@ def make_runner(
         loss, acc = task.loss_and_accuracy(out, batch)
         return loss + lam * aux["vertex_penalty"], (loss, acc, aux["vertex_penalty"])
 
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-    def step_one(params, state, batch, lr, index, lam):
-        (_, (loss, acc, pen)), grads = grad_fn(params, batch, index, lam)
-        gnorm = optax.tree.norm(grads)
-        updates, state = opt.update(grads, state, params)
-        params = jax.tree_util.tree_map(lambda p, u: p - lr * u, params, updates)
-        return params, state, (loss, gnorm, pen)
-
     def evaluate(params, batch, index):
         out, _ = apply(params, model, task, batch.inputs, kernels=kernels, index=index)
         return task.loss_and_accuracy(out, batch)
 
-    def run_all(seed_keys, seed_index, lrs, index, lam, train, held_out):
-        params = jax.vmap(lambda k: init_params(model, task, jax.random.split(k, 3)[0]))(seed_keys)
-        state = jax.vmap(opt.init)(params)
+    def run_one(seed_key, seed_index, lr, index, lam, train, held_out):
+        """One run: the one loop over the shared stream, reading the data of seed ``seed_index``."""
+        params = init_params(model, task, jax.random.split(seed_key, 3)[0])
+        pick = lambda tree: jax.tree_util.tree_map(lambda a: a[seed_index], tree)  # noqa: E731
+        res = fit(lambda p, batch_t: loss_fn(p, pick(batch_t), index, lam), params, steps=cfg.steps,
+                  learning_rate=lr, optimizer=cfg.optimizer, data=train, has_aux=True)
+        loss, _, pen = res.aux
+        eloss, eacc = evaluate(res.params, pick(held_out), index)
+        return (loss, res.grad_norms, pen, eloss, eacc) + ((res.params,) if keep_params else ())
 
-        def body(carry, batch_t):
-            params, state = carry
-            batches = jax.tree_util.tree_map(lambda a: a[seed_index], batch_t)
-            params, state, hist = jax.vmap(step_one)(params, state, batches, lrs, index, lam)
-            return (params, state), hist
-
-        (params, _), (loss, gnorm, pen) = jax.lax.scan(body, (params, state), train)
-        evals = jax.tree_util.tree_map(lambda a: a[seed_index], held_out)
-        eloss, eacc = jax.vmap(evaluate)(params, evals, index)
-        result = (loss.T, gnorm.T, pen.T, eloss, eacc)
-        return result + ((params,) if keep_params else ())
-
+    run_all = jax.vmap(run_one, in_axes=(0, 0, 0, 0, 0, None, None))
     options = {"xla_backend_optimization_level": 0} if cfg.fast_compile else None
     return jax.jit(run_all, compiler_options=options)
 
