@@ -45,7 +45,7 @@ def test_every_reading_returns_a_verdict(results):
 def test_finite_kernels_have_rank_at_most_D_at_every_n(n, d, dk, kidx, seed):
     kernel = KERNELS[kidx]
     dk = min(dk, d)
-    head = ar.Head.draw(ar.degenerate_tokens("gaussian", n, d, seed), dk, seed)
+    head = ar.Head.draw(ar.degenerate_tokens("gaussian", n, d, seed), dk, seed=seed)
     if ar.undefined_rows(kernel, head).size:
         return
     meas = ar.measured_rank(kernel, head)
@@ -76,7 +76,7 @@ def test_reading_b_verdict_and_scope(results):
 
 @pytest.mark.parametrize("kernel", ar.RANK_KERNELS, ids=[ar.kernel_label(k) for k in ar.RANK_KERNELS])
 def test_normalization_preserves_rank(kernel):
-    head = ar.Head.draw(ar.degenerate_tokens("gaussian", 24, 5, 1), 3, 2)
+    head = ar.Head.draw(ar.degenerate_tokens("gaussian", 24, 5, 1), 3, seed=2)
     t = ar.unnormalized_matrix(kernel, head)
     a = ar.attention_matrix(kernel, head)
     d = t.sum(axis=1)

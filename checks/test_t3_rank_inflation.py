@@ -157,6 +157,6 @@ def test_reading_d_minimal_counterexample(results):
 
 
 def test_causal_softmax_is_full_rank_for_every_input():
-    head = ar.Head.draw(ar.degenerate_tokens("repeated_half", 8, 2, 0), None, 0)
+    head = ar.Head.draw(ar.degenerate_tokens("repeated_half", 8, 2, 0), None, seed=0)
     assert ar.predicted_rank(Softmax(), head, causal=True).rank == 8
     assert ar.predicted_rank(Softmax(), head).rank == 4  # non-causal: the distinct tokens

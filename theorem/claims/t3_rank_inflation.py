@@ -67,7 +67,7 @@ _SCORE_FAMILIES = ("gaussian", "repeated_half", "low_rank_half", "rank_one", "la
 
 def _score_row(family: str, n: int, d: int, dk: int | None, seed: int) -> dict:
     x = ar.degenerate_tokens(family, n, d, seed)
-    head = ar.Head.draw(x, dk, seed + 1)
+    head = ar.Head.draw(x, dk, seed=seed + 1)
     meas = ar.score_rank(head)
     rank_x = numerical_rank(x).rank
     dke = d if dk is None else dk
@@ -345,7 +345,7 @@ def rule_c(evidence: list[Evidence]) -> Outcome:
 
 def _causal_linear_case(n: int, dk: int, dv: int, seed: int, measure: bool = True) -> dict:
     x = ar.degenerate_tokens("gaussian", n, max(dk, 2), seed)
-    head = ar.Head.draw(x, dk, seed + 1)
+    head = ar.Head.draw(x, dk, seed=seed + 1)
     v = np.random.default_rng(seed + 2).standard_normal((n, dv))
     kern = LinearElu()
     lq, lk = ar.feature_lifts(kern, head)
