@@ -27,30 +27,33 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from theorem.kernels import CSQ, Poly2, Softmax, scaled_scores
 from theorem.training.loop import FitResult as LoopResult
 from theorem.training.loop import fit as loop_fit
-
-jax.config.update("jax_enable_x64", True)
+from theorem.util.precision import float64
 
 __all__ = ["FIT_KERNELS", "FitResult", "log_weights", "fit_pattern", "tv_distance"]
 
 FIT_KERNELS = ("csq", "poly2", "softmax")
 _TINY = 1e-300
+_SOFTMAX, _POLY2, _CENTER = Softmax(), Poly2(), CSQ(shift=0.0, center=True)
 
 
 def log_weights(kernel: str, q: Float[Array, "n dk"], k: Float[Array, "n dk"], shift=1.0) -> Float[Array, "n n"]:
-    """``log Â`` row by row for softmax, poly2 (``S²``) and centered CSQ (``(S − mean_j S + c)²``)."""
-    s = q @ k.T / math.sqrt(q.shape[-1])
+    """``log Â`` row by row, from :mod:`theorem.kernels`: softmax, poly2 (``S²``) and centered CSQ
+    (``(S − mean_j S + c)²``, ``c = shift``, which may be a traced value: the fit learns it).
+
+    CSQ with a traced shift is built from the kernels' own pieces — the centering of
+    ``CSQ(shift=0).shifted_scores`` and poly2's log-weights of ``S̃ + c`` — since ``CSQ(shift=c)`` validates
+    ``c`` as a Python number.
+    """
     if kernel == "softmax":
-        return jax.nn.log_softmax(s, axis=-1)
+        return _SOFTMAX.log_weights(q, k)
     if kernel == "poly2":
-        t = s
-    elif kernel == "csq":
-        t = s - jnp.mean(s, axis=-1, keepdims=True) + shift
-    else:
-        raise ValueError(f"kernel: choose one of {', '.join(FIT_KERNELS)}, got {kernel!r}")
-    logt2 = jnp.log(jnp.maximum(t * t, _TINY))
-    return logt2 - jax.scipy.special.logsumexp(logt2, axis=-1, keepdims=True)
+        return _POLY2.log_weights(q, k)
+    if kernel == "csq":
+        return _POLY2.log_weights_from_scores(_CENTER.shifted_scores(scaled_scores(q, k)) + shift)
+    raise ValueError(f"kernel: choose one of {', '.join(FIT_KERNELS)}, got {kernel!r}")
 
 
 def tv_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -96,6 +99,7 @@ def _fit_jit(loss, p0, steps: int, lr: float) -> LoopResult:
                                       track_best=True))(p0)
 
 
+@float64
 def fit_pattern(
     x: Float[np.ndarray, "n d"],
     target: Float[np.ndarray, "n n"],

@@ -19,6 +19,8 @@ Recorded per step: the loss ``L(θ_t)`` *before* the update, the global gradient
 * ``clip``: gradients clipped to this global norm before the optimizer (``optax.clip_by_global_norm``);
 * ``skip_nonfinite``: a step whose loss or gradient is not finite leaves the parameters and the
   optimizer state unchanged (a poly2 row whose scores all vanish is 0/0);
+* ``zero_nonfinite_grads``: non-finite gradient entries are set to 0 before the optimizer (the step
+  still counts as non-finite for ``diverged``);
 * ``track_best`` (no ``data``): also return the parameters with the lowest loss seen, over
   ``θ_0 … θ_steps`` (the loss of ``θ_steps`` is evaluated once more after the last step).
 
@@ -89,6 +91,7 @@ def fit(
     data: Any = None,
     has_aux: bool = False,
     skip_nonfinite: bool = False,
+    zero_nonfinite_grads: bool = False,
     track_best: bool = False,
 ) -> FitResult:
     """Minimize ``loss`` from ``params`` for ``steps`` optimizer steps (see the module docstring).
@@ -113,6 +116,8 @@ def fit(
         val, g = value_and_grad(p, x) if with_data else value_and_grad(p)
         val, aux = val if has_aux else (val, None)
         ok = jnp.isfinite(val) & _all_finite(g)
+        if zero_nonfinite_grads:
+            g = jax.tree_util.tree_map(lambda a: jnp.where(jnp.isfinite(a), a, jnp.zeros_like(a)), g)
         if track_best:
             better = val < best_v
             best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, best_p)
