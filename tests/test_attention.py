@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from theorem import attention as attention_from_package
 from theorem.attention import attention, attention_weights, resolve_algorithm
 from theorem.kernels import CSQ, get_kernel
-from theorem.numeric.linear_features import SquaredFeatures, sym2_dim
+from theorem.kernels.features import SquaredFeatures, sym2_dim
 from theorem.numeric.linear_jaxpr import array_shapes, iter_eqns, square_arrays
 from theorem.strategies import KINDS, TokenSpec
 

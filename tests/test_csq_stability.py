@@ -18,7 +18,7 @@ import pytest
 
 from theorem.attention import attention
 from theorem.numeric import csq_linear as cl
-from theorem.numeric.linear_features import SquaredFeatures
+from theorem.kernels.features import SquaredFeatures
 
 N = 32768
 EPS32 = float(np.finfo(np.float32).eps)

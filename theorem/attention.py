@@ -15,7 +15,9 @@ csq        :math:`\big(q_i\cdot(k_j-\bar k_i)/\sqrt{d_k} + c\big)^2`, :math:`\ba
 linear     :math:`\phi(q_i)\cdot\phi(k_j)`, :math:`\phi = \mathrm{elu}+1` (no :math:`1/\sqrt{d_k}`)
 =========  ==========================================================================
 
-exactly as :mod:`theorem.kernels` defines them (the tests compare the weights).
+computed by :mod:`theorem.kernels` (the only place the formulas live): the quadratic form takes
+:math:`T` from :meth:`~theorem.kernels.Kernel.unnormalized_qk`, the linear form the kernel's
+:meth:`~theorem.kernels.Kernel.linear_form` (its feature map from :mod:`theorem.kernels.features`).
 
 ``algorithm``:
 
@@ -41,15 +43,20 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, Float, Shaped
 
 from theorem.kernels import CSQ, KERNEL_NAMES, Kernel, get_kernel
+from theorem.numeric.csq_linear import linear_attention
+from theorem.symbolic.flops import predicted_faster
 
 __all__ = ["attention", "attention_weights", "ALGORITHMS", "resolve_algorithm", "validate"]
 
 ALGORITHMS = ("quadratic", "linear", "auto")
-#: kernels with an exact finite feature map (a linear form)
-LINEAR_KERNELS = ("poly2", "csq", "linear")
+#: what the public functions accept: any array (their shapes ``(..., n, d)`` and float dtype are checked by
+#: :func:`validate`, which raises ``ValueError`` naming the argument, so the hint constrains neither)
+Input = Shaped[Array | np.ndarray | jax.ShapeDtypeStruct, "..."]
+#: kernels with an exact finite feature map (a linear form), as the kernels report it
+LINEAR_KERNELS = tuple(name for name in KERNEL_NAMES if get_kernel(name).feature_dim(1) is not None)
 
 
 # ---------------------------------------------------------------------------------------
@@ -129,7 +136,7 @@ def validate(q, k, v, *, kernel, causal, algorithm, chunk, params) -> Kernel:
         raise ValueError(f"v: d_v = 0 (shape {vs}); need d_v ≥ 1")
     if isinstance(kern, CSQ):
         _check_csq_params({"shift": kern.shift, "center": kern.center}, causal)
-    if algorithm == "linear" and kern.name not in LINEAR_KERNELS:
+    if algorithm == "linear" and kern.feature_dim(1) is None:
         raise ValueError(
             f"algorithm: 'linear' needs a finite feature map; kernel {kern.name!r} (exp(q·k)) has none. "
             "Use algorithm='quadratic' or 'auto'"
@@ -143,71 +150,26 @@ def resolve_algorithm(kern: Kernel, n: int, dk: int, dv: int, causal: bool, algo
     """``"auto"`` → the algorithm the cost model predicts faster; others unchanged."""
     if algorithm != "auto":
         return algorithm
-    if kern.name not in LINEAR_KERNELS:
+    if kern.feature_dim(1) is None:
         return "quadratic"
-    from theorem.symbolic.flops import predicted_faster
-
     name = "csq-uncentered" if isinstance(kern, CSQ) and not kern.center else kern.name
     return predicted_faster(name, n, dk, dv, causal)
 
 
 # ---------------------------------------------------------------------------------------
-# quadratic form: the kernel's formula on the n×n scores (dtype-preserving)
+# the two algorithms, one head each: both through the kernel (theorem.kernels), dtype-preserving
 # ---------------------------------------------------------------------------------------
 
 
-def _lower_mask(n: int):
-    """``j ≤ i`` as a boolean n×n array (two iotas and a comparison)."""
-    rows = jax.lax.broadcasted_iota(jnp.int32, (n, n), 0)
-    cols = jax.lax.broadcasted_iota(jnp.int32, (n, n), 1)
-    return rows >= cols
-
-
-def _unnormalized(kern: Kernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool) -> Float[Array, "n n"]:
-    """``T`` of :mod:`theorem.kernels`, computed in the dtype of ``q`` (the kernels module
-    builds its mask in the default float, which would promote float32 to float64)."""
-    n, dk = q.shape
-    mask = _lower_mask(n) if causal else None
-    if kern.name == "linear":
-        phi_q, phi_k = jax.nn.elu(q) + 1.0, jax.nn.elu(k) + 1.0
-        t = phi_q @ phi_k.T
-        return t if mask is None else jnp.where(mask, t, 0.0)
-    s = (q * jnp.asarray(1.0 / math.sqrt(dk), dtype=q.dtype)) @ k.T
-    if kern.name == "softmax":
-        if mask is not None:
-            s = jnp.where(mask, s, -jnp.inf)
-        s = s - jax.lax.stop_gradient(jnp.max(s, axis=-1, keepdims=True))
-        t = jnp.exp(s)
-        return t if mask is None else jnp.where(mask, t, 0.0)
-    if kern.name == "poly2":
-        t = s * s
-        return t if mask is None else jnp.where(mask, t, 0.0)
-    if kern.name == "csq":
-        if kern.center:
-            if mask is None:
-                s = s - jnp.mean(s, axis=-1, keepdims=True)
-            else:
-                counts = np.arange(1, n + 1, dtype=q.dtype)[:, None]  # constant
-                s = s - jnp.sum(jnp.where(mask, s, 0.0), axis=-1, keepdims=True) / counts
-        s = s + jnp.asarray(kern.shift, dtype=q.dtype)
-        t = s * s
-        return t if mask is None else jnp.where(mask, t, 0.0)
-    raise ValueError(f"kernel: no quadratic form for {kern.name!r}")  # pragma: no cover
-
-
 def _quadratic_head(kern: Kernel, causal: bool, q, k, v):
-    t = _unnormalized(kern, q, k, causal)
+    """:math:`(T v) / (T \mathbf 1)` with the kernel's :math:`T` (:meth:`~theorem.kernels.Kernel.unnormalized_qk`)."""
+    t = kern.unnormalized_qk(q, k, causal)
     return (t @ v) / jnp.sum(t, axis=-1, keepdims=True)
 
 
 def _linear_head(kern: Kernel, causal: bool, chunk: int | None, q, k, v):
-    from theorem.numeric.csq_linear import elu_linear, squared_linear
-
-    if kern.name == "linear":
-        return elu_linear(q, k, v, causal=causal, chunk=chunk)
-    if kern.name == "poly2":
-        return squared_linear(q, k, v, shift=0.0, center=False, causal=causal, lower_order=False, chunk=chunk)
-    return squared_linear(q, k, v, shift=kern.shift, center=kern.center, causal=causal, chunk=chunk)
+    """The kernel's linear form (:meth:`~theorem.kernels.Kernel.linear_form`) run by :mod:`theorem.numeric.csq_linear`."""
+    return linear_attention(kern, q, k, v, causal=causal, chunk=chunk)
 
 
 def _over_heads(head_fn, *arrays):
@@ -230,12 +192,12 @@ def _attention(q, k, v, kern, causal, algorithm, chunk):
 
 
 def attention(
-    q: Float[Array, "*batch n dk"],
-    k: Float[Array, "*batch n dk"],
-    v: Float[Array, "*batch n dv"],
+    q: Input,
+    k: Input,
+    v: Input,
     *,
     kernel: str | Kernel,
-    causal: bool = False,
+    causal: object = False,  # True or False; anything else is a ValueError from validate
     algorithm: str = "quadratic",
     chunk: int | None = None,
     **params,
@@ -254,14 +216,13 @@ def attention(
 
 
 def attention_weights(
-    q: Float[Array, "n dk"], k: Float[Array, "n dk"], *, kernel: str | Kernel, causal: bool = False, **params
+    q: Input, k: Input, *, kernel: str | Kernel, causal: object = False, **params
 ) -> Float[Array, "n n"]:
     """The :math:`n\\times n` weights ``A`` of the quadratic form (one head), in the dtype of ``q``."""
     kern = validate(q, k, q[..., :1], kernel=kernel, causal=causal, algorithm="quadratic", chunk=None, params=params)
     if len(q.shape) != 2:
         raise ValueError(f"q: attention_weights takes one head, shape (n, d_k); got shape {tuple(q.shape)}")
-    t = _unnormalized(kern, jnp.asarray(q), jnp.asarray(k), bool(causal))
-    return t / jnp.sum(t, axis=-1, keepdims=True)
+    return kern.weights(jnp.asarray(q), jnp.asarray(k), bool(causal))
 
 
 # ---------------------------------------------------------------------------------------

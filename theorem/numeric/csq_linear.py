@@ -10,12 +10,15 @@ r"""CSQ (and poly2, elu+1) attention in time linear in n: the exact rewrite and 
     s\,q_i\cdot(k_j - \bar k_i) + c \;=\; \underbrace{s\,q_i\cdot k'_j}_{a_{ij}}
     \;+\; \underbrace{c - s\,q_i\cdot \bar k'_i}_{e_i},
 
-so :math:`T_{ij} = (a_{ij} + e_i)^2` and :meth:`~theorem.numeric.linear_features.SquaredFeatures`
+so :math:`T_{ij} = (a_{ij} + e_i)^2` and :class:`~theorem.kernels.features.SquaredFeatures`
 factors it through :math:`D = (d_k+1)(d_k+2)/2` features.  The per-query offset :math:`e_i`
 needs only the prefix sum :math:`\sum_{j\le i} k'_j` and the count (both are entries of the running
 state; the code takes them from a cumulative sum, :math:`O(n d_k)`), so the prefix sums of
 :math:`1, k, k\otimes k` (symmetric) and of :math:`v, k v^\top, (k\otimes k) v^\top` suffice
 (:mod:`theorem.symbolic.csq_identity` proves it).  Uncentered: :math:`e_i = c + s\,q_i\cdot\mu`.
+The rewrite itself (the transformed inputs and offsets) is the kernel's own:
+:meth:`theorem.kernels.CSQ.linear_form` (and ``Poly2.linear_form``, ``LinearElu.linear_form``); this
+module holds the kernel-agnostic algorithms.
 
 **Why a reference point.**  The output does not depend on :math:`\mu` (exactly, so
 :math:`\mu` carries ``stop_gradient`` and gradients are unchanged), but float32 does: the
@@ -43,7 +46,6 @@ nothing to any numerator or denominator, and queries whose rows are dropped befo
 
 from __future__ import annotations
 
-import math
 import operator
 from functools import reduce
 
@@ -52,34 +54,19 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from theorem.numeric.linear_features import FeatureKernel, SquaredFeatures
+from theorem.kernels import CSQ, FeatureKernel, Kernel, LinearElu, Poly2
+from theorem.util.tiling import default_block, default_chunk
 
 __all__ = [
     "squared_offsets",
     "linear_noncausal",
     "linear_causal",
+    "linear_attention",
     "squared_linear",
     "elu_linear",
     "default_block",
     "default_chunk",
 ]
-
-#: bytes of one block of features we aim to keep in the last-level cache
-_BLOCK_BYTES = 4 * 2**20
-
-
-def default_block(n: int, feature_dim: int, itemsize: int = 4) -> int:
-    """Rows per block of the non-causal passes: the power of two nearest ``4 MiB / (D·itemsize)``, 64 ≤ B ≤ 4096."""
-    b = _BLOCK_BYTES / max(1, feature_dim * itemsize)
-    b = 1 << max(6, min(12, round(math.log2(max(b, 1.0)))))
-    return min(b, max(n, 1))
-
-
-def default_chunk(dk: int, dv: int) -> int:
-    """Chunk size of the causal algorithm (see :func:`theorem.symbolic.flops.optimal_chunk`)."""
-    from theorem.symbolic.flops import optimal_chunk
-
-    return optimal_chunk(dk, dv)
 
 
 def squared_offsets(
@@ -90,26 +77,10 @@ def squared_offsets(
     center: bool,
     causal: bool,
 ) -> tuple[Float[Array, "n dk"], Float[Array, "n dk"], Float[Array, " n"]]:
-    r"""``(s·q, k − μ, e)`` with :math:`T_{ij} = (s\,q_i\cdot(k_j-\mu) + e_i)^2` equal to the CSQ weight.
-
-    :math:`\mu` = ``stop_gradient`` (mean of all keys); centered:
-    :math:`e_i = c - s\,q_i\cdot\bar k'_i` with :math:`\bar k'_i` the (prefix) mean of :math:`k - \mu`;
-    uncentered: :math:`e_i = c + s\,q_i\cdot\mu`.
-    """
-    n, dk = q.shape[-2], q.shape[-1]
-    qs = q * jnp.asarray(1.0 / math.sqrt(dk), dtype=q.dtype)
-    mu = jax.lax.stop_gradient(jnp.mean(k, axis=-2, keepdims=True))
-    kp = k - mu
-    if center:
-        if causal:
-            counts = np.arange(1, n + 1, dtype=k.dtype)[:, None]  # constant
-            kbar = jnp.cumsum(kp, axis=-2) / counts
-        else:
-            kbar = jnp.mean(kp, axis=-2, keepdims=True)
-        e = shift - jnp.sum(qs * kbar, axis=-1)
-    else:
-        e = shift + jnp.sum(qs * mu, axis=-1)
-    return qs, kp, e.astype(q.dtype)
+    r"""``(s·q, k − μ, e)`` of :meth:`theorem.kernels.CSQ.linear_form`:
+    :math:`T_{ij} = (s\,q_i\cdot(k_j-\mu) + e_i)^2` equals the CSQ weight."""
+    form = CSQ(shift=shift, center=center).linear_form(q, k, causal)
+    return form.q, form.k, form.e
 
 
 def _sum(parts):
@@ -128,7 +99,7 @@ def _augment(v: Float[Array, "n dv"]) -> Float[Array, "n dv+1"]:
     return jnp.concatenate([v, jnp.ones_like(v[:, :1])], axis=-1)
 
 
-def _split(num: Float[Array, "n dv+1"]) -> Float[Array, "n dv"]:
+def _split(num: Float[Array, "n v"]) -> Float[Array, "n v-1"]:
     return num[:, :-1] / num[:, -1:]
 
 
@@ -219,6 +190,24 @@ def linear_causal(
     return _split(num.reshape(t * c, -1)[:n])
 
 
+def linear_attention(
+    kernel: Kernel,
+    q: Float[Array, "n dk"],
+    k: Float[Array, "n dk"],
+    v: Float[Array, "n dv"],
+    *,
+    causal: bool,
+    chunk: int | None = None,
+) -> Float[Array, "n dv"]:
+    """One head of ``kernel`` in linear time, through the kernel's :meth:`~theorem.kernels.Kernel.linear_form`
+    (chunks of ``chunk`` rows when causal, blocks when not)."""
+    form = kernel.linear_form(q, k, causal)
+    if form is None:
+        raise ValueError(f"kernel: {kernel.name!r} has no finite feature map, so no linear form")
+    algorithm = linear_causal if causal else linear_noncausal
+    return algorithm(form.features, form.q, form.k, form.e, v, chunk)
+
+
 def squared_linear(
     q: Float[Array, "n dk"],
     k: Float[Array, "n dk"],
@@ -231,15 +220,8 @@ def squared_linear(
     chunk: int | None = None,
 ) -> Float[Array, "n dv"]:
     """CSQ (``lower_order=True``) or poly2 (``False``: :math:`T = (s\\,q\\cdot k)^2`, no offset) in linear time."""
-    if lower_order:
-        qs, kp, e = squared_offsets(q, k, shift=shift, center=center, causal=causal)
-    else:
-        qs = q * jnp.asarray(1.0 / math.sqrt(q.shape[-1]), dtype=q.dtype)
-        kp, e = k, jnp.zeros(q.shape[:-1], q.dtype)
-    features = SquaredFeatures(lower_order=lower_order)
-    if causal:
-        return linear_causal(features, qs, kp, e, v, chunk)
-    return linear_noncausal(features, qs, kp, e, v, chunk)
+    kernel = CSQ(shift=shift, center=center) if lower_order else Poly2()
+    return linear_attention(kernel, q, k, v, causal=causal, chunk=chunk)
 
 
 def elu_linear(
@@ -251,9 +233,4 @@ def elu_linear(
     chunk: int | None = None,
 ) -> Float[Array, "n dv"]:
     """Linear attention with :math:`\\phi = \\mathrm{elu}+1` (Katharopoulos et al. 2020), no score scaling."""
-    from theorem.numeric.linear_features import EluFeatures
-
-    e = jnp.zeros(q.shape[:-1], q.dtype)
-    if causal:
-        return linear_causal(EluFeatures(), q, k, e, v, chunk)
-    return linear_noncausal(EluFeatures(), q, k, e, v, chunk)
+    return linear_attention(LinearElu(), q, k, v, causal=causal, chunk=chunk)

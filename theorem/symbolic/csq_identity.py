@@ -43,6 +43,8 @@ from collections.abc import Callable, Sequence
 
 import sympy as sp
 
+from theorem.kernels.features import sym2_pairs
+
 from .derivations import Derivation
 
 __all__ = [
@@ -71,12 +73,10 @@ def _pairs(d: int) -> list[tuple[int, int]]:
 
 
 def square_features(q: Sequence[sp.Expr], k: Sequence[sp.Expr], c: sp.Expr) -> tuple[list, list]:
-    r"""``(φ(q, c), ψ(k))`` exactly as :class:`theorem.numeric.linear_features.SquaredFeatures` builds them:
+    r"""``(φ(q, c), ψ(k))`` exactly as :class:`theorem.kernels.features.SquaredFeatures` builds them:
     the symmetric second-order monomials of the augmented vectors :math:`[q, c]` and :math:`[k, 1]`, in the
-    implementation's order (:func:`~theorem.numeric.linear_features.sym2_pairs`), weights :math:`2-\delta_{ab}`
+    implementation's order (:func:`~theorem.kernels.features.sym2_pairs`), weights :math:`2-\delta_{ab}`
     on the query side."""
-    from theorem.numeric.linear_features import sym2_pairs
-
     xq, xk = list(q) + [c], list(k) + [sp.S.One]
     ia, ib = sym2_pairs(len(xq))
     phi = [(1 if a == b else 2) * xq[a] * xq[b] for a, b in zip(ia, ib)]
@@ -103,8 +103,6 @@ def check_centered_identity(d: int, tokens: int = 3, features: FeatureMap = squa
     :math:`e_m = c - s q\cdot\frac1m\sum_{j\le m}\psi(k_j-\mu)_{\text{first order}}\big/\sum_{j\le m}\psi(k_j-\mu)_{\text{const}}`
     read off the state.  Both sides of the output identity are linear in the :math:`v_j`, so
     weight-by-weight equality is the identity for the numerator and the denominator."""
-    from theorem.numeric.linear_features import sym2_pairs
-
     q = _vec("q", d)
     mu = _vec("mu", d)
     keys = [_vec(f"k{j}", d) for j in range(tokens)]
@@ -119,7 +117,7 @@ def check_centered_identity(d: int, tokens: int = 3, features: FeatureMap = squa
         first = [state_1[pairs.index((a, d))] for a in range(d)]
         count = state_1[pairs.index((d, d))]
         e = c - sum(sq[a] * first[a] for a in range(d)) / count
-        phi = features(sq, [0] * d, e)[0]
+        phi = features(sq, [sp.S.Zero] * d, e)[0]
         for kj, psi in zip(seen, psis):
             if len(phi) != len(psi):
                 return False
