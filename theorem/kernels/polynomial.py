@@ -100,6 +100,8 @@ class CSQ(SquaredKernel):
     name: str = field(init=False, default="csq")
 
     def __post_init__(self) -> None:
+        if isinstance(self.shift, jax.core.Tracer):
+            return  # a traced shift (fitted by gradient, inside jit/grad): its value is not known here
         if not math.isfinite(self.shift) or self.shift < 0:
             raise UnknownKernelError(f"csq: shift must be a finite number ≥ 0, got {self.shift}")
 
@@ -134,15 +136,24 @@ class CSQ(SquaredKernel):
         return jnp.sum(mask_zero(below, True)) / seen
 
     def features(self, q, k):
+        """``(σq, c)⊗², (k − k̄, 1)⊗²``; without a shift (``c = 0``) the minimal lift ``(σq)⊗², (k − k̄)⊗²``."""
         dk = q.shape[-1]
         qs = q * (1.0 / math.sqrt(dk))
         kc = k - jnp.mean(k, axis=-2, keepdims=True) if self.center else k
+        if self._unshifted:
+            return symmetric_square(qs), symmetric_square(kc)
         xq = jnp.concatenate([qs, jnp.full(q.shape[:-1] + (1,), self.shift, q.dtype)], axis=-1)
         xk = jnp.concatenate([kc, jnp.ones(k.shape[:-1] + (1,), k.dtype)], axis=-1)
         return symmetric_square(xq), symmetric_square(xk)
 
     def feature_dim(self, dk):
-        return sym2_dim(dk + 1)
+        """Width of :meth:`features`: ``(d_k+1)(d_k+2)/2``, or ``d_k(d_k+1)/2`` without a shift.  (The
+        linear form always carries the offset column: its state is ``(d_k+1)(d_k+2)/2`` wide.)"""
+        return sym2_dim(dk) if self._unshifted else sym2_dim(dk + 1)
+
+    @property
+    def _unshifted(self) -> bool:
+        return not isinstance(self.shift, jax.core.Tracer) and self.shift == 0
 
     def linear_form(self, q, k, causal=False):
         r"""``(s·q, k − μ, e)`` with :math:`T_{ij} = (s\,q_i\cdot(k_j-\mu) + e_i)^2` equal to the CSQ weight.
