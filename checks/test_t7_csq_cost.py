@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 from theorem.attention import attention
 from theorem.claims.ledger import Evidence, Profile, Verdict
-from theorem.claims.t7_csq_cost import READINGS, cost_evidence, rule_a, rule_b
+from theorem.claims.t7_csq_cost import (EXPONENT_MAX, READINGS, cost_evidence, counts_evidence, exactness_evidence,
+                                        memory_evidence, rule_a, rule_b)
+from theorem.kernels.features import sym2_pairs
 from theorem.numeric.linear_jaxpr import count_flops, square_arrays
 from theorem.symbolic import csq_identity as ci
 from theorem.symbolic.flops import cost, cubic_leading_term, feature_dim
@@ -61,7 +63,7 @@ def test_feature_count_is_half_the_full_square():
 
 def test_a_wrong_feature_map_is_caught():
     def unweighted(q, k, c):  # forgets the multiplicity 2 of the off-diagonal pairs
-        from theorem.numeric.linear_features import sym2_pairs
+        from theorem.kernels.features import sym2_pairs
 
         xq, xk = list(q) + [c], list(k) + [1]
         ia, ib = sym2_pairs(len(xq))
@@ -151,24 +153,57 @@ def test_no_n_by_n_array_forward_or_backward():
 # -- the ledger --------------------------------------------------------------------------------
 
 
-def test_rules_turn_failing_evidence_into_fails():
-    bad = [Evidence("numeric", "linear ≠ quadratic", False, {})]
-    assert rule_a(bad).verdict == Verdict.FAILS
-    assert rule_b(bad).verdict == Verdict.FAILS
+def _identity(ok=True):
+    return Evidence("symbolic", "", ok, {}, key="symbolic.identity")
+
+
+def _timing(method, exponent):
+    return Evidence("benchmark", "", exponent <= EXPONENT_MAX, {}, key=f"timing.n.{method}", measured=exponent,
+                    predicted=1.0)
+
+
+@pytest.fixture(scope="module")
+def untimed_a():
+    """Everything T7.a gathers except the identity proofs (slow) and the timings."""
+    q = Profile("quick")
+    return [cost_evidence(), counts_evidence(q), exactness_evidence(q, grads=False), memory_evidence(q)]
+
+
+def test_untimed_evidence_of_t7a_supports_it(untimed_a):
+    assert all(e.supports for e in untimed_a), [e.summary for e in untimed_a if not e.supports]
+    counts = next(e for e in untimed_a if e.key == "counts.traced")
+    assert counts.measured == counts.predicted
+    mem = next(e for e in untimed_a if e.key == "memory.forward")
+    assert mem.measured == 0 and mem.data["state_shape"] == [15, 4]  # D = (4+1)(4+2)/2 = 15 features, d_v + 1 = 4
+
+
+def test_rule_a_decides_on_the_evidence_it_is_given(untimed_a):
+    ok = [_identity(), *untimed_a, _timing("csq-linear", 0.9), _timing("csq-linear-causal", 1.1)]
+    out = rule_a(ok)
+    assert out.verdict == Verdict.HOLDS_WITH_CONDITIONS and "0.90" in out.because and "1.10" in out.because
+    slow = [_identity(), *untimed_a, _timing("csq-linear", 0.9), _timing("csq-linear-causal", 1.8)]
+    out = rule_a(slow)
+    assert out.verdict == Verdict.FAILS and out.counterexample["key"] == "timing.n.csq-linear-causal"
+    assert rule_a([_identity(False), *untimed_a]).verdict == Verdict.FAILS
+    context = Evidence("benchmark", "", None, {}, key="timing.d", measured=5.0)  # context never decides
+    assert rule_a([_identity(), *untimed_a, context]).verdict == Verdict.HOLDS_WITH_CONDITIONS
+
+
+def test_rule_b_decides_on_the_evidence_it_is_given():
+    def ev(grad_ok=True, ratios=(3.1, 3.1, 3.2, 3.2), time_exp=1.0):
+        return [Evidence("numeric", "", grad_ok, {}, key="exactness.grads", measured=[1e-15], predicted=[1e-12]),
+                Evidence("numeric", "", True, {}, key="counts.grad_ratio", measured=list(ratios)),
+                Evidence("numeric", "", True, {}, key="memory.backward", measured=0, predicted=0),
+                Evidence("benchmark", "", time_exp <= EXPONENT_MAX, {}, key="timing.grad", measured=time_exp)]
+
+    out = rule_b(ev())
+    assert out.verdict == Verdict.HOLDS_WITH_CONDITIONS and "3.10–3.20" in out.corrected
+    assert rule_b(ev(grad_ok=False)).verdict == Verdict.FAILS
+    assert rule_b(ev(time_exp=1.9)).verdict == Verdict.FAILS
 
 
 def test_readings_exist():
     assert [r.id for r in READINGS] == ["T7.a", "T7.b"]
-
-
-def test_rule_a_on_the_untimed_evidence():
-    """Everything T7.a gathers except the timings (those run in the ledger and the slow test)."""
-    from theorem.claims.t7_csq_cost import counts_evidence, exactness_evidence, identity_evidence, memory_evidence
-
-    q = Profile("quick")
-    ev = [cost_evidence(), counts_evidence(q), exactness_evidence(q, grads=False), memory_evidence(q)]
-    assert all(e.supports for e in ev), [e.summary for e in ev if not e.supports]
-    assert rule_a(ev).verdict == Verdict.HOLDS_WITH_CONDITIONS
 
 
 @pytest.mark.slow

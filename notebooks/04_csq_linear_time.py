@@ -23,33 +23,34 @@
 # 2. that the linear form *is* CSQ attention — values and gradients equal to the quadratic form to
 #    float64 round-off — and that float32 stays accurate at n = 32768;
 # 3. the exact operation counts, read off the traced programs and set beside the closed forms;
-# 4. the benchmark (`d2check bench attention --full`, committed under `notebooks/data/`): time
+# 4. the benchmark (`d2check bench attention --full`, committed as the experiment records
+#    `bench_attention` and `bench_attention_calibration` under `theorem/data/records/`): time
 #    against n and d_k, the ratios, the crossover n* measured beside the cost model's and the pure
 #    FLOP count's, memory, and the performance targets — met or not, with what limits them;
-# 5. a small live measurement (B1: cost grows linearly with n) and the verdicts of the quick readings.
+# 5. the recorded time of the linear form against n (B1: cost grows linearly with n) and the verdicts
+#    of the quick readings.
+#
+# The benchmark figures are loaded from the records (`load_record`), never re-measured here;
+# regenerate them with `python -m theorem.experiments bench_attention_calibration bench_attention`.
 #
 # The CSQ formula is the project's reconstruction (`docs/csq.md`): the weight of key j for query i
 # is (q_i·(k_j − k̄_i)/√d_k + c)², k̄_i the mean of the keys query i sees, normalized per row.
 
 # %%
-import json
-import math
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 from IPython.display import Markdown, Math, display
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-from theorem import attention
 from theorem.claims.ledger import Profile
-from theorem.numeric.linear_scaling import counted_vs_model, equivalence_errors, time_vs_n
+from theorem.experiments.records import require_record
+from theorem.numeric.linear_scaling import counted_vs_model, equivalence_errors
 from theorem.symbolic import csq_identity as ci
 from theorem.symbolic import flops as fl
-
-DATA = Path("data")
+from theorem.util.machine import this_machine
 
 # %% [markdown]
 # ## 1. The identity (SymPy, run now)
@@ -133,7 +134,7 @@ display(Markdown(f"With $d_k = d_v = d$: $\\lim F/(n d^3) = {sp.latex(lead['per_
                  f"$\\partial^2 F/\\partial n^2 = {lead['d2F_dn2']}$ — Θ(n d³) per head, exactly linear in n."))
 
 # %% [markdown]
-# ## 4. The benchmark (committed data)
+# ## 4. The benchmark (the committed record)
 #
 # `d2check bench attention --full`: float32, one head, d_v = d_k, jit-compiled ahead of time,
 # warmed up, the methods at one size called in interleaved rounds, minimum reported.  The machine
@@ -141,7 +142,11 @@ display(Markdown(f"With $d_k = d_v = d$: $\\lim F/(n d^3) = {sp.latex(lead['per_
 # ran at the same time, so single timings are noisy; ratios are taken within one run).
 
 # %%
-bench = json.loads((DATA / "bench_attention_full.json").read_text())
+record = require_record("bench_attention")
+bench = record["result"]
+prov = record["provenance"]
+print(f"record {record['name']}: `{prov['command']}` (converted from {prov.get('converted_from')}, commit "
+      f"{prov['git_commit'][:10]}, run started {prov.get('run_started')})")
 print(f"profile {bench['profile']}, {bench['machine']['cpus']} CPUs, load average {bench['machine']['load_average']}, "
       f"{bench['seconds'] / 60:.1f} min; matmul {bench['matmul']['before']['size']}²: "
       f"{bench['matmul']['flops_per_second'] / 1e9:.1f} GFLOP/s")
@@ -202,18 +207,19 @@ display(Markdown("**Ratios in one run** (time of the first over the second)\n\n"
 # overhead κ per call.
 
 #
-# The balance in the code was fitted (`fit_balance`, non-negative least squares on relative errors) on
-# a first full run, committed as `bench_attention_full_fit.json`; the run plotted here is a second,
-# independent run, so the cost model's crossovers below are predictions out of sample.
+# The balance (`this_machine()`) is read from the calibration record `bench_attention_calibration`: it
+# was fitted (`theorem.bench.fits.fit_balance`, non-negative least squares on relative errors) on a first
+# full run; the run plotted here is a second, independent run, so the cost model's crossovers below are
+# predictions out of sample.
 
 # %%
-calib = json.loads((DATA / "bench_attention_full_fit.json").read_text())
+calib = require_record("bench_attention_calibration")["result"]
 fit = calib["balance_fit"]
 xo = bench["crossovers"]
-bal = fl.THIS_MACHINE
+bal = this_machine()
 display(Markdown(f"Calibration run: ρ_q = {fit['rho_q']:.3g}, ρ_l = {fit['rho_l']:.3g}, ρ_mem = {fit['rho_mem']:.3g}, "
                  f"ω = {fit['omega']:.3g}, κ = {fit['kappa']:.3g}, matmul rate {fit['flops_per_second'] / 1e9:.0f} GFLOP/s, "
-                 f"{fit['points']} timings, relative residual rms {fit['relative_residual_rms']:.2f}.  In the code: "
+                 f"{fit['points']} timings, relative residual rms {fit['relative_residual_rms']:.2f}.  Read by `this_machine()`: "
                  f"ρ_q = {bal.rho_q:.3g}, ρ_l = {bal.rho_l:.3g}, ρ_mem = {bal.rho_mem:.3g}, ω = {bal.omega:.3g}, "
                  f"κ = {bal.kappa:.3g}."))
 display(Markdown("| d_k | causal | measured n* | cost model n* | model / measured | pure FLOP n* | FLOP / measured | d² |\n|---|---|---|---|---|---|---|---|\n"
@@ -277,20 +283,28 @@ display(Markdown("| target | measured | met |\n|---|---|---|\n"
                              f"{ {True: 'yes', False: '**no**', None: 'not measured'}[t['met']] } |" for t in bench["targets"])))
 
 # %% [markdown]
-# ## 7. Measured now: the cost grows linearly with n (B1)
+# ## 7. Recorded: the cost grows linearly with n (B1)
 #
-# A small live run of the linear form (float32, d_k = d_v = 8): if "O(d²)" meant "independent of
-# sequence length", these times would be flat.
+# The linear form in the benchmark record (float32, d_k = d_v = 8), beside its FLOP count: if "O(d²)"
+# meant "independent of sequence length", these times would be flat.  (The ledger's B1 readings decide
+# from the operation counts of the traced program; the clock is context.)
 
 # %%
-live = time_vs_n("csq-linear", (512, 1024, 2048, 4096, 8192), 8)
+lin8 = [r for r in bench["grid"] if r["method"] == "csq-linear" and r["dk"] == 8 and r["seconds_min"]]
+ns_lin = [r["n"] for r in lin8]
+ms_lin = [1e3 * r["seconds_min"] for r in lin8]
+big = [(n, t) for n, t in zip(ns_lin, ms_lin) if n >= 1024]
+slope = np.polyfit(np.log([n for n, _ in big]), np.log([t for _, t in big]), 1)[0]
 fig, ax = plt.subplots(figsize=(5, 3.5))
-ns_live = [r["n"] for r in live["rows"]]
-ax.loglog(ns_live, [r["seconds"] for r in live["rows"]], "o-", label=f"measured (exponent {live['exponent']:.2f})")
-t0 = live["rows"][-1]["seconds"] / live["rows"][-1]["flops"]
-ax.loglog(ns_live, [t0 * r["flops"] for r in live["rows"]], "--", label="FLOP count (∝ n), scaled")
+ax.loglog(ns_lin, ms_lin, "o-", label=f"recorded (exponent {slope:.2f} for n ≥ 1024)")
+ms_per_flop = ms_lin[-1] / lin8[-1]["flops"]
+ax.loglog(ns_lin, [ms_per_flop * r["flops"] for r in lin8], "--", label="FLOP count (∝ n), scaled")
+ax.set_xscale("log", base=2)
+for axis in (ax.xaxis, ax.yaxis):
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
 ax.set_xlabel("n")
-ax.set_ylabel("seconds")
+ax.set_ylabel("ms per call")
 ax.legend(fontsize=8)
 ax.grid(True, which="both", alpha=0.3)
 

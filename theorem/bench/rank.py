@@ -15,15 +15,15 @@ import sys
 import time
 
 import numpy as np
+from tqdm import tqdm
+
+from theorem.kernels import KERNEL_NAMES, get_kernel
+from theorem.numeric.predicted import predict_rank
+from theorem.numeric.pullback import PullbackProblem, dense_jacobian, measure_rank
+from theorem.util.jsonable import jsonable
 
 
 def main(argv: list[str]) -> int:
-    from tqdm import tqdm
-
-    from theorem.kernels import KERNEL_NAMES, get_kernel
-    from theorem.numeric.predicted import predict_rank
-    from theorem.numeric.pullback import PullbackProblem, dense_jacobian, measure_rank
-
     ap = argparse.ArgumentParser(prog="d2check bench rank", description=__doc__)
     ap.add_argument("--n", type=int, default=1024)
     ap.add_argument("--d", type=int, default=64)
@@ -81,8 +81,6 @@ def main(argv: list[str]) -> int:
           f"  dense Jacobian: {gib:.2f} GiB; timed at n = {args.small_n}: {t_small:.2f} s, scaled ≈ {t_dense:.1f} s")
     print(f"  ratio dense-estimate / sketch = {t_dense / meas.seconds:.1f}×  (target: sketch under 60 s)")
     if args.json:
-        from theorem.report import _jsonable
-
         with open(args.json, "w") as fh:
-            json.dump(_jsonable(res), fh, indent=1)
+            json.dump(jsonable(res), fh, indent=1)
     return 0

@@ -9,6 +9,8 @@ __all__ = ["EXPERIMENTS", "experiment_module", "UnknownExperimentError"]
 
 #: record name → module; every committed record is made by exactly one of these
 EXPERIMENTS: dict[str, str] = {
+    "bench_attention": "theorem.experiments.bench_attention",
+    "bench_attention_calibration": "theorem.experiments.bench_attention_calibration",
 }
 
 

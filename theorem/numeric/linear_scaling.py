@@ -2,12 +2,15 @@
 
 * :func:`equivalence_errors` — linear vs quadratic, float64, values and ``jax.grad``;
 * :func:`counted_vs_model` — operations read off the traced program vs :mod:`theorem.symbolic.flops`;
+* :func:`grad_counted`, :func:`no_square_arrays` — the same for ``jax.grad``, and the shapes it builds;
 * :func:`time_vs_n` / :func:`time_vs_dk` — timings of one method over a sweep, with the fitted
   exponent beside the FLOP model's;
 * :func:`crossover_sweep` — CSQ linear vs quadratic over n, the measured :math:`n^*` beside the
   cost model's and the pure FLOP count's.
 
-Timings use :func:`theorem.bench.attention.measure` (AOT-compiled, warmed up, interleaved, min of calls).
+Timings use :func:`theorem.numeric.attention_timing.measure` (AOT-compiled, warmed up, interleaved,
+min of calls).  The equivalence is a float64 statement (:func:`~theorem.util.precision.float64` scopes
+it); the counts and timings run in float32.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from theorem.attention import attention
-
-jax.config.update("jax_enable_x64", True)  # the equivalence is a float64 statement; timings pass float32 explicitly
+from theorem.numeric.attention_timing import cost_counts, inputs, measure, time_interleaved
+from theorem.numeric.linear_jaxpr import array_shapes, count_flops, square_arrays
+from theorem.numeric.scaling_fits import fit_exponent, measured_crossover
+from theorem.symbolic.flops import PURE_FLOPS, MachineBalance, cost, crossover_value, this_machine
+from theorem.util.precision import float64
 
 __all__ = [
     "equivalence_errors",
@@ -41,6 +47,7 @@ def _qkv(n: int, dk: int, dv: int, seed: int, offset: float = 0.0, dtype=np.floa
     return q.astype(dtype), (k + offset).astype(dtype), v.astype(dtype)
 
 
+@float64
 def equivalence_errors(cases) -> list[dict]:
     """For each ``(n, dk, dv, causal, chunk, seed)``: max |linear − quadratic| of the outputs and of
     ``jax.grad`` of ⟨w, output⟩ w.r.t. (q, k, v), float64, keys offset by 3 (a shared key mean)."""
@@ -64,16 +71,13 @@ def equivalence_errors(cases) -> list[dict]:
     return rows
 
 
-def counted_vs_model(sizes, kernel: str = "csq") -> list[dict]:
-    """Operations of the traced linear and quadratic programs vs the symbolic counts, per size
-    ``(n, dk, dv, causal, chunk)`` (``n`` a multiple of ``chunk``; ``chunk`` is also the block)."""
-    from theorem.numeric.linear_jaxpr import count_flops
-    from theorem.symbolic.flops import cost
-
+def counted_vs_model(sizes, kernel: str = "csq", algorithms=("quadratic", "linear")) -> list[dict]:
+    """Operations of the traced ``algorithms`` vs the symbolic counts, per size ``(n, dk, dv, causal,
+    chunk)`` (``n`` a multiple of ``chunk``; ``chunk`` is also the block)."""
     rows = []
     for n, dk, dv, causal, chunk in sizes:
         x, v = jnp.zeros((n, dk), jnp.float32), jnp.zeros((n, dv), jnp.float32)
-        for algo in ("quadratic", "linear"):
+        for algo in algorithms:
             m = count_flops(lambda a, b, c: attention(a, b, c, kernel=kernel, causal=causal, algorithm=algo,
                                                       chunk=chunk), x, x, v)
             c = cost(kernel, algo, causal).at(n=n, dk=dk, dv=dv, chunk=chunk, block=chunk)
@@ -85,8 +89,6 @@ def counted_vs_model(sizes, kernel: str = "csq") -> list[dict]:
 
 def grad_counted(n: int, dk: int, dv: int, causal: bool, chunk: int) -> dict:
     """FLOPs of the forward and of forward+backward (``jax.grad`` w.r.t. q, k, v) of the linear form."""
-    from theorem.numeric.linear_jaxpr import count_flops
-
     x, v = jnp.zeros((n, dk), jnp.float32), jnp.zeros((n, dv), jnp.float32)
 
     def f(q, k, v):
@@ -100,8 +102,6 @@ def grad_counted(n: int, dk: int, dv: int, causal: bool, chunk: int) -> dict:
 
 def no_square_arrays(n: int, dk: int, dv: int, causal: bool, chunk: int) -> dict:
     """Shapes in the traced linear program (forward, and forward+backward) with two axes ≥ n."""
-    from theorem.numeric.linear_jaxpr import array_shapes, square_arrays
-
     x, v = jnp.zeros((n, dk), jnp.float32), jnp.zeros((n, dv), jnp.float32)
 
     def f(q, k, v):
@@ -119,21 +119,17 @@ def no_square_arrays(n: int, dk: int, dv: int, causal: bool, chunk: int) -> dict
 
 
 def _exponent(xs, ys) -> float:
-    from theorem.bench.attention import fit_exponent
-
     return fit_exponent(xs, ys)["exponent"]
 
 
 def time_vs_n(method: str, ns, dk: int, dv: int | None = None, rounds: int = 5) -> dict:
     """Seconds of ``method`` at each n (min of interleaved calls), the fitted exponent of n and the
     FLOP model's exponent over the same range."""
-    from theorem.bench.attention import _cost_counts, measure
-
     dv = dv or dk
     rows = []
     for n in ns:
         t = measure([method], n, dk, dv, min_rounds=3, max_rounds=rounds, min_seconds=0.02)[method]
-        rows.append({"n": n, "seconds": t.best, "flops": _cost_counts(method, n, dk, dv)["flops"]})
+        rows.append({"n": n, "seconds": t.best, "flops": cost_counts(method, n, dk, dv)["flops"]})
     return {"method": method, "dk": dk, "dv": dv, "rows": rows,
             "exponent": _exponent([r["n"] for r in rows], [r["seconds"] for r in rows]),
             "model_exponent": _exponent([r["n"] for r in rows], [r["flops"] for r in rows])}
@@ -141,12 +137,10 @@ def time_vs_n(method: str, ns, dk: int, dv: int | None = None, rounds: int = 5) 
 
 def time_vs_dk(method: str, n: int, dks, rounds: int = 5) -> dict:
     """Seconds of ``method`` at each d_k = d_v, the fitted exponent and the FLOP model's."""
-    from theorem.bench.attention import _cost_counts, measure
-
     rows = []
     for dk in dks:
         t = measure([method], n, dk, dk, min_rounds=3, max_rounds=rounds, min_seconds=0.02)[method]
-        rows.append({"dk": dk, "seconds": t.best, "flops": _cost_counts(method, n, dk, dk)["flops"]})
+        rows.append({"dk": dk, "seconds": t.best, "flops": cost_counts(method, n, dk, dk)["flops"]})
     return {"method": method, "n": n, "rows": rows,
             "exponent": _exponent([r["dk"] for r in rows], [r["seconds"] for r in rows]),
             "model_exponent": _exponent([r["dk"] for r in rows], [r["flops"] for r in rows])}
@@ -154,11 +148,9 @@ def time_vs_dk(method: str, n: int, dks, rounds: int = 5) -> dict:
 
 def grad_time_vs_n(ns, dk: int, causal: bool = False, rounds: int = 5) -> dict:
     """Seconds of ``jax.grad`` (w.r.t. q, k, v) through the linear form at each n, float32, and the exponent."""
-    from theorem.bench.attention import _inputs, time_interleaved
-
     rows = []
     for n in ns:
-        args = _inputs(n, dk, dk)
+        args = inputs(n, dk, dk)
 
         def loss(q, k, v):
             return jnp.sum(attention(q, k, v, kernel="csq", causal=causal, algorithm="linear"))
@@ -172,11 +164,11 @@ def grad_time_vs_n(ns, dk: int, causal: bool = False, rounds: int = 5) -> dict:
             "grad_over_forward": [r["grad_seconds"] / r["forward_seconds"] for r in rows]}
 
 
-def crossover_sweep(dk: int, ns, causal: bool = False, rounds: int = 5) -> dict:
-    """CSQ linear vs quadratic over ``ns``: the measured crossover beside the cost model and the FLOP count."""
-    from theorem.bench.attention import measure, measured_crossover
-    from theorem.symbolic.flops import PURE_FLOPS, THIS_MACHINE, crossover_value
-
+def crossover_sweep(dk: int, ns, causal: bool = False, rounds: int = 5,
+                    balance: MachineBalance | None = None) -> dict:
+    """CSQ linear vs quadratic over ``ns``: the measured crossover beside the cost model's (``balance``:
+    this machine's calibrated one when not given) and the pure FLOP count's."""
+    balance = balance or this_machine()
     names = ["csq-quadratic-causal", "csq-linear-causal"] if causal else ["csq-quadratic", "csq-linear"]
     rows = []
     ahead = 0
@@ -189,6 +181,6 @@ def crossover_sweep(dk: int, ns, causal: bool = False, rounds: int = 5) -> dict:
             break
     meas = measured_crossover([r["n"] for r in rows], [r["quadratic"] for r in rows], [r["linear"] for r in rows])
     return {"dk": dk, "causal": causal, "rows": rows, "measured": meas,
-            "model_n_star": crossover_value("csq", dk, dk, causal, THIS_MACHINE),
+            "model_n_star": crossover_value("csq", dk, dk, causal, balance), "model_balance": balance.source,
             "flop_count_n_star": crossover_value("csq", dk, dk, causal, PURE_FLOPS),
             "d_squared": dk * dk}

@@ -24,9 +24,13 @@ elementwise operation streams memory while a matmul FLOP runs from cache:
     \mathrm{cost}_l = F_{\mathrm{mm}} + \rho_l\,F_{\mathrm{ew}} + \omega\,L + \kappa,
 
 :math:`L` the loop trips of the linear form, :math:`\kappa` its extra fixed overhead per call, and
-:math:`\rho_q, \rho_l, \rho_{mem}, \omega, \kappa` the machine balance (:data:`THIS_MACHINE`, fitted
-by ``d2check bench attention`` with :func:`fit_balance`).  The *pure FLOP count* is
-:math:`\rho = 1`, everything else 0.  The crossover :math:`n^*` solves quadratic cost = linear cost.
+:math:`\rho_q, \rho_l, \rho_{mem}, \omega, \kappa` the machine balance
+(:class:`~theorem.util.machine.MachineBalance`; this machine's is read from the calibration record by
+:func:`~theorem.util.machine.this_machine`, fitted by ``d2check bench attention`` with
+:func:`theorem.bench.fits.fit_balance`).  The *pure FLOP count* is :math:`\rho = 1`, everything else 0.
+The crossover :math:`n^*` solves quadratic cost = linear cost.  The formulas take the balance as an
+argument; only where none is given do they fall back on :func:`~theorem.util.machine.this_machine`.
+The tiles (chunk, block) are the implementation's own, from :mod:`theorem.util.tiling`.
 """
 
 from __future__ import annotations
@@ -37,9 +41,12 @@ from functools import lru_cache
 
 import sympy as sp
 
+from theorem.util.machine import PURE_FLOPS, MachineBalance, this_machine
+from theorem.util.tiling import default_block, optimal_chunk
+
 __all__ = [
     "N", "DK", "DV", "C", "B", "RHO", "RHO_Q", "RHO_L", "OMEGA", "KAPPA",
-    "Cost", "MachineBalance", "THIS_MACHINE", "PURE_FLOPS",
+    "Cost", "MachineBalance", "PURE_FLOPS", "this_machine", "model_costs",
     "feature_dim", "cost", "crossover", "crossover_value", "predicted_faster",
     "optimal_chunk", "cubic_leading_term", "commenter_arithmetic",
 ]
@@ -117,7 +124,7 @@ def _quadratic(kernel: str, causal: bool) -> Cost:
     if kernel in ("csq",):
         lower += n  # the mean's division
     if kernel == "linear":
-        lower = 10 * n * dk + dv * n  # elu+1 on q and k: select, expm1, mul, select, add
+        lower = 8 * n * dk + dv * n  # elu+1 on q and k (theorem.kernels.features.elu_plus_one): add, min, exp, select
     return Cost(kernel, "quadratic", causal, sp.expand(matmul), sp.expand(per_entry * n**2 + lower))
 
 
@@ -139,7 +146,7 @@ def _linear(kernel: str, causal: bool) -> Cost:
     d = feature_dim(kernel)
     lower_order = kernel in ("csq", "csq-uncentered")
     if kernel == "linear":
-        key_feats, query_feats = 5 * n * dk, 5 * n * dk  # elu + 1: select, expm1, mul, select, add
+        key_feats, query_feats = 4 * n * dk, 4 * n * dk  # elu + 1 (stable form): add, min, exp, select
     else:
         key_feats = n * d  # sym2([k, 1]) (or sym2(k))
         query_feats = 2 * n * d  # sym2([q, e]) and its weights w_ab
@@ -179,40 +186,6 @@ def cost(kernel: str, algorithm: str, causal: bool) -> Cost:
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MachineBalance:
-    r"""Relative costs, in matmul FLOPs: :math:`\rho_q` = one elementwise operation of the quadratic form
-    (fused passes over the :math:`n\times n` scores), :math:`\rho_l` = one of the linear form (features
-    written, then read by a product), :math:`\omega` = one loop trip, :math:`\kappa` = the linear form's
-    fixed overhead per call beyond the quadratic form's, :math:`\rho_{mem}` = the extra cost of the
-    quadratic form's elementwise operations once an :math:`n\times n` array no longer fits the last-level
-    cache (``llc_bytes``; float32)."""
-
-    rho_q: float
-    rho_l: float
-    omega: float
-    source: str
-    kappa: float = 0.0
-    rho_mem: float = 0.0
-    llc_bytes: int = 32 * 2**20
-    itemsize: int = 4
-
-    @property
-    def n_llc(self) -> float:
-        """The n above which one n×n array exceeds the last-level cache."""
-        return math.sqrt(self.llc_bytes / self.itemsize)
-
-
-#: every operation one FLOP, loops and calls free, no cache: the pure FLOP count
-PURE_FLOPS = MachineBalance(rho_q=1.0, rho_l=1.0, omega=0.0, source="pure FLOP count")
-#: fitted by :func:`fit_balance` on this project's shared 2-core AMD EPYC (float32, XLA CPU), from the
-#: calibration run ``d2check bench attention --full`` saved as notebooks/data/bench_attention_full_fit.json
-#: (598 timings, n ≤ 8192, relative residual rms 0.27; fitted matmul rate 78 GFLOP/s); the committed
-#: bench_attention_full.json is a second run that checks these numbers out of sample.  Refit with the
-#: bench on another machine.
-THIS_MACHINE = MachineBalance(rho_q=11.6, rho_l=66.4, omega=5.68e5, kappa=-3.10e5, rho_mem=106.0,
-                              source="fitted on the calibration run (bench_attention_full_fit.json)")
-
 RHO_MEM = sp.Symbol("rho_mem", nonnegative=True)
 
 
@@ -242,9 +215,8 @@ def _crossover_fn(kernel: str, causal: bool):
 
 
 def _default_block(kernel: str, dk: int, n: int) -> int:
-    from theorem.numeric.csq_linear import default_block
-
-    return default_block(n, int(feature_dim(kernel if kernel != "linear" else "linear", dk)))
+    """The block the implementation uses at ``n`` for this kernel's feature dimension."""
+    return default_block(n, int(feature_dim(kernel, dk)))
 
 
 def crossover_value(
@@ -284,10 +256,11 @@ def _model_fns(kernel: str, causal: bool):
     return q, lin
 
 
-def model_costs(kernel: str, n: int, dk: int, dv: int, causal: bool, balance: MachineBalance = None,
+def model_costs(kernel: str, n: int, dk: int, dv: int, causal: bool, balance: MachineBalance | None = None,
                 chunk: int | None = None, block: int | None = None) -> tuple[float, float]:
-    """(quadratic, linear) model costs at one size, in matmul-FLOP units."""
-    balance = balance or THIS_MACHINE
+    """(quadratic, linear) model costs at one size, in matmul-FLOP units (``balance``: this machine's
+    calibrated one when not given)."""
+    balance = balance or this_machine()
     fq, fl = _model_fns(kernel, causal)
     c = min(chunk or optimal_chunk(dk, dv, balance), n)
     b = min(block or _default_block(kernel, dk, n), n)
@@ -297,22 +270,11 @@ def model_costs(kernel: str, n: int, dk: int, dv: int, causal: bool, balance: Ma
     return q, lin
 
 
-def predicted_faster(kernel: str, n: int, dk: int, dv: int, causal: bool, balance: MachineBalance = None) -> str:
+def predicted_faster(kernel: str, n: int, dk: int, dv: int, causal: bool,
+                     balance: MachineBalance | None = None) -> str:
     """``"linear"`` when the cost model puts the linear form below the quadratic one at this size."""
     q, lin = model_costs(kernel, n, dk, dv, causal, balance)
     return "linear" if lin < q else "quadratic"
-
-
-def optimal_chunk(dk: int, dv: int, balance: MachineBalance | None = None) -> int:
-    r"""Chunk of the causal linear form: the power of two nearest :math:`4(d_k+1)`, clamped to [64, 256].
-
-    The intra-chunk work per token, :math:`2C(d_k+d_v+1)`, grows with :math:`C`, while the inter-chunk
-    work :math:`4D(d_v+1)` grows like :math:`d_k^2 d_v`; below :math:`C \approx 64` the per-chunk products
-    contract over too few rows and each loop trip's overhead (XLA on CPU) is paid :math:`n/C` times.
-    Measured on this machine (n = 16384, chunks 32…512): best near 64 for d_k ≤ 16, 128–256 for d_k = 32, 64.
-    """
-    c = 4 * (dk + 1)
-    return int(2 ** min(8, max(6, round(math.log2(c)))))
 
 
 # ---------------------------------------------------------------------------------------
@@ -357,60 +319,9 @@ def commenter_arithmetic(d: int = 128, n: int = 2048) -> dict[str, int | bool]:
     }
 
 
-# ---------------------------------------------------------------------------------------
-# fitting the machine balance to timings
-# ---------------------------------------------------------------------------------------
-
-_FIT_METHODS = {"csq-quadratic": ("quadratic", False), "csq-quadratic-causal": ("quadratic", True),
-                "csq-linear": ("linear", False), "csq-linear-causal": ("linear", True)}
-
-
-def fit_balance(grid, crossover_points=(), n_max: int | None = 8192, llc_bytes: int = 32 * 2**20) -> dict:
-    r"""Fit :math:`t = t_0 + [\mathrm{linear}]\,\delta + (F_{mm} + \rho_{q|l} F_{ew} + \omega L
-    + [n^2 > \mathrm{LLC}]\,\rho_{mem} F_{ew})/R` to CSQ timings.
-
-    Non-negative least squares on relative errors (each row divided by its time), over the
-    bench's grid records (``method, n, seconds_min, matmul, elementwise, loops``) and crossover
-    points, sizes up to ``n_max``.  Returns :math:`R` (matmul FLOP/s), :math:`\rho`, :math:`\omega`,
-    :math:`\kappa = \delta R`, :math:`\rho_q, \rho_l, \rho_{mem}` and the fit's relative residuals.
-    """
-    import numpy as np
-    from scipy.optimize import nnls
-
-    n_llc = math.sqrt(llc_bytes / 4)
-    rows = []
-    for r in grid:
-        if r.get("method") in _FIT_METHODS and r.get("seconds_min") and (n_max is None or r["n"] <= n_max):
-            algo = _FIT_METHODS[r["method"]][0]
-            rows.append((algo, r["n"], r["seconds_min"], r["matmul"], r["elementwise"], r.get("loops") or 0.0))
-    for p in crossover_points:
-        if n_max is not None and p["n"] > n_max:
-            continue
-        for algo in ("quadratic", "linear"):
-            if p.get(algo):
-                rows.append((algo, p["n"], p[algo], p[f"matmul_{algo}"], p[f"elementwise_{algo}"],
-                             p.get(f"loops_{algo}") or 0.0))
-    if len(rows) < 7:
-        raise ValueError(f"need at least 7 timings to fit the balance, got {len(rows)}")
-    t = np.array([r[2] for r in rows])
-    lin = np.array([1.0 if r[0] == "linear" else 0.0 for r in rows])
-    out_of_cache = np.array([1.0 if r[0] == "quadratic" and r[1] > n_llc else 0.0 for r in rows])
-    mm, ew, loops = (np.array([r[i] for r in rows]) for i in (3, 4, 5))
-    # columns: t0, δ⁺, δ⁻ (δ may be negative), F_mm, F_ew (quadratic), F_ew (linear), L,
-    # F_ew of the quadratic rows whose n×n arrays leave the cache
-    x = np.column_stack([np.ones(len(t)), lin, -lin, mm, ew * (1 - lin), ew * lin, loops, ew * out_of_cache])
-    scale = x.max(axis=0)
-    scale[scale == 0] = 1.0
-    coef, _ = nnls((x / scale) / t[:, None], np.ones(len(t)))
-    coef = coef / scale
-    t0, dp, dm, a, bq, bl, w, bm = coef
-    if a <= 0:
-        raise ValueError("the fit gave no matmul term")
-    pred = x @ coef
-    rel = pred / t - 1.0
-    return {
-        "flops_per_second": 1.0 / a, "rho_q": bq / a, "rho_l": bl / a, "omega": w / a, "kappa": (dp - dm) / a,
-        "rho_mem": bm / a,
-        "t0": t0, "llc_bytes": llc_bytes, "points": len(rows), "n_max": n_max,
-        "relative_residual_rms": float(np.sqrt(np.mean(rel**2))), "relative_residual_max": float(np.max(np.abs(rel))),
-    }
+def __getattr__(name: str) -> MachineBalance:
+    """``THIS_MACHINE``: the calibrated balance (:func:`~theorem.util.machine.this_machine`), read from its
+    record on first use — kept for callers of the old constant; new code passes a balance explicitly."""
+    if name == "THIS_MACHINE":
+        return this_machine()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

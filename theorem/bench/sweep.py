@@ -1,0 +1,120 @@
+"""The bench's sweep: every method over the grid of n and d_k, the crossover grid, the matmul yardstick
+before and after, and the linear form's FLOP rate beside a matmul's."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm import tqdm
+
+from theorem.bench.analysis import analyse
+from theorem.bench.profiles import PROFILES
+from theorem.numeric.attention_timing import METHODS, compile_method, cost_counts, matmul_rate, measure
+from theorem.util.machine import MachineBalance, this_machine
+
+__all__ = ["run", "flop_rate_check"]
+
+
+def flop_rate_check(n: int, dk: int, matmul_n: int, rounds: int = 5) -> dict:
+    """The linear form's FLOP rate (FLOPs of the closed form / time) beside a square float32 matmul's,
+    the two programs called alternately so that the machine's load hits both alike."""
+    compiled, mem, args = compile_method("csq-linear", n, dk, dk)
+    rng = np.random.default_rng(2)
+    a = jnp.asarray(rng.standard_normal((matmul_n, matmul_n)), jnp.float32)
+    mm = jax.jit(jnp.matmul).lower(a, a).compile()
+    lin_flops = cost_counts("csq-linear", n, dk, dk)["flops"]
+    times = {"linear": [], "matmul": []}
+    jax.block_until_ready(compiled(*args))
+    jax.block_until_ready(mm(a, a))
+    for _ in range(rounds):
+        for name, f, xs in (("linear", compiled, args), ("matmul", mm, (a, a))):
+            t0 = time.perf_counter()
+            jax.block_until_ready(f(*xs))
+            times[name].append(time.perf_counter() - t0)
+    lin_rate = lin_flops / min(times["linear"])
+    mm_rate = 2 * matmul_n**3 / min(times["matmul"])
+    return {"n": n, "dk": dk, "matmul_n": matmul_n, "linear_flops": lin_flops, "seconds": times,
+            "linear_flops_per_second": lin_rate, "matmul_flops_per_second": mm_rate, "fraction": lin_rate / mm_rate,
+            "linear_temp_bytes": mem.temp_size_in_bytes}
+
+
+def run(profile: str = "full", *, ns=None, dks=None, max_gib: float = 4.0, crossover: bool = True,
+        progress: bool = True, balance: MachineBalance | None = None) -> dict:
+    """Run the benchmark; returns the JSON-ready result (:func:`theorem.bench.report_text.summary` prints it).
+
+    ``balance``: the cost model's balance the measured crossovers are set beside (this machine's
+    calibrated one when not given).
+    """
+    balance = balance or this_machine()
+    cfg = dict(PROFILES[profile])
+    ns = tuple(ns or cfg["ns"])
+    dks = tuple(dks or cfg["dks"])
+    max_bytes = max_gib * 2**30
+    timing_kw = dict(min_rounds=cfg["min_rounds"], max_rounds=cfg["max_rounds"], min_seconds=cfg["min_seconds"])
+    started = time.time()
+    xo_dks = [d for d in cfg["crossover_dks"] if d in dks] if crossover else []
+    xo_causal = (False, True) if cfg["crossover_causal"] else (False,)
+    total = len(ns) * len(dks) + len(xo_dks) * len(cfg["crossover_ns"]) * len(xo_causal)
+    bar = tqdm(total=total, desc="bench attention", unit="size", file=sys.stderr,
+               disable=not (progress and sys.stderr.isatty()))
+    mm_before = matmul_rate(cfg["matmul_n"])
+    grid = []
+    for dk in dks:
+        for n in ns:
+            bar.set_postfix_str(f"d_k={dk} n={n}")
+            res = measure(list(METHODS), n, dk, dk, max_bytes=max_bytes, peak_memory=True, **timing_kw)
+            for t in res.values():
+                rec = t.to_dict()
+                rec.update(cost_counts(t.method, n, dk, dk))
+                grid.append(rec)
+            bar.update(1)
+    xo_points = []
+    for dk in xo_dks:
+        for causal in xo_causal:
+            names = ["csq-quadratic-causal", "csq-linear-causal"] if causal else ["csq-quadratic", "csq-linear"]
+            ahead = 0
+            for n in cfg["crossover_ns"]:
+                bar.set_postfix_str(f"crossover d_k={dk} n={n}{' causal' if causal else ''}")
+                res = measure(names, n, dk, dk, max_bytes=max_bytes, **timing_kw)
+                q, lin = res[names[0]].best, res[names[1]].best
+                xo_points.append({"dk": dk, "n": n, "causal": causal, "quadratic": q, "linear": lin,
+                                  **{f"{k}_{m}": v for m in ("quadratic", "linear")
+                                     for k, v in cost_counts(names[0 if m == "quadratic" else 1], n, dk, dk).items()
+                                     if k in ("matmul", "elementwise", "loops")}})
+                bar.update(1)
+                ahead = ahead + 1 if (q is not None and lin is not None and q > 3 * lin) else 0
+                if ahead >= 2:  # linear clearly and stably ahead: the crossover is behind us
+                    bar.update(len(cfg["crossover_ns"]) - 1 - cfg["crossover_ns"].index(n))
+                    break
+    mm_after = matmul_rate(cfg["matmul_n"])
+    # the throughput target: the linear form at the largest size, interleaved with the matmul
+    rate_check = None
+    if max(ns) >= 32768 and 64 in dks:
+        bar.set_postfix_str("FLOP rate: linear form vs matmul, interleaved")
+        rate_check = flop_rate_check(32768, 64, cfg["matmul_n"])
+    bar.close()
+    result = {
+        "profile": profile,
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+                    "jax": jax.__version__, "backend": jax.default_backend(),
+                    "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
+        "dtype": "float32",
+        "started": started,
+        "seconds": None,
+        "ns": list(ns), "dks": list(dks),
+        "matmul": {"before": mm_before, "after": mm_after,
+                   "flops_per_second": max(mm_before["flops_per_second"], mm_after["flops_per_second"])},
+        "grid": grid,
+        "crossover_points": xo_points,
+        "flop_rate_check": rate_check,
+        "balance_in_code": dict(vars(balance)),
+    }
+    result.update(analyse(result, balance))
+    result["seconds"] = time.time() - started
+    return result
