@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= quick
 OUT ?= out
 
-.PHONY: verify test checks notebooks bench docs install real reference clean
+.PHONY: verify test checks notebooks bench docs data install real reference clean
 
 install: $(STAMP)
 
@@ -45,6 +45,11 @@ notebooks: $(STAMP)
 # the generated verdict report under docs/ (never written by hand)
 docs: $(STAMP)
 	$(BIN)/d2check verify --profile $(PROFILE) --out docs/report
+
+# regenerate every committed experiment record (theorem/data/records/) with its provenance; the FULL
+# settings take hours on 2 cores (the training-stability sweep alone about an hour)
+data: $(STAMP)
+	$(BIN)/python -m theorem.experiments --all --profile full
 
 bench: $(STAMP)
 	$(BIN)/d2check bench rank

@@ -1,6 +1,6 @@
 """R3 — the d² comes from M being d×d: kernel-free for bilinear scores, not for linear attention."""
 
-from hypothesis import given, note
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from theorem.claims import r3_parametrization as r3
@@ -20,9 +20,9 @@ def test_scores_map_dimension_is_rank_squared(spec):
 @given(token_specs(kinds=("gaussian", "layernorm_affine", "repeated")))
 def test_kernels_differ_by_at_most_rank(spec):
     dims = {k: measure_row(spec, k, p) for k, p in (("softmax", {}), ("poly2", {}), ("csq", {}))}
-    if any(r["rank_status"] != "ok" or not r["prediction_valid"] or r["invariants"].get("saturated_rows")
-           for r in dims.values()):
-        return  # the lemma is about unsaturated weights; saturated softmax rows move nothing
+    # the lemma is about unsaturated weights; saturated softmax rows move nothing
+    assume(not any(r["rank_status"] != "ok" or not r["prediction_valid"] or r["invariants"].get("saturated_rows")
+                   for r in dims.values()))
     r = dims["softmax"]["invariants"]["r"]
     values = [row["measured"] for row in dims.values()]
     assert max(values) <= r * r

@@ -10,13 +10,23 @@ Lemmas checked (see docs/pullback.md):
 
 import numpy as np
 import pytest
-from hypothesis import example, given, note, target
+from hypothesis import assume, example, given, note, target
 
 from theorem.claims import t1_pullback
 from theorem.claims._pullback import comparable, measure_row
 from theorem.claims.ledger import Profile, Verdict
 from theorem.strategies import TokenSpec, pullback_configs
-from theorem.symbolic import backward_pullback, factorized_gradients, forward_jacobian_kronecker
+import sympy as sp
+
+from theorem.numeric.predicted import token_invariants
+from theorem.symbolic import (
+    backward_pullback,
+    evaluate,
+    exact_invariants,
+    factorized_gradients,
+    formula,
+    forward_jacobian_kronecker,
+)
 
 
 def test_backward_pullback_is_Xt_G_X():
@@ -44,8 +54,7 @@ def test_closed_form_equals_measured_dimension(cfg):
     row = measure_row(spec, kernel, params, mp, dk)
     note(f"{row['kernel']} {mp} dk={dk} {spec}: measured {row['measured']} ({row['rank_status']}), "
          f"predicted {row['predicted']} [{row['formula']}] {row['violations']}")
-    if not comparable(row):
-        return  # outside the closed form's stated conditions, or an ill-defined measurement
+    assume(comparable(row))  # outside the closed form's stated conditions, or an ill-defined measurement
     target(-abs(row["measured"] - row["predicted"]))
     assert row["measured"] == row["predicted"]
 
@@ -78,8 +87,20 @@ def test_factorized_generic_dimension_is_2_d_dk_minus_dk_squared():
         assert row["measured"] == 2 * 4 * dk - dk * dk
 
 
-def test_t1a_minimal_counterexample_is_a_single_token():
+def test_t1a_headline_counterexample_lives_in_the_claims_regime():
+    # d ≥ 2, n > d, rank X = d; there softmax loses exactly the r directions of 1 ∈ col X: d(d − 1)
     res = t1_pullback._counterexample_search(Profile("quick"))
+    assert res.found
+    x = res.example.build()
+    n, d = x.shape
+    assert d >= 2 and n > d and np.linalg.matrix_rank(x) == d
+    u, *_ = np.linalg.lstsq(x, np.ones(n), rcond=None)
+    assert np.allclose(x @ u, 1.0)  # 1 ∈ col X, the condition of the closed form's deficit
+    assert res.detail["measured"] == res.detail["predicted"] == d * (d - 1) < d * d
+
+
+def test_t1a_smallest_degenerate_counterexample_is_a_single_token():
+    res = t1_pullback._counterexample_search(Profile("quick"), regime=None)
     assert res.found
     assert (res.example.n, res.example.d) == (1, 1)
     assert res.detail["measured"] == 0 < res.detail["d_squared"]
@@ -98,10 +119,6 @@ def test_t1c_rule_fails_on_generic_factorized_counterexample():
 def test_sympy_closed_forms_agree_with_exact_invariants_and_measurement(kind, n):
     # the SymPy expressions, evaluated at invariants computed in exact arithmetic, give the
     # measured dimension: r(r − e) for softmax and CSQ, r² − m for poly2
-    import sympy as sp
-
-    from theorem.symbolic import evaluate, exact_invariants, formula
-
     spec = TokenSpec(n, 3, kind, 5)
     x = spec.build()
     if kind != "integer":
@@ -115,8 +132,6 @@ def test_sympy_closed_forms_agree_with_exact_invariants_and_measurement(kind, n)
 
 
 def _compare_float(spec, x, formula, evaluate):
-    from theorem.numeric.predicted import token_invariants
-
     inv = token_invariants(x)
     for kernel in ("softmax", "csq"):
         row = measure_row(spec, kernel)

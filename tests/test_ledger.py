@@ -1,24 +1,27 @@
 """The ledger machinery: verdicts come from rules over evidence; failures are errors, not verdicts."""
 
+import inspect
 import json
+import re
 
 import pytest
 
 from theorem import report
-from theorem.claims import registry
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
+from theorem.claims import ledger, real_evidence, registry, runner
+from theorem.claims.ledger import Evidence, MissingEvidence, Outcome, Profile, Reading, Role, Verdict, find
 from theorem.cli import main
 
 
 def _reading(measured: int, predicted: int) -> Reading:
     def gather(profile):
         return [Evidence("numeric", f"measured {measured} vs predicted {predicted}", measured == predicted,
-                         {"measured": measured, "predicted": predicted})]
+                         key="count", measured=measured, predicted=predicted)]
 
     def rule(ev):
-        if ev[0].supports:
-            return Outcome(Verdict.HOLDS, ev[0].summary)
-        return Outcome(Verdict.FAILS, ev[0].summary, "corrected", {"measured": measured})
+        count = find(ev, "count")
+        if count.measured == count.predicted:
+            return Outcome(Verdict.HOLDS, count.summary)
+        return Outcome(Verdict.FAILS, count.summary, "corrected", {"measured": count.measured})
 
     return Reading("X.a", "measured equals predicted", gather, rule)
 
@@ -72,28 +75,32 @@ def test_verify_refuses_an_out_path_that_is_a_file(tmp_path, capsys):
 
 def test_real_evidence_is_routed_to_the_reading_its_bears_on_names(monkeypatch):
     """``bears_on`` is a reading ID, optionally followed by a note; items go to that reading only."""
-    from theorem.claims import ledger, real_evidence
-
     items = [Evidence("numeric", "to T1.c with a note", None, {"bears_on": "T1.c corrected statement"}),
              Evidence("numeric", "to T1.b", True, {"bears_on": "T1.b"}),
              Evidence("numeric", "to every reading", None, {})]
-    monkeypatch.setitem(real_evidence.ALL_EVIDENCE, "T1", lambda profile: items)
+    monkeypatch.setitem(runner.ALL_EVIDENCE, "T1", lambda profile: items)
     got = {}
     for rid in ("T1.a", "T1.b", "T1.c"):
         res = ledger.ReadingResult("T1", rid, "", Outcome(Verdict.OPEN, "x"), [], 0.0)
-        got[rid] = [e.summary for e in ledger.attach_real_evidence(res, Profile("quick")).evidence]
+        got[rid] = [e.summary for e in runner.attach_real_evidence(res, Profile("quick")).evidence]
     assert got == {"T1.a": ["to every reading"], "T1.b": ["to T1.b", "to every reading"],
                    "T1.c": ["to T1.c with a note", "to every reading"]}
 
 
 def test_every_bears_on_of_the_real_evidence_names_an_existing_reading():
-    import inspect
-    import re
-
-    from theorem.claims import real_evidence
-
     src = inspect.getsource(real_evidence)
     targets = {m.split()[0] for m in re.findall(r'"bears_on": "([^"]+)"', src)}
     assert targets, "no bears_on found"
     ids = {r.id for cid in registry.CLAIM_IDS for r in registry.load_claim(cid)[0].readings}
     assert targets <= ids, f"bears_on naming no reading: {sorted(targets - ids)}"
+
+
+def test_evidence_is_found_by_key_and_a_missing_key_is_a_toolkit_error():
+    ev = [Evidence("numeric", "a", True, key="panel"), Evidence("fuzz", "b", False, key="counterexample")]
+    assert find(ev, "counterexample").summary == "b"
+    assert find(ev, "counterexample").role is Role.REFUTES and find(ev, "panel").role is Role.SUPPORTS
+    with pytest.raises(MissingEvidence):
+        find(ev, "derivation")
+    res = Reading("X.c", "s", lambda p: ev, lambda e: Outcome(Verdict.HOLDS, find(e, "nope").summary)).check(
+        "X", Profile())
+    assert res.verdict == "error" and "nope" in res.error

@@ -21,7 +21,7 @@ from hypothesis.extra.numpy import arrays
 from theorem.numeric.rank import DEFAULT_MIN_GAP, numerical_rank, rank_from_singular_values
 
 EPS = np.finfo(np.float64).eps
-LOCAL_SETTINGS = settings(max_examples=50, deadline=None)
+LOCAL_SETTINGS = settings(deadline=None)
 
 
 # --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from jaxtyping import Float
+from numpy.typing import ArrayLike
 
 __all__ = ["RankResult", "numerical_rank", "rank_from_singular_values", "DEFAULT_MIN_GAP"]
 
@@ -98,9 +99,10 @@ def rank_from_singular_values(
 
 
 def numerical_rank(
-    matrix: Float[np.ndarray, "m n"], *, min_gap: float = DEFAULT_MIN_GAP, reference: float | None = None
+    matrix: ArrayLike, *, min_gap: float = DEFAULT_MIN_GAP, reference: float | None = None
 ) -> RankResult:
-    """Rank of ``matrix`` (converted to float64) by the tolerance and gap tests."""
+    """Rank of ``matrix`` (m×n, converted to float64) by the tolerance and gap tests; a ValueError
+    names what is wrong with any other input (wrong ndim, NaN or Inf)."""
     a = np.asarray(matrix, dtype=np.float64)
     if a.ndim != 2:
         raise ValueError(f"numerical_rank needs a 2-D array, got shape {a.shape}")

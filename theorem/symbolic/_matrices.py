@@ -19,12 +19,12 @@ __all__ = [
 ]
 
 
-def symbol_matrix(name: str, rows: int, cols: int) -> sp.Matrix:
+def symbol_matrix(name: str, rows: int, cols: int) -> sp.MatrixBase:
     """An explicit ``rows×cols`` matrix of independent real symbols ``name_{ij}``."""
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i}{j}", real=True))
 
 
-def vec(a: sp.Matrix) -> sp.Matrix:
+def vec(a: sp.MatrixBase) -> sp.MatrixBase:
     r"""Column-major vectorization: :math:`\operatorname{vec}(A)` stacks the columns of ``A``.
 
     ``vec(A)[i + j·rows] = A[i, j]``.
@@ -32,13 +32,13 @@ def vec(a: sp.Matrix) -> sp.Matrix:
     return sp.Matrix([a[i, j] for j in range(a.cols) for i in range(a.rows)])
 
 
-def entrywise_gradient(scalar: sp.Expr, param: sp.Matrix) -> sp.Matrix:
+def entrywise_gradient(scalar: sp.Expr, param: sp.MatrixBase) -> sp.MatrixBase:
     r"""The matrix :math:`(\partial f/\partial P_{ab})_{ab}`, one derivative per entry of ``P``."""
     return param.applyfunc(lambda p: sp.diff(scalar, p))
 
 
 def difference_entries(
-    lhs: sp.Matrix, rhs: sp.Matrix, simplifier: Callable[[sp.Expr], sp.Expr] = sp.expand
+    lhs: sp.MatrixBase, rhs: sp.MatrixBase, simplifier: Callable[[sp.Expr], sp.Expr] = sp.expand
 ) -> list[sp.Expr]:
     """The nonzero entries of ``simplifier(lhs − rhs)``; a shape mismatch raises ``ValueError``."""
     if lhs.shape != rhs.shape:
@@ -47,7 +47,7 @@ def difference_entries(
 
 
 def matrices_equal(
-    lhs: sp.Matrix, rhs: sp.Matrix, simplifier: Callable[[sp.Expr], sp.Expr] = sp.expand
+    lhs: sp.MatrixBase, rhs: sp.MatrixBase, simplifier: Callable[[sp.Expr], sp.Expr] = sp.expand
 ) -> bool:
     """Exact equality: same shape and every entry of ``lhs − rhs`` simplifies to ``0``.
 

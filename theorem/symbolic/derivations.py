@@ -59,7 +59,7 @@ ROW_SIZES: tuple[int, ...] = (1, 2, 3, 4)
 MatrixCandidate = Callable[..., sp.Matrix]
 
 
-def _agrees(truth: sp.Matrix, candidate: Callable[[], sp.Matrix], simplifier=sp.expand) -> bool:
+def _agrees(truth: sp.MatrixBase, candidate: Callable[[], sp.Matrix], simplifier=sp.expand) -> bool:
     """Exact comparison; a candidate that cannot even be formed (``ShapeError``) disagrees."""
     try:
         value = candidate()
@@ -122,7 +122,7 @@ def check_pullback_components(
 
 
 def check_forward_jacobian(
-    candidate: Callable[[sp.Matrix], sp.Matrix], sizes: Sequence[tuple[int, int]] = PULLBACK_SIZES
+    candidate: Callable[[sp.MatrixBase], sp.Matrix], sizes: Sequence[tuple[int, int]] = PULLBACK_SIZES
 ) -> tuple[bool, str]:
     r"""Compare the Jacobian :math:`\partial\,\mathrm{vec}(XMX^\top)/\partial\,\mathrm{vec}(M)` with ``candidate(X)``.
 
@@ -139,21 +139,21 @@ def check_forward_jacobian(
     return ok, ", ".join(notes)
 
 
-def softmax_row(s: sp.Matrix) -> sp.Matrix:
+def softmax_row(s: sp.MatrixBase) -> sp.MatrixBase:
     r""":math:`a_j = e^{s_j} / \sum_k e^{s_k}` for a column vector ``s``."""
     e = s.applyfunc(sp.exp)
     return e / sum(e, sp.S.Zero)
 
 
-def poly2_row(t: sp.Matrix) -> sp.Matrix:
+def poly2_row(t: sp.MatrixBase) -> sp.MatrixBase:
     r""":math:`a_j = t_j^2 / \sum_k t_k^2` for a column vector ``t``."""
     sq = t.applyfunc(lambda v: v**2)
     return sq / sum(sq, sp.S.Zero)
 
 
 def check_row_jacobian(
-    row_map: Callable[[sp.Matrix], sp.Matrix],
-    candidate: Callable[[sp.Matrix, sp.Matrix], sp.Matrix],
+    row_map: Callable[[sp.MatrixBase], sp.Matrix],
+    candidate: Callable[[sp.MatrixBase, sp.Matrix], sp.Matrix],
     sizes: Sequence[int] = ROW_SIZES,
 ) -> tuple[bool, str]:
     r"""Compare :math:`\partial a/\partial s` of ``a = row_map(s)`` with ``candidate(s, a)``.
@@ -201,7 +201,7 @@ def _general_symbols() -> tuple[sp.Symbol, sp.Symbol, sp.Symbol]:
     return sp.symbols("n d d_k", integer=True, positive=True)
 
 
-def _ones(n: int) -> sp.Matrix:
+def _ones(n: int) -> sp.MatrixBase:
     return sp.ones(n, 1)
 
 
@@ -231,7 +231,7 @@ def backward_pullback() -> Derivation:
     )
 
 
-def _integer_rank_examples() -> list[sp.Matrix]:
+def _integer_rank_examples() -> list[sp.MatrixBase]:
     """Small integer matrices of exact ranks 1, 2 (and one of rank 3) for the ⊗ rank law."""
     return [
         sp.Matrix([[1, 2, 3], [2, 4, 6]]),  # rank 1
@@ -272,11 +272,11 @@ def forward_jacobian_kronecker() -> Derivation:
     )
 
 
-def _softmax_closed_form(_s: sp.Matrix, a: sp.Matrix) -> sp.Matrix:
+def _softmax_closed_form(_s: sp.MatrixBase, a: sp.MatrixBase) -> sp.MatrixBase:
     return sp.diag(*a) - a * a.T
 
 
-def _rational_simplex_point(n: int) -> sp.Matrix:
+def _rational_simplex_point(n: int) -> sp.MatrixBase:
     """Positive rationals summing to 1: :math:`a_i = 2i/(n(n+1))`, i = 1..n."""
     total = sp.Rational(n * (n + 1), 2)
     return sp.Matrix([sp.Rational(i, 1) / total for i in range(1, n + 1)])
@@ -316,7 +316,7 @@ def softmax_jacobian() -> Derivation:
     )
 
 
-def _poly2_closed_form(t: sp.Matrix, a: sp.Matrix) -> sp.Matrix:
+def _poly2_closed_form(t: sp.MatrixBase, a: sp.MatrixBase) -> sp.MatrixBase:
     z = sum((v**2 for v in t), sp.S.Zero)
     return (2 / z) * (sp.diag(*t) - a * t.T)
 

@@ -214,11 +214,11 @@ def latex_table() -> str:
 # ---------------------------------------------------------------------------------
 
 
-def _in_column_space(a: sp.Matrix, v: sp.Matrix) -> int:
+def _in_column_space(a: sp.MatrixBase, v: sp.MatrixBase) -> int:
     return int(a.cols > 0 and a.row_join(v).rank() == a.rank())
 
 
-def _matroid_components(x: sp.Matrix) -> int:
+def _matroid_components(x: sp.MatrixBase) -> int:
     r"""Connected components of the linear matroid on the nonzero rows of ``x`` (exact).
 
     Uses the fundamental-circuit graph of a basis :math:`B`: a non-basis row joins the
@@ -250,7 +250,7 @@ def _matroid_components(x: sp.Matrix) -> int:
 
 
 def exact_invariants(
-    x: sp.Matrix, w_q: sp.Matrix | None = None, w_k: sp.Matrix | None = None
+    x: sp.MatrixBase, w_q: sp.MatrixBase | None = None, w_k: sp.MatrixBase | None = None
 ) -> dict[str, int]:
     """The invariants ``r, e, m`` (and ``q1, k1, e_K`` when ``W_Q, W_K`` are given) of a rational ``X``."""
     x = sp.Matrix(x)
@@ -267,9 +267,9 @@ def exact_invariants(
 # ---------------------------------------------------------------------------------
 
 
-def _random_integer_matrix(rng: random.Random, rows: int, cols: int, rank_at_most: int | None) -> sp.Matrix:
+def _random_integer_matrix(rng: random.Random, rows: int, cols: int, rank_at_most: int | None) -> sp.MatrixBase:
     """Entries in −3..3; a product of ``rows×k`` and ``k×cols`` factors when ``rank_at_most=k``."""
-    def block(a: int, b: int) -> sp.Matrix:
+    def block(a: int, b: int) -> sp.MatrixBase:
         return sp.Matrix(a, b, lambda *_: rng.randint(-3, 3))
 
     if rank_at_most is None:
@@ -277,7 +277,7 @@ def _random_integer_matrix(rng: random.Random, rows: int, cols: int, rank_at_mos
     return block(rows, rank_at_most) * block(rank_at_most, cols)
 
 
-def kronecker_rank_examples(seed: int = 0, count: int = 8) -> list[sp.Matrix]:
+def kronecker_rank_examples(seed: int = 0, count: int = 8) -> list[sp.MatrixBase]:
     """The zero 2×3 matrix and ``count`` random integer matrices (entries −3..3, shapes up to 4×4).
 
     Every other one is a product through an inner dimension of 1 or 2, so rank-deficient
