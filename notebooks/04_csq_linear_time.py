@@ -300,9 +300,10 @@ ax.loglog(ns_lin, ms_lin, "o-", label=f"recorded (exponent {slope:.2f} for n ≥
 ms_per_flop = ms_lin[-1] / lin8[-1]["flops"]
 ax.loglog(ns_lin, [ms_per_flop * r["flops"] for r in lin8], "--", label="FLOP count (∝ n), scaled")
 ax.set_xscale("log", base=2)
-for axis in (ax.xaxis, ax.yaxis):
-    axis.set_major_formatter(ScalarFormatter())
-    axis.set_minor_formatter(NullFormatter())
+ax.set_xticks(ns_lin[::2])
+ax.xaxis.set_major_formatter(ScalarFormatter())
+ax.xaxis.set_minor_formatter(NullFormatter())
+ax.yaxis.set_minor_formatter(NullFormatter())
 ax.set_xlabel("n")
 ax.set_ylabel("ms per call")
 ax.legend(fontsize=8)

@@ -5,10 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from theorem.numeric.attention_timing import METHODS
 
 __all__ = ["plot"]
+
+
+def _plain_log_ticks(ax) -> None:
+    """Log axes labelled at the major ticks only (no crowded minor labels); x in powers of two, plain numbers."""
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def plot(result: dict, path: Path) -> None:
@@ -21,6 +30,7 @@ def plot(result: dict, path: Path) -> None:
             pts = [(r["n"], r["seconds_min"]) for r in result["grid"] if r["method"] == m and r["dk"] == dk and r["seconds_min"]]
             if pts:
                 ax.loglog(*zip(*pts), "o-" if "linear" in m else "s--", label=meta.label, ms=3)
+        _plain_log_ticks(ax)
         ax.set_title(f"d_k = d_v = {dk}")
         ax.set_xlabel("n")
         ax.grid(True, which="both", alpha=0.3)
@@ -36,6 +46,7 @@ def plot(result: dict, path: Path) -> None:
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
     ax.legend(uniq.values(), uniq.keys(), fontsize=7)
+    _plain_log_ticks(ax)
     ax.set_title("crossover n* (CSQ linear vs quadratic)")
     ax.set_xlabel("d_k")
     ax.grid(True, which="both", alpha=0.3)

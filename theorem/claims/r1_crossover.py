@@ -107,7 +107,7 @@ def rule_a(ev: list[Evidence]) -> Outcome:
     rows = counts.data["rows"]
     because = (f"count 2n²(d_k+d_v) + O(n²), and the traced program's matmul FLOPs ∝ d at n = {N_TRACED} "
                f"({rows[0]['measured_matmul']:,} at d = {rows[0]['dk']} → {rows[-1]['measured_matmul']:,} at "
-               f"d = {rows[-1]['dk']}); measured exponent of d of the time (context): {times}")
+               f"d = {rows[-1]['dk']})" + (f"; measured exponent of d of the time (context): {times}" if times else ""))
     if counts.data["elementwise_over_matmul"] <= 1.0:
         return Outcome(Verdict.HOLDS, because)
     return Outcome(Verdict.HOLDS_WITH_CONDITIONS, because,
