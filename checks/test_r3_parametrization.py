@@ -3,9 +3,10 @@
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
-from theorem.claims import r3_parametrization as r3
+from ledger_checks import check_reading_is_decided_from_its_evidence, parametrize_readings, reading_result
+
 from theorem.claims._pullback import measure_row
-from theorem.claims.ledger import Profile, Verdict
+from theorem.claims.ledger import Verdict
 from theorem.strategies import TokenSpec, token_specs
 
 
@@ -47,6 +48,20 @@ def test_linear_attention_exceeds_d_squared(n, d):
 
 
 def test_r3c_rule_reports_a_counterexample():
-    out = r3.rule_c(r3.gather_c(Profile("quick")))
+    out = reading_result("R3.c").outcome
     assert out.verdict is Verdict.FAILS
     assert out.counterexample["measured"] > out.counterexample["d_squared"]
+
+
+@parametrize_readings("R3")
+def test_reading_is_decided_from_its_evidence(reading_id):
+    check_reading_is_decided_from_its_evidence(reading_id)
+
+
+def test_r3b_fails_where_poly2_loses_its_scale_direction():
+    # in the regime (d ≥ 2, n > d, rank X = d) softmax and CSQ reach d², poly2 d² − m(X) < d²
+    res = reading_result("R3.b")
+    assert res.outcome.verdict is Verdict.FAILS
+    dims = res.outcome.counterexample["dims"]
+    d = res.outcome.counterexample["tokens"]["d"]
+    assert dims["softmax"] == dims["csq"] == d * d > dims["poly2"]

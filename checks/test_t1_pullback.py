@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from hypothesis import assume, example, given, note, target
 
-from theorem.claims import t1_pullback
+from ledger_checks import check_reading_is_decided_from_its_evidence, parametrize_readings, reading_result
+
 from theorem.claims._pullback import comparable, measure_row
-from theorem.claims.ledger import Profile, Verdict
+from theorem.claims.ledger import Verdict, find
 from theorem.strategies import TokenSpec, pullback_configs
 import sympy as sp
 
@@ -89,26 +90,23 @@ def test_factorized_generic_dimension_is_2_d_dk_minus_dk_squared():
 
 def test_t1a_headline_counterexample_lives_in_the_claims_regime():
     # d ≥ 2, n > d, rank X = d; there softmax loses exactly the r directions of 1 ∈ col X: d(d − 1)
-    res = t1_pullback._counterexample_search(Profile("quick"))
-    assert res.found
-    x = res.example.build()
+    c = find(reading_result("T1.a").evidence, "counterexample").data["counterexample"]
+    x = TokenSpec(**c["tokens"]).build()
     n, d = x.shape
     assert d >= 2 and n > d and np.linalg.matrix_rank(x) == d
     u, *_ = np.linalg.lstsq(x, np.ones(n), rcond=None)
     assert np.allclose(x @ u, 1.0)  # 1 ∈ col X, the condition of the closed form's deficit
-    assert res.detail["measured"] == res.detail["predicted"] == d * (d - 1) < d * d
+    assert c["measured"] == c["predicted"] == d * (d - 1) < d * d
 
 
 def test_t1a_smallest_degenerate_counterexample_is_a_single_token():
-    res = t1_pullback._counterexample_search(Profile("quick"), regime=None)
-    assert res.found
-    assert (res.example.n, res.example.d) == (1, 1)
-    assert res.detail["measured"] == 0 < res.detail["d_squared"]
+    c = find(reading_result("T1.a").evidence, "counterexample.degenerate").data["degenerate_counterexample"]
+    assert (c["tokens"]["n"], c["tokens"]["d"]) == (1, 1)
+    assert c["measured"] == 0 < c["d_squared"]
 
 
 def test_t1c_rule_fails_on_generic_factorized_counterexample():
-    ev = t1_pullback.gather_c(Profile("quick"))
-    out = t1_pullback.rule_c(ev)
+    out = reading_result("T1.c").outcome
     assert out.verdict is Verdict.FAILS
     c = out.counterexample
     assert c["measured"] == 2 * c["tokens"]["d"] * c["dk"] - c["dk"] ** 2 < c["d_squared"]
@@ -137,3 +135,17 @@ def _compare_float(spec, x, formula, evaluate):
         row = measure_row(spec, kernel)
         if comparable(row):
             assert row["measured"] == evaluate(formula(kernel, "weights", "M"), r=inv["r"], e=inv["e"])
+
+
+@parametrize_readings("T1")
+def test_reading_is_decided_from_its_evidence(reading_id):
+    check_reading_is_decided_from_its_evidence(reading_id)
+
+
+def test_ledger_reports_the_in_regime_counterexample_for_t1a():
+    res = reading_result("T1.a")
+    c = res.outcome.counterexample
+    assert res.outcome.verdict is Verdict.FAILS
+    assert c["tokens"]["d"] >= 2 and c["tokens"]["n"] > c["tokens"]["d"]
+    assert c["measured"] == c["predicted"] < c["d_squared"]  # the closed form predicts the failure
+    assert "refuted" not in res.outcome.corrected

@@ -82,3 +82,80 @@ def test_console_script_reports_bad_input_without_traceback(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+# --- biased heads and a user's own head -------------------------------------------------------
+def test_query_key_biases_raise_the_dimension_above_d_squared(capsys):
+    # d = d_k = 4, Gaussian tokens, 1 ∉ col X: r̃ = 5, q₁ = k₁ = 4, 1 ∉ col K, so
+    # r̃k₁ + q₁r̃ − q₁k₁ − q₁ = 20 + 20 − 16 − 4 = 20 > d² = 16
+    code, out, _ = run(["rank", "--n", "12", "--d", "4", "--bias", "--json"], capsys)
+    obj = json.loads(out)
+    assert code == 0 and obj["status"] == "ok" and obj["bias"]
+    assert obj["measured_rank"] == obj["predicted_rank"] == 20 > obj["claimed_dim"] == 16
+    assert obj["ambient_dim"] == 2 * (4 + 1) * 4
+
+
+def test_a_users_head_is_measured_as_given(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    x, wq, wk, wv = rng.standard_normal((10, 4)), rng.standard_normal((4, 2)), rng.standard_normal((4, 2)), \
+        rng.standard_normal((4, 3))
+    for name, a in (("x", x), ("wq", wq), ("wk", wk), ("wv", wv)):
+        np.save(tmp_path / f"{name}.npy", a)
+    args = ["rank", "--x", str(tmp_path / "x.npy"), "--wq", str(tmp_path / "wq.npy"), "--wk", str(tmp_path / "wk.npy"),
+            "--json"]
+    code, out, _ = run(args, capsys)
+    obj = json.loads(out)
+    # generic factorized head, d_k = 2 < d = 4, n > d, 1 ∉ col X (δ = 0): r k₁ + r q₁ − q₁ k₁ = 8 + 8 − 4 = 12
+    assert code == 0 and obj["param"] == "factorized" and obj["dk"] == 2
+    assert obj["measured_rank"] == obj["predicted_rank"] == 12
+    code, out, _ = run(args + ["--wv", str(tmp_path / "wv.npy"), "--map", "output"], capsys)
+    assert code == 0 and json.loads(out)["ambient_dim"] == 16
+
+
+@pytest.mark.parametrize("files,message", [
+    ({"wq": (4, 2)}, "needs both --wq and --wk"),
+    ({"wq": (3, 2), "wk": (3, 2)}, "rows but the tokens have d = 4"),
+    ({"wq": (4, 2), "wk": (4, 3)}, "must match"),
+    ({"wq": (4, 2), "wk": (4, 2), "bq": (2,)}, "both biases"),
+    ({"wq": (4, 2), "wk": (4, 2), "bq": (3,), "bk": (3,)}, "expected (2,)"),
+    ({"wq": (4, 2), "wk": (4, 2), "wv": (5, 2)}, "--wv has 5 rows"),
+])
+def test_a_users_head_with_the_wrong_shapes_gets_one_line(tmp_path, capsys, files, message):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).standard_normal((10, 4)))
+    args = ["rank", "--x", str(tmp_path / "x.npy")]
+    for name, shape in files.items():
+        np.save(tmp_path / f"{name}.npy", np.ones(shape))
+        args += [f"--{name}", str(tmp_path / f"{name}.npy")]
+    code, out, err = run(args, capsys)
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
+# --- verify: everything is checked before any work --------------------------------------------
+def test_an_unwritable_out_is_refused_before_any_reading_runs(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, out, err = run(["verify", "--claim", "R3.a", "--out", str(blocker / "sub")], capsys)
+    assert code == 2 and "cannot write there" in err and "[1/" not in err
+
+
+def test_a_reading_id_selects_one_reading_and_a_repeated_claim_runs_once(tmp_path, capsys):
+    code, out, err = run(["verify", "--claim", "R3.a", "--claim", "r3.a", "--json", "--out", str(tmp_path)], capsys)
+    doc = json.loads(out)
+    assert code == 0 and [r["reading_id"] for r in doc["verdicts"]] == ["R3.a"]
+    assert err.count("R3.a:") == 1  # one progress line, on stderr though it is not a terminal
+
+
+def test_an_unknown_reading_gets_one_line(tmp_path, capsys):
+    code, _, err = run(["verify", "--claim", "T1.z", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "unknown reading T1.Z" in err
+
+
+def test_a_negative_seed_is_refused(capsys):
+    code, _, err = run(["rank", "--n", "5", "--d", "2", "--seed", "-1"], capsys)
+    assert code == 2 and "seed" in err and len(err.strip().splitlines()) == 1
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.startswith("d2check ")

@@ -60,9 +60,11 @@ def test_verify_writes_report_and_json_for_a_missing_module(tmp_path, monkeypatc
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads((tmp_path / "verdicts.json").read_text())
     assert printed == saved
-    assert saved[0]["id"] == "T2" and saved[0]["verdict"] is None
-    for key in ("id", "reading", "verdict", "evidence"):
-        assert key in saved[0]
+    assert saved["schema_version"] == report.SCHEMA_VERSION and saved["claims"] == ["T2"]
+    first = saved["verdicts"][0]
+    assert first["id"] == "T2" and first["verdict"] is None
+    for key in ("id", "reading_id", "reading", "verdict", "evidence", "corrected", "counterexample"):
+        assert key in first
     assert (tmp_path / "report.md").read_text().startswith("# d2check verdict report")
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from theorem.cli.main import main
+
+sys.exit(main())

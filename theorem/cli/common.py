@@ -1,0 +1,73 @@
+"""What every ``d2check`` subcommand shares: the one-line user error, the parser that raises it, the
+argument types, and the checks that run before any work (an output folder that can be written)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["InputError", "Parser", "positive", "seed", "check_out_dir", "check_out_file"]
+
+
+class InputError(Exception):
+    """A user error: reported as one line on stderr, exit code 2, before any work."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        raise InputError(f"{self.prog}: {message}")
+
+
+def positive(name: str):
+    """An argparse type: an integer ≥ 1."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be ≥ 1, got {value}")
+        return value
+
+    return parse
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed NumPy accepts (an integer in 0 … 2³²−1)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the seed must be an integer, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"the seed must be in 0 … 2³²−1, got {value}")
+    return value
+
+
+def check_out_dir(command: str, option: str, path: str | Path) -> Path:
+    """``path`` as a folder we can write into (created now if missing), or one line saying why not."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{command}: {option} {out} exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".d2check-write-test-"):
+            pass
+    except OSError as err:
+        raise InputError(f"{command}: {option} {out}: cannot write there ({err.strerror or err})") from None
+    return out
+
+
+def check_out_file(command: str, option: str, path: str | Path) -> Path:
+    """``path`` as a file we can create or replace, or one line saying why not (nothing is written)."""
+    out = Path(path)
+    if out.exists() and out.is_dir():
+        raise InputError(f"{command}: {option} {out} is a folder; give a file name")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"{command}: {option} {out}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise InputError(f"{command}: {option} {out}: cannot write there (permission denied)")
+    return out

@@ -1,0 +1,205 @@
+"""``d2check rank``: the measured dimension of a pulled-back gradient space beside its closed form.
+
+The head is drawn (``--n --d`` or ``--x`` tokens, ``--dk``, ``--dv``, ``--bias``, ``--seed``) or given
+(``--wq --wk [--bq --bk] [--wv]``, one ``.npy`` file each).  Biased heads are measured by
+:mod:`theorem.numeric.pullback_bias` (softmax; maps scores, weights, log-weights), the others by
+:mod:`theorem.numeric.pullback` (every kernel; maps scores, weights, output).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+from tqdm import tqdm
+
+from theorem.cli.arrays import load_npy, load_tokens_file
+from theorem.cli.common import InputError, seed
+from theorem.kernels import KERNEL_NAMES, UnknownKernelError, get_kernel
+from theorem.numeric.head import Head
+from theorem.numeric.predicted import predict_rank
+from theorem.numeric.pullback import MAPS, PullbackProblem, measure_rank
+from theorem.numeric.pullback_bias import BIAS_MAPS, BiasedHead, measure
+from theorem.numeric.pullback_bias_predicted import predict
+from theorem.util.jsonable import jsonable
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> None:
+    r = sub.add_parser("rank", help="measure the pulled-back gradient space and compare with the closed form")
+    src = r.add_argument_group("tokens: --x FILE.npy, or --n N --d D [--seed S]")
+    src.add_argument("--x", metavar="FILE.npy", help="an (n, d) float array saved with numpy.save")
+    src.add_argument("--n", type=int, help="number of Gaussian tokens")
+    src.add_argument("--d", type=int, help="model dimension of Gaussian tokens")
+    r.add_argument("--seed", type=seed, default=0, help="seed for the tokens and the drawn parameters")
+    r.add_argument("--kernel", default="softmax", help="softmax | poly2 | csq | linear")
+    r.add_argument("--map", default="weights", help="scores (θ↦S) | weights (θ↦A) | output (θ↦O) | log-weights")
+    r.add_argument("--dk", type=int, help="factorized W_Q, W_K ∈ R^{d×dk} (default: the d×d form M)")
+    r.add_argument("--dv", type=int, help="output width for --map output (default d)")
+    r.add_argument("--bias", action="store_true", help="draw query/key biases b_Q, b_K too (θ includes them)")
+    own = r.add_argument_group("your own head (.npy files): --wq and --wk (d×d_k), optional --bq --bk (d_k), --wv (d×d_v)")
+    for name in ("wq", "wk", "bq", "bk", "wv"):
+        own.add_argument(f"--{name}", metavar="FILE.npy")
+    r.add_argument("--shift", type=float, help="csq shift c (default 1)")
+    r.add_argument("--no-center", action="store_true", help="csq without key centering")
+    r.add_argument("--route", choices=["auto", "dense", "sketch"], default="auto",
+                   help="dense Jacobian or matrix-free sketch (default: by size)")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _tokens(args) -> np.ndarray:
+    if args.x is not None and (args.n is not None or args.d is not None):
+        raise InputError("rank: give either --x FILE.npy or --n N --d D, not both")
+    if args.x is not None:
+        return load_tokens_file("rank", args.x)
+    if args.n is None or args.d is None:
+        raise InputError("rank: give the tokens: --x FILE.npy, or --n N --d D")
+    if args.n < 1 or args.d < 1:
+        raise InputError(f"rank: --n and --d must be ≥ 1 (got n={args.n}, d={args.d})")
+    return np.random.default_rng(args.seed).standard_normal((args.n, args.d))
+
+
+def _user_head(args, x: np.ndarray) -> Head | None:
+    """The head the user gave (--wq/--wk/...), shapes checked against the tokens; None when none given."""
+    given = {k: getattr(args, k) for k in ("wq", "wk", "bq", "bk", "wv") if getattr(args, k) is not None}
+    if not given:
+        return None
+    if "wq" not in given or "wk" not in given:
+        raise InputError("rank: a head of your own needs both --wq and --wk (d×d_k each)")
+    if ("bq" in given) != ("bk" in given):
+        raise InputError("rank: give both biases --bq and --bk, or neither")
+    for flag in ("dk", "dv"):
+        if getattr(args, flag) is not None:
+            raise InputError(f"rank: --{flag} is read off your --wq/--wv; drop --{flag}")
+    if args.bias:
+        raise InputError("rank: --bias draws biases; with your own head give --bq and --bk instead")
+    d = x.shape[1]
+    wq = load_npy("rank", "--wq", given["wq"], 2, "(d, d_k)")
+    wk = load_npy("rank", "--wk", given["wk"], 2, "(d, d_k)")
+    if wq.shape[0] != d:
+        raise InputError(f"rank: --wq has {wq.shape[0]} rows but the tokens have d = {d} columns")
+    if wk.shape != wq.shape:
+        raise InputError(f"rank: --wk has shape {wk.shape}, --wq {wq.shape}; they must match (d, d_k)")
+    bq = bk = wv = None
+    if "bq" in given:
+        bq = load_npy("rank", "--bq", given["bq"], 1, "(d_k,)")
+        bk = load_npy("rank", "--bk", given["bk"], 1, "(d_k,)")
+        for flag, b in (("--bq", bq), ("--bk", bk)):
+            if b.shape != (wq.shape[1],):
+                raise InputError(f"rank: {flag} has shape {b.shape}; expected ({wq.shape[1]},) = (d_k,)")
+    if "wv" in given:
+        wv = load_npy("rank", "--wv", given["wv"], 2, "(d, d_v)")
+        if wv.shape[0] != d:
+            raise InputError(f"rank: --wv has {wv.shape[0]} rows but the tokens have d = {d} columns")
+    return Head(x, wq, wk, bq, bk, wv)
+
+
+def _kernel(args):
+    if args.kernel not in KERNEL_NAMES:
+        raise InputError(f"rank: unknown kernel {args.kernel!r}; choose one of {', '.join(KERNEL_NAMES)}")
+    params = {}
+    if args.shift is not None or args.no_center:
+        if args.kernel != "csq":
+            raise InputError("rank: --shift and --no-center apply to --kernel csq only")
+        if args.shift is not None:
+            params["shift"] = args.shift
+        if args.no_center:
+            params["center"] = False
+    try:
+        return get_kernel(args.kernel, **params)
+    except UnknownKernelError as err:
+        raise InputError(f"rank: {err}") from None
+
+
+def _biased(args, head: Head | None, x: np.ndarray, kernel) -> BiasedHead | None:
+    """The biased measurement, when the head has (or --bias draws) biases."""
+    if not args.bias and (head is None or not head.has_bias):
+        return None
+    if kernel.name != "softmax":
+        raise InputError("rank: biased heads are measured for --kernel softmax only")
+    if args.map not in BIAS_MAPS:
+        raise InputError(f"rank: a biased head's map is one of {', '.join(BIAS_MAPS)}, got {args.map!r}")
+    if head is None:
+        d = x.shape[1]
+        dk = d if args.dk is None else args.dk
+        if not 1 <= dk <= d:
+            raise InputError(f"rank: --dk must satisfy 1 ≤ dk ≤ d = {d}, got {dk}")
+        if args.dv is not None:
+            raise InputError("rank: --dv applies to --map output, which biased heads do not measure")
+        return BiasedHead.draw(x, dk, seed=args.seed, map=args.map)
+    return BiasedHead.from_head(head, map=args.map)
+
+
+def _problem(args, head: Head | None, x: np.ndarray, kernel) -> PullbackProblem:
+    if args.map not in MAPS:
+        raise InputError(f"rank: unknown map {args.map!r}; choose one of {', '.join(MAPS)} (log-weights: biased heads)")
+    n, d = x.shape
+    if args.dk is not None and not 1 <= args.dk <= d:
+        raise InputError(f"rank: --dk must satisfy 1 ≤ dk ≤ d = {d}, got {args.dk}")
+    if args.dv is not None and args.dv < 1:
+        raise InputError(f"rank: --dv must be ≥ 1, got {args.dv}")
+    if args.dv is not None and args.map != "output":
+        raise InputError("rank: --dv applies to --map output only")
+    try:
+        if head is not None:
+            if args.map == "output" and head.w_v is None:
+                raise InputError("rank: --map output needs your value map --wv (d×d_v)")
+            return PullbackProblem.from_head(head, kernel, args.map)
+        return PullbackProblem(x, kernel, args.map, args.dk, args.dv, args.seed)
+    except ValueError as err:
+        raise InputError(f"rank: {err}") from None
+
+
+def run(args) -> int:
+    kernel = _kernel(args)
+    x = _tokens(args)
+    head = _user_head(args, x)
+    problem = _biased(args, head, x, kernel) or _problem(args, head, x, kernel)
+    biased = isinstance(problem, BiasedHead)
+    bar = None
+    if not args.json and sys.stderr.isatty():
+        bar = tqdm(total=min(problem.ambient_dim, problem.output_dim) + 16, desc="pulling back cotangents",
+                   unit="vjp", file=sys.stderr, leave=False)
+    progress = None if bar is None else bar.update
+    try:
+        meas = measure(problem, route=args.route, progress=progress) if biased else \
+            measure_rank(problem, route=args.route, progress=progress)
+    except ValueError as err:
+        raise InputError(f"rank: {err}") from None
+    if bar is not None:
+        bar.close()
+    pred = predict(problem) if biased else predict_rank(problem)
+    agrees = None if pred.rank is None else bool(pred.rank == meas.rank.rank)
+    if meas.rank.status != "ok":
+        status = "ill-defined"
+    elif pred.rank is None or pred.violations:
+        status = "no-closed-form" if pred.rank is None else "conditions-violated"
+    else:
+        status = "ok" if agrees else "mismatch"
+    n, d = x.shape
+    out = jsonable({
+        "measured_rank": meas.rank.rank, "predicted_rank": pred.rank, "ambient_dim": problem.ambient_dim,
+        "claimed_dim": d * d, "status": status, "agrees": agrees, "rank_status": meas.rank.status,
+        "tolerance": meas.rank.tolerance, "gap": None if np.isinf(meas.rank.gap) else meas.rank.gap,
+        "formula": pred.formula, "invariants": pred.invariants, "conditions": pred.conditions,
+        "violations": pred.violations, "route": meas.route, "samples": meas.samples,
+        "seconds": round(meas.seconds, 3), "n": n, "d": d, "kernel": kernel.describe(), "map": args.map,
+        "param": "biased" if biased else problem.param, "dk": problem.k if biased else problem.dk,
+        "dv": problem.width_v if not biased and args.map == "output" else None, "bias": biased,
+    })
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    gap = "∞" if out["gap"] is None else f"{out['gap']:.2e}"
+    print(problem.describe())
+    print(f"  measured rank   {out['measured_rank']:>8}   ({meas.route}, {meas.samples} rows, tol {meas.rank.tolerance:.2e}, "
+          f"gap {gap}, {meas.rank.status}, {meas.seconds:.2f} s)")
+    print(f"  predicted rank  {str(out['predicted_rank']):>8}   {pred.formula}")
+    print(f"  ambient dim θ   {problem.ambient_dim:>8}   claimed by the paper: d² = {d * d}")
+    print(f"  invariants      {', '.join(f'{k}={v}' for k, v in pred.invariants.items())}")
+    for v in pred.violations:
+        print(f"  not claimed: {v}")
+    print(f"  status          {status}")
+    return 0
