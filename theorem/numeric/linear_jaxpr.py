@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import jax
-from jax import core as _core  # noqa: F401  (jaxpr types)
 
 __all__ = ["FlopCount", "count_flops", "array_shapes", "square_arrays", "iter_eqns"]
 
