@@ -22,8 +22,7 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-import theorem.training  # noqa: F401  (float64)
-from theorem.claims.ledger import Profile, Verdict
+from theorem.claims.ledger import Profile, Verdict, find
 from theorem.claims.t8_depth import PATTERN_WORDS, READINGS
 from theorem.training.depth import _student, exact_one_layer, polynomial_attention
 
@@ -69,7 +68,7 @@ def probe_result():
 def test_the_ledger_probe_is_open_with_a_named_pattern(probe_result):
     assert probe_result.error is None, probe_result.error
     assert probe_result.outcome.verdict is Verdict.OPEN
-    data = probe_result.evidence[0].data
+    data = find(probe_result.evidence, "probe").data
     pattern = data["pattern"]["pattern"]
     assert pattern in PATTERN_WORDS and pattern in probe_result.outcome.because
     table = np.asarray(data["residual"], dtype=float)

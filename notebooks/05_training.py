@@ -16,18 +16,17 @@
 #
 # This notebook plots what `theorem.training` computes. The heavy numbers — the stability sweep
 # (5 kernels × 5 seeds × a learning-rate sweep on several settings) and the full
-# hypothesis-6.2 probe — were computed by
+# hypothesis-6.2 probe — are experiment records with provenance, made by
 #
 # ```
-# python -m theorem.training.sweep --full      # → notebooks/data/05_stability.json
-# python -m theorem.training.depth --full      # → notebooks/data/05_depth.json
+# python -m theorem.experiments stability      # → theorem/data/records/stability.json (about an hour)
+# python -m theorem.experiments depth          # → theorem/data/records/depth.json
 # ```
 #
-# and are loaded here; everything else runs live (a few seconds each). Set `FULL = True` to
-# recompute the sweep and the probe here (about an hour and a half on two busy cores).
+# (or `make data`) and loaded here; everything else runs live (a few seconds each).
 #
 # **The reading of "stabilizes training"** (fixed before the sweep was run; definitions in
-# `theorem/training/stability.py`): a run *diverges* when its loss or gradient becomes NaN/Inf
+# `theorem/training/stability.py`, the rule in `theorem/claims/t6_stability.py`): a run *diverges* when its loss or gradient becomes NaN/Inf
 # or its final loss exceeds 1.5× its initial loss; it *trains* when it does not diverge and its
 # held-out accuracy is at least half-way from chance to 1; a learning rate is *trainable* when
 # ≥ 80 % of seeds train there, and the *trainable width* is the length of the longest run of
@@ -37,25 +36,27 @@
 # count, and is not less stable than softmax, on every setting.
 
 # %%
-import json
-from pathlib import Path
-
+import jax
+import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-import theorem.training  # noqa: F401  (float64)
-from theorem.training.stability import judge
-from theorem.training.sweep import FULL_SETTINGS, load_sweep, run_sweep
+from theorem.claims.t5_landscape import PANEL_A, _dims
+from theorem.claims.t6_stability import judge
+from theorem.claims.t8_depth import classify_pattern
+from theorem.experiments.records import require_record
+from theorem.kernels import get_kernel
+from theorem.training.function_class import nonmonotone_gaps, row_weights
+from theorem.training.gradient_scale import gradient_scaling
+from theorem.training.landscape import compare_landscapes
+from theorem.training.sweep import recompute_summaries
 
-FULL = False
-DATA = Path("data")
-STABILITY = DATA / "05_stability.json"
-DEPTH = DATA / "05_depth.json"
+jax.config.update("jax_enable_x64", True)  # this notebook's own computations in float64
 COLORS = {"softmax": "C0", "linear": "C7", "poly2": "C3", "csq": "C2", "csq+penalty": "C1"}
 
-if FULL:
-    STABILITY.write_text(json.dumps(run_sweep(FULL_SETTINGS), separators=(",", ":")))
-sweep = load_sweep(STABILITY)
+stability = require_record("stability")
+sweep = recompute_summaries(stability["result"])
+print("record 'stability':", {k: stability["provenance"][k] for k in ("command", "git_commit", "date", "seconds")})
 print("settings:", ", ".join(f"{s['name']} ({s['task']})" for s in sweep["settings"]))
 
 # %% [markdown]
@@ -137,8 +138,6 @@ fig.tight_layout()
 # Jacobian at `S = 0`. Measured (markers) beside the closed forms (lines):
 
 # %%
-from theorem.training.gradient_scale import gradient_scaling
-
 alphas = np.logspace(-4, 0, 9)
 fig, ax = plt.subplots(figsize=(5.5, 4))
 for (name, params), color in zip(
@@ -161,8 +160,6 @@ fig.tight_layout()
 # beside its closed form, on generic tokens and on tokens with a constant column:
 
 # %%
-from theorem.claims.t5_landscape import PANEL_A, _dims
-
 for label, make in PANEL_A + (("minimal X = (1, −1)ᵀ", lambda: np.array([[1.0], [-1.0]])),):
     dims = _dims(make())
     print(f"{label:24s} " + "  ".join(f"{k}: {v['measured']} (closed form {v['predicted']})" for k, v in dims.items()))
@@ -177,11 +174,6 @@ for label, make in PANEL_A + (("minimal X = (1, −1)ᵀ", lambda: np.array([[1.
 # `M`; softmax approaches the one-hot row as `‖M‖` grows; CSQ reaches it exactly.
 
 # %%
-import jax.numpy as jnp
-
-from theorem.kernels import get_kernel
-from theorem.training.function_class import nonmonotone_gaps, row_weights
-
 nm = nonmonotone_gaps(grid=4001)
 t = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
 target_row = np.array([1, 0, 1, 4, 9]) / 15
@@ -216,8 +208,6 @@ print({k: v for k, v in nm.items() if k in ("softmax", "poly2", "csq(shift=1, ce
 # (`λ_min(H) = σ_min(J)²/n`, Gauss–Newton).
 
 # %%
-from theorem.training.landscape import compare_landscapes
-
 land = compare_landscapes(n=6, d=3, seed=0)
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
 for i, (k, v) in enumerate(land["kernels"].items()):
@@ -250,11 +240,10 @@ print("Gauss–Newton λ_min for softmax:", land["kernels"]["softmax"]["gauss_ne
 # cell is the optimizer's control.
 
 # %%
-from theorem.training.depth import FULL_PROBE, QUICK_PROBE, run_probe
-
-if FULL:
-    DEPTH.write_text(json.dumps(run_probe(FULL_PROBE)))
-probe = json.loads(DEPTH.read_text()) if DEPTH.is_file() else run_probe(QUICK_PROBE)
+depth = require_record("depth")
+probe = depth["result"]
+pattern = classify_pattern(probe)  # the ledger's rule applied to the recorded table
+print("record 'depth':", {k: depth["provenance"][k] for k in ("command", "git_commit", "date")})
 table = np.asarray(probe["residual"], dtype=float)
 fig, axes = plt.subplots(1, len(probe["widths"]), figsize=(5 * len(probe["widths"]), 3.6), squeeze=False)
 for k, w in enumerate(probe["widths"]):
@@ -267,7 +256,7 @@ for k, w in enumerate(probe["widths"]):
 axes[0, 0].set_ylabel("held-out residual")
 axes[0, 0].legend()
 fig.tight_layout()
-print("pattern:", probe["pattern"]["pattern"])
-for c in probe["pattern"]["checks"]:
+print("pattern:", pattern["pattern"])
+for c in pattern["checks"]:
     print(f"  p = {c['degree']}: depth {c['depth']} → {c['residual_at_log2p']:.2e}, depth {c['depth'] - 1} → "
           f"{c['residual_at_one_less']:.2e}")

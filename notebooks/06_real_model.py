@@ -25,25 +25,29 @@
 # the attention matrices and the score bound B against √(ln n); the matching readings on the real
 # queries and keys; and the best CSQ and poly2 approximations of each head's pattern.
 #
-# The sweeps over all 72 heads (and the fits) take longer than this notebook may, so they were run by
-# `python -m theorem.real.sweep` and saved under `notebooks/data/06_*`; this notebook plots them, and
+# The sweeps over all 72 heads (and the fits) take longer than this notebook may, so they are experiment
+# records with provenance (`python -m theorem.experiments real_heads real_pullback real_fits`, and
+# `real_pullback_full` on its own; records under `theorem/data/records/`); this notebook plots them, and
 # recomputes one head live when the real-model extra is installed (`make real`).
 
 # %%
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from theorem.real.model import unavailable_reason
-from theorem.real.tables import fits_table, heads_table, load, pullback_table
+from theorem.experiments.records import load_arrays, load_record, require_record
+from theorem.real.analysis import Selection, analyze
+from theorem.real.model import load_model, unavailable_reason
+from theorem.real.tables import fits_table, heads_table, pullback_table
+from theorem.real.text import load_text
 
-DATA = Path("data")
-heads = load(DATA / "06_heads.json")
-pull = load(DATA / "06_pullback.json")
-fits = load(DATA / "06_fits.json")
-patterns = np.load(DATA / "06_fits.npz")
+heads = require_record("real_heads")["result"]
+pull = require_record("real_pullback")["result"]
+fits = require_record("real_fits")["result"]
+patterns = load_arrays("real_fits")
+for name in ("real_heads", "real_pullback", "real_fits"):
+    prov = load_record(name)["provenance"]
+    print(f"record {name!r}: {prov['command']} (commit {prov['git_commit'][:8]}, {prov['date']}, {prov['seconds']} s)")
 LIVE = unavailable_reason() is None
 print("live recomputation:", "yes" if LIVE else f"no — {unavailable_reason()}")
 
@@ -99,7 +103,7 @@ print(f"{agree}/{len(meas)} measurements well-defined and equal to the closed fo
 # %% [markdown]
 # ### The whole head above d, measured once
 #
-# `python -m theorem.real.sweep --only full-head` (about an hour on two cores, 12 GB) measures the
+# `python -m theorem.experiments real_pullback_full` (about an hour on two cores, 12 GB) measures the
 # *whole* head L0H2 at n = 400 > d: all 24,640 coordinates (W_Q, b_Q, W_K, b_K) of θ ↦ log A, through
 # 24,656 pulled-back rank-one cotangents Jᵀ(u vᵀ) and the SVD of that 24,656 × 24,640 matrix.  The
 # spectrum is saved, so the cut can be inspected: the rank is the number of singular values above the
@@ -109,10 +113,10 @@ print(f"{agree}/{len(meas)} measurements well-defined and equal to the closed fo
 # and with the rounding floor the spectrum actually shows (the values after the cut).
 
 # %%
-full_path = DATA / "06_pullback_full.json"
-if full_path.is_file():
-    full_rec = load(full_path)
-    spectra = np.load(DATA / "06_pullback_full.npz")
+full_record = load_record("real_pullback_full")
+if full_record is not None:
+    full_rec = full_record["result"]
+    spectra = load_arrays("real_pullback_full")
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for r in full_rec["records"]:
         sv = spectra[f"L{r['layer']}H{r['head']}_{r['map']}"]
@@ -134,7 +138,7 @@ if full_path.is_file():
     plt.tight_layout()
     plt.show()
 else:
-    print(f"{full_path} not present: run `python -m theorem.real.sweep --only full-head` to record it")
+    print("record 'real_pullback_full' missing: run `python -m theorem.experiments real_pullback_full` to record it")
 
 # %% [markdown]
 # ## 2. Rank, ε-rank, and the score bound B
@@ -257,10 +261,6 @@ display(Markdown(fits_table(fits["records"])))
 
 # %%
 if LIVE:
-    from theorem.real.analysis import Selection, analyze
-    from theorem.real.model import load_model
-    from theorem.real.text import load_text
-
     model = load_model()
     live = analyze(model, load_text("declaration"), Selection((1,), (5,), (40, 400), ("rank", "matching", "pullback"), 1))
     for r in live:

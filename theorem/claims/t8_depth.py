@@ -10,18 +10,23 @@ Reading **T8.probe**: "depth ``log₂ p`` suffices to fit degree-``p`` attention
 does not".  A finite optimization probe can neither prove an ``O(log p)`` statement for all
 ``p`` nor refute the existence of weights it did not find, so the verdict is ``open`` whatever the
 table shows; the rule classifies the table into a fixed set of patterns (see
-:func:`theorem.training.depth.classify_pattern`) and the ``because`` line says which one was
+:func:`classify_pattern`, here: training returns the numbers, the ledger decides) and the ``because`` line says which one was
 measured, with the numbers.  Quick profile: d = 3, n = 6, p ∈ {2, 4}, L ∈ {1, 2}, width 6,
 8 restarts × 400 steps; full profile: p ∈ {2, 4, 8}, L ∈ {1, 2, 3}, widths {6, 12}, 8 restarts ×
-1000 steps (``python -m theorem.training.depth --full`` writes the same numbers to
-``notebooks/data/05_depth.json``, which the notebook plots).
+1000 steps (the experiment ``depth``, ``python -m theorem.experiments depth``, records the same numbers in
+``theorem/data/records/depth.json``, which the notebook plots).  Evidence key: ``probe``.
 """
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find
+from theorem.training.depth import FULL_PROBE, QUICK_PROBE, run_probe
+from theorem.util.precision import float64
 
 PATTERN_WORDS = {
     "consistent-with-6.2": "depth log₂ p fits degree-p attention and one layer less does not: consistent with 6.2 at these sizes",
@@ -32,16 +37,76 @@ PATTERN_WORDS = {
 }
 
 
-def probe_config(profile: Profile):
-    from theorem.training.depth import FULL_PROBE, QUICK_PROBE
+FIT = 1e-2  # a residual below 1 % of the target energy counts as a fit
+REALIZABLE = 1e-3  # the p = 2, L = 1 control must reach this
+DEPTH_GAIN = 3.0  # "depth helps" needs the residual to drop by this factor
 
+
+def classify_pattern(result: dict[str, Any]) -> dict[str, Any]:
+    """What the residual table shows, by a fixed rule.
+
+    * ``optimizer-unreliable``: the realizable control (p = 2, L = 1, w ≥ 2d) is not fitted;
+    * ``consistent-with-6.2``: for every tested ``p = 2^L`` (L ≥ 2) depth ``L`` fits (residual ≤ FIT)
+      and depth ``L − 1`` is at least DEPTH_GAIN× worse;
+    * ``depth-does-not-help``: for every ``p ≥ 4`` the best residual over depths ≥ 2 is not
+      DEPTH_GAIN× below the depth-1 residual;
+    * ``depth-helps-but-no-fit``: depth lowers the residual by DEPTH_GAIN× for some ``p`` but
+      depth ``log₂ p`` does not reach FIT for all of them;
+    * ``mixed`` otherwise.
+    """
+    res = np.asarray(result["residual"], dtype=np.float64)
+    degrees, depths, widths = result["degrees"], result["depths"], result["widths"]
+    best = res.min(axis=2)  # over widths
+    d = result["d"]
+    out: dict[str, Any] = {"fit_threshold": FIT, "realizable_threshold": REALIZABLE, "depth_gain": DEPTH_GAIN}
+    control = None
+    if 2 in degrees and 1 in depths:
+        ok_widths = [k for k, w in enumerate(widths) if w >= 2 * d]
+        if ok_widths:
+            control = float(res[degrees.index(2), depths.index(1), ok_widths].min())
+    out["control_residual"] = control
+    checks = []
+    for p in degrees:
+        L = int(round(math.log2(p)))
+        if 2**L != p or L < 2 or L not in depths or (L - 1) not in depths:
+            continue
+        r_L = float(best[degrees.index(p), depths.index(L)])
+        r_prev = float(best[degrees.index(p), depths.index(L - 1)])
+        r_1 = float(best[degrees.index(p), depths.index(1)]) if 1 in depths else float("nan")
+        checks.append({"degree": p, "depth": L, "residual_at_log2p": r_L, "residual_at_one_less": r_prev,
+                       "residual_depth1": r_1, "fits": r_L <= FIT, "gain": r_prev / r_L if r_L > 0 else float("inf")})
+    out["checks"] = checks
+    if control is not None and control > REALIZABLE:
+        out["pattern"] = "optimizer-unreliable"
+    elif checks and all(c["fits"] and c["gain"] >= DEPTH_GAIN for c in checks):
+        out["pattern"] = "consistent-with-6.2"
+    else:
+        gains = []
+        for p in degrees:
+            if p < 4 or 1 not in depths:
+                continue
+            deeper = [best[degrees.index(p), j] for j, L in enumerate(depths) if L >= 2]
+            if deeper:
+                r1 = best[degrees.index(p), depths.index(1)]
+                gains.append(r1 / min(deeper) if min(deeper) > 0 else float("inf"))
+        out["depth1_over_deeper"] = gains
+        if gains and all(g < DEPTH_GAIN for g in gains):
+            out["pattern"] = "depth-does-not-help"
+        elif gains and any(g >= DEPTH_GAIN for g in gains):
+            out["pattern"] = "depth-helps-but-no-fit"
+        else:
+            out["pattern"] = "mixed"
+    return out
+
+
+def probe_config(profile: Profile):
     return FULL_PROBE if profile.full else QUICK_PROBE
 
 
+@float64
 def gather_probe(profile: Profile) -> list[Evidence]:
-    from theorem.training.depth import run_probe
-
     res = run_probe(probe_config(profile))
+    res["pattern"] = classify_pattern(res)
     table = np.asarray(res["residual"])
     lines = []
     for i, p in enumerate(res["degrees"]):
@@ -59,12 +124,15 @@ def gather_probe(profile: Profile) -> list[Evidence]:
             + f"; realizable control (p = 2, L = 1): {pat['control_residual']:.1e} (exact fit exists: 0)",
             None,
             res,
+            key="probe",
+            measured=res["residual"],
+            predicted={"control_residual": 0.0},
         )
     ]
 
 
 def rule_probe(evidence: list[Evidence]) -> Outcome:
-    res = evidence[0].data
+    res = find(evidence, "probe").data
     pat = res["pattern"]
     checks = "; ".join(
         f"p = {c['degree']}: depth {c['depth']} residual {c['residual_at_log2p']:.2e} vs depth {c['depth'] - 1} "

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from theorem.experiments.records import RECORDS_DIR, write_record
+from theorem.experiments.records import RECORDS_DIR, write_arrays, write_record
 from theorem.experiments.registry import EXPERIMENTS, UnknownExperimentError, experiment_module
 
 
@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{name}] {mod.DESCRIPTION} ({args.profile})", file=sys.stderr, flush=True)
         start = time.perf_counter()
         result = mod.run(settings, log=lambda msg, _n=name: print(f"[{_n}] {msg}", file=sys.stderr, flush=True))
+        arrays = result.pop("__arrays__", None)  # large arrays go beside the record as NAME.npz
+        if arrays:
+            write_arrays(name, arrays, folder=args.out)
         path = write_record(name, result, profile=args.profile, settings=settings,
                             seconds=time.perf_counter() - start, folder=args.out)
         print(f"[{name}] wrote {path} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)

@@ -11,6 +11,12 @@ __all__ = ["EXPERIMENTS", "experiment_module", "UnknownExperimentError"]
 EXPERIMENTS: dict[str, str] = {
     "bench_attention": "theorem.experiments.bench_attention",
     "bench_attention_calibration": "theorem.experiments.bench_attention_calibration",
+    "stability": "theorem.experiments.stability",
+    "depth": "theorem.experiments.depth",
+    "real_heads": "theorem.experiments.real_heads",
+    "real_pullback": "theorem.experiments.real_pullback",
+    "real_fits": "theorem.experiments.real_fits",
+    "real_pullback_full": "theorem.experiments.real_pullback_full",
 }
 
 

@@ -32,10 +32,16 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from theorem.numeric.eps_rank import taylor_eps_rank_bound
+import jax.numpy as jnp
+
+from theorem.kernels import SquaredKernel, get_kernel
+from theorem.numeric.eps_rank import eps_rank_from_singular_values, taylor_eps_rank_bound
 from theorem.numeric.pullback_bias import BiasedHead, measure
 from theorem.numeric.pullback_bias_predicted import predict
 from theorem.numeric.rank import numerical_rank
+from theorem.real.fit import fit_pattern
+from theorem.real.text import window
+from theorem.util.precision import float64
 
 __all__ = [
     "EPSILONS",
@@ -63,8 +69,6 @@ REL_TOL = 1e-9
 def eps_rank(singular_values: np.ndarray, eps: float) -> int:
     """``#{σ_i > ε·σ₁}``: the smallest rank ``r`` with ``‖A − A_r‖₂ ≤ ε‖A‖₂`` (Eckart–Young);
     the shared definition of :mod:`theorem.numeric.eps_rank`."""
-    from theorem.numeric.eps_rank import eps_rank_from_singular_values
-
     return eps_rank_from_singular_values(singular_values, eps)
 
 
@@ -98,6 +102,7 @@ def rank_record(weights: np.ndarray, scores: np.ndarray) -> dict:
     }
 
 
+@float64
 def pullback_record(x, hp, map: str = "log-weights", columns: int | None = 2, route: str = "auto",
                     progress: Callable[[int], None] | None = None, spectrum: bool = False) -> dict:
     """Measured and predicted pulled-back rank of one real head (biases as parameters); ``spectrum``
@@ -121,6 +126,7 @@ def pullback_record(x, hp, map: str = "log-weights", columns: int | None = 2, ro
     }
 
 
+@float64
 def full_width_prediction(x, hp, map: str = "log-weights") -> dict:
     """The closed form for the whole head (``k' = k = 32``): predicted only (see the module docstring)."""
     head = BiasedHead(x, hp.w_q, hp.b_q, hp.w_k, hp.b_k, map=map, columns=None)
@@ -141,21 +147,19 @@ def _resolved(w: np.ndarray) -> np.ndarray:
     return np.abs(w[:, None] - w[None, :]) > REL_TOL * float(np.max(w))
 
 
-def _predicted_lower(kernel: str, s: np.ndarray, shift: float = 1.0) -> np.ndarray:
-    """``[w_i < w_j]`` from the kernel's formula: softmax is increasing in ``s``; ``T = t²`` for
-    poly2 (``t = s``) and CSQ (``t = s − mean s + c``), so ``w_i < w_j`` iff ``t_i² < t_j²``."""
-    if kernel == "softmax":
-        return s[:, None] < s[None, :]
-    t = s - s.mean() + shift if kernel == "csq" else s
-    return (t[:, None] ** 2) < (t[None, :] ** 2)
+def _predicted_lower(u: np.ndarray, squared: bool) -> np.ndarray:
+    """``[w_i < w_j]`` from the kernel's structure: softmax is increasing in the score ``u = s``; a squared
+    kernel (:class:`theorem.kernels.SquaredKernel`: poly2, CSQ) has ``T = u²`` with ``u`` its
+    :meth:`~theorem.kernels.SquaredKernel.base`, so ``w_i < w_j`` iff ``u_i² < u_j²``."""
+    if not squared:
+        return u[:, None] < u[None, :]
+    return (u[:, None] ** 2) < (u[None, :] ** 2)
 
 
+@float64
 def matching_record(q: np.ndarray, k: np.ndarray, weights: np.ndarray | None = None, queries: int = 32,
                     kernels: Iterable[str] = ("softmax", "csq", "poly2")) -> dict:
     """Readings (a), (b) on real queries/keys: reversed pairs measured from the weights and predicted."""
-    from theorem.kernels import get_kernel
-    import jax.numpy as jnp
-
     q = np.asarray(q, dtype=np.float64)
     k = np.asarray(k, dtype=np.float64)
     n, dk = q.shape
@@ -171,6 +175,8 @@ def matching_record(q: np.ndarray, k: np.ndarray, weights: np.ndarray | None = N
             w_all = np.asarray(weights, dtype=np.float64)
         else:
             w_all = np.asarray(kern.weights(jnp.asarray(q), jnp.asarray(k)))
+        squared = isinstance(kern, SquaredKernel)
+        base = np.asarray(kern.base(jnp.asarray(q @ k.T / math.sqrt(dk)))) if squared else None
         rec = {}
         for reading in ("a", "b"):
             pairs = resolved = meas = pred = bad_queries = 0
@@ -180,7 +186,7 @@ def matching_record(q: np.ndarray, k: np.ndarray, weights: np.ndarray | None = N
                 prem = _premise(key)
                 ok = prem & _resolved(w_all[i])
                 measured = ok & (w_all[i][:, None] < w_all[i][None, :])
-                predicted = ok & _predicted_lower(name, s)
+                predicted = ok & _predicted_lower(base[i] if squared else s, squared)
                 pairs += int(prem.sum())
                 resolved += int(ok.sum())
                 meas += int(measured.sum())
@@ -188,18 +194,16 @@ def matching_record(q: np.ndarray, k: np.ndarray, weights: np.ndarray | None = N
                 bad_queries += int(measured.any())
             rec[reading] = {"pairs": pairs, "resolved_pairs": resolved, "reversed": meas, "predicted_reversed": pred,
                             "fraction": meas / resolved if resolved else 0.0, "queries_violating": bad_queries}
-        if name == "csq":
-            s_all = q[rows] @ k.T / math.sqrt(dk)
-            t = s_all - s_all.mean(axis=1, keepdims=True) + 1.0
-            rec["below_vertex_fraction"] = float(np.mean(t < 0))
+        if name == "csq":  # keys on the falling side of the parabola: t = s̃ + c < 0
+            rec["below_vertex_fraction"] = float(np.mean(base[rows] < 0))
         out[name] = rec
     return out
 
 
 def fit_record(x, weights, hp, kernel: str, steps: int = 300, keep: bool = False) -> dict:
-    from theorem.real.fit import fit_pattern
-
-    res = fit_pattern(x, weights, hp.w_q, hp.b_q, hp.w_k, hp.b_k, kernel, steps=steps, keep=keep)
+    """The best ``kernel`` fit of the head ``hp`` at tokens ``x`` to its pattern ``weights`` (:func:`fit_pattern`)."""
+    head = hp.at(x)
+    res = fit_pattern(head.x, weights, head.w_q, head.b_q, head.w_k, head.b_k, kernel, steps=steps, keep=keep)
     rec = res.to_dict()
     if keep:
         rec["fitted"] = res.fitted
@@ -243,10 +247,9 @@ def check_selection(model, sel: Selection) -> None:
         raise ValueError(f"fit_steps: must be ≥ 0, got {sel.fit_steps}")
 
 
+@float64
 def analyze(model, text: str, sel: Selection, progress: Callable[[str], None] | None = None) -> list[dict]:
     """One record per (layer, head, n): the parts of ``sel`` measured on window ``sel.window`` of ``text``."""
-    from theorem.real.text import window
-
     check_selection(model, sel)
     ids_by_n = {n: window(model, text, n, sel.window) for n in sel.lengths}  # errors before any work
     records = []

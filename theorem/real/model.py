@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-jax.config.update("jax_enable_x64", True)
+from theorem.numeric.head import Head
+from theorem.util.precision import float64
 
 __all__ = [
     "MODEL_PACKAGE",
@@ -118,6 +120,10 @@ class HeadParameters:
     def dk(self) -> int:
         return self.w_q.shape[1]
 
+    def at(self, x: Float[np.ndarray, "n d"]) -> Head:
+        """This head at fixed tokens ``x``: the toolkit's one head type (query/key maps, biases, value map)."""
+        return Head(x, self.w_q, self.w_k, self.b_q, self.b_k, self.w_v)
+
 
 @dataclass(frozen=True)
 class Trace:
@@ -179,6 +185,7 @@ def _embed(ids, word, pos, typ, gamma, beta, eps):
 class MiniLM:
     """The model: weights (float64 jax arrays), tokenizer, and the forward pass."""
 
+    @float64
     def __init__(self, folder: Path | None = None):
         reason = unavailable_reason() if folder is None else None
         if reason is not None:
@@ -186,7 +193,6 @@ class MiniLM:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
-        import json
 
         folder = model_dir() if folder is None else Path(folder)
         cfg = json.loads((folder / "config.json").read_text())
@@ -278,10 +284,12 @@ class MiniLM:
         return HeadParameters(layer, head, a("wq")[:, cols], a("bq")[cols], a("wk")[:, cols], a("bk")[cols],
                               a("wv")[:, cols], a("bv")[cols])
 
+    @float64
     def embed(self, ids) -> Float[Array, "n d"]:
         e = self.embeddings
         return _embed(self._check_ids(ids), e["word"], e["pos"], e["typ"], e["gamma"], e["beta"], self.config.ln_eps)
 
+    @float64
     def hidden_states(self, ids, upto: int | None = None) -> list[Float[Array, "n d"]]:
         """``[H⁰, H¹, ..., H^upto]`` (all layers when ``upto`` is None)."""
         upto = self.config.layers if upto is None else upto
@@ -292,9 +300,11 @@ class MiniLM:
             out.append(h)
         return out
 
+    @float64
     def last_hidden_state(self, ids) -> np.ndarray:
         return np.asarray(self.hidden_states(ids)[-1])
 
+    @float64
     def trace(self, ids, layers: int | None = None) -> Trace:
         """Run the first ``layers`` layers (all by default) and keep every head's quantities."""
         ids_j = self._check_ids(ids)
@@ -309,6 +319,7 @@ class MiniLM:
         return Trace(ids_np, self.tokens(ids_np), np.stack(inputs), np.stack(qs), np.stack(ks), np.stack(ss),
                      np.stack(ws), np.asarray(h))
 
+    @float64
     def sentence_embedding(self, ids) -> np.ndarray:
         """Mean-pooled, L2-normalized last hidden state (the sentence-transformers recipe)."""
         h = self.last_hidden_state(ids)

@@ -1,34 +1,31 @@
-"""The sweeps behind ``notebooks/06_real_model``: computed here, saved under ``notebooks/data/``.
+"""The sweeps behind ``notebooks/06_real_model``, run as experiments with provenance
+(``python -m theorem.experiments real_heads real_pullback real_fits``; ``real_pullback_full`` on its own),
+whose records live under ``theorem/data/records/``:
 
-``python -m theorem.real.sweep [--out notebooks/data] [--quick]`` writes
-
-* ``06_heads.json``: every head (6 × 12) at every length of :data:`HEAD_LENGTHS`: rank, ε-ranks, B,
+* ``real_heads``: every head (6 × 12) at every length of :data:`HEAD_LENGTHS`: rank, ε-ranks, B,
   matching (fast parts);
-* ``06_pullback.json``: the pulled-back rank with biases (scores and log-weights maps, sub-head of
+* ``real_pullback``: the pulled-back rank with biases (scores and log-weights maps, sub-head of
   :data:`PULLBACK_COLUMNS` coordinates) for one head per layer (:data:`SAMPLE_HEADS`) at
   :data:`PULLBACK_LENGTHS` (below and above d = 384), and the whole head (k = 32) at the shortest
   length, with the closed form for the whole head at every length;
-* ``06_pullback_full.json`` and ``.npz`` (``--only full-head``, not in the default run: about an hour
+* ``real_pullback_full`` (+ ``.npz``; not in ``make data``'s quick use: about an hour
   on two cores, 15 GB of memory): the *whole* head (k = 32, 24,640 coordinates) above d, at
   :data:`FULL_HEAD_LENGTH` tokens, θ ↦ log A: 24,656 pulled-back rank-one cotangents and the SVD of
   that 24,656 × 24,640 matrix, beside the closed form, with the singular values;
-* ``06_fits.json`` and ``06_fits.npz``: the CSQ and poly2 fits of the sample heads at
+* ``real_fits`` (+ ``.npz``): the CSQ and poly2 fits of the sample heads at
   :data:`FIT_LENGTHS`, with the real and fitted patterns of :data:`HEATMAP_LENGTH` tokens.
 
-The notebook plots these files and recomputes one head live, so that it stays within its time budget.
+The notebook plots these records and recomputes one head live, so that it stays within its time budget.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-import time
-from pathlib import Path
-
 import numpy as np
+from tqdm import tqdm
 
 from theorem.real.analysis import Selection, analyze, fit_record, full_width_prediction, pullback_record
+from theorem.real.model import load_model
+from theorem.real.text import load_text, window
 
 HEAD_LENGTHS = (16, 40, 128, 256, 400, 512)
 SAMPLE_HEADS = tuple((layer, (3 * layer + 2) % 12) for layer in range(6))
@@ -41,12 +38,6 @@ HEATMAP_LENGTH = 64
 TEXT = "declaration"
 
 
-def _dump(obj, path: Path) -> None:
-    from theorem.util.jsonable import jsonable as _jsonable
-
-    path.write_text(json.dumps(_jsonable(obj), ensure_ascii=False, indent=1))
-
-
 def heads_sweep(model, text: str, lengths=HEAD_LENGTHS, log=print) -> list[dict]:
     sel = Selection(tuple(range(model.config.layers)), tuple(range(model.config.heads)), tuple(lengths),
                     ("rank", "matching"))
@@ -55,8 +46,6 @@ def heads_sweep(model, text: str, lengths=HEAD_LENGTHS, log=print) -> list[dict]
 
 def pullback_sweep(model, text: str, heads=SAMPLE_HEADS, lengths=PULLBACK_LENGTHS, columns=PULLBACK_COLUMNS,
                    full_width_at: int | None = None, log=print) -> list[dict]:
-    from theorem.real.text import window
-
     out = []
     for n in lengths:
         trace = model.trace(window(model, text, n), layers=max(layer for layer, _ in heads) + 1)
@@ -90,10 +79,6 @@ def spectrum_margins(sv, rank: int, tolerance: float) -> dict:
 def full_head_sweep(model, text: str, head=FULL_HEAD, n: int = FULL_HEAD_LENGTH, maps=("log-weights",),
                     route: str = "sketch", log=print, done=None) -> list[dict]:
     """The whole head's pulled-back rank above d, with its spectrum (``done(records)`` after each map)."""
-    from tqdm import tqdm
-
-    from theorem.real.text import window
-
     layer, h = head
     trace = model.trace(window(model, text, n), layers=layer + 1)
     hp = model.head(layer, h)
@@ -110,9 +95,9 @@ def full_head_sweep(model, text: str, head=FULL_HEAD, n: int = FULL_HEAD_LENGTH,
     return out
 
 
-def fit_sweep(model, text: str, heads=SAMPLE_HEADS, lengths=FIT_LENGTHS, steps: int = 300, log=print):
-    from theorem.real.text import window
-
+def fit_sweep(model, text: str, heads=SAMPLE_HEADS, lengths=FIT_LENGTHS, steps: int = 300, log=print,
+              heatmap_n: int = HEATMAP_LENGTH):
+    """CSQ and poly2 fits of ``heads`` at ``lengths``; the real and fitted patterns at ``heatmap_n`` tokens."""
     records, patterns = [], {}
     for n in lengths:
         trace = model.trace(window(model, text, n), layers=max(layer for layer, _ in heads) + 1)
@@ -120,8 +105,8 @@ def fit_sweep(model, text: str, heads=SAMPLE_HEADS, lengths=FIT_LENGTHS, steps: 
             hp = model.head(layer, head)
             a = trace.weights[layer, head]
             for kern in ("csq", "poly2"):
-                rec = fit_record(trace.inputs[layer], a, hp, kern, steps, keep=(n == HEATMAP_LENGTH))
-                if n == HEATMAP_LENGTH:
+                rec = fit_record(trace.inputs[layer], a, hp, kern, steps, keep=(n == heatmap_n))
+                if n == heatmap_n:
                     patterns[f"L{layer}H{head}_{kern}"] = rec.pop("fitted")
                     patterns[f"L{layer}H{head}_real"] = a
                 records.append({"layer": layer, "head": head, **rec})
@@ -129,57 +114,20 @@ def fit_sweep(model, text: str, heads=SAMPLE_HEADS, lengths=FIT_LENGTHS, steps: 
     return records, patterns
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m theorem.real.sweep")
-    p.add_argument("--out", default="notebooks/data")
-    p.add_argument("--only", default="heads,pullback,fits",
-                   help="comma-separated parts: heads, pullback, fits, full-head (the last is not in the default)")
-    args = p.parse_args(argv)
-    from theorem.real.model import load_model
-    from theorem.real.text import load_text
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model = load_model()
-    text = load_text(TEXT)
-    only = set(args.only.split(","))
-    meta = {"text": TEXT, "model": "all-MiniLM-L6-v2"}
-    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
-    if "heads" in only:
-        t = time.perf_counter()
-        recs = heads_sweep(model, text)
-        _dump({"meta": {**meta, "lengths": HEAD_LENGTHS, "seconds": time.perf_counter() - t}, "records": recs},
-              out / "06_heads.json")
-        log(f"heads: {len(recs)} records in {time.perf_counter() - t:.0f} s")
-    if "pullback" in only:
-        t = time.perf_counter()
-        recs = pullback_sweep(model, text, full_width_at=PULLBACK_LENGTHS[0], log=log)
-        _dump({"meta": {**meta, "lengths": PULLBACK_LENGTHS, "columns": PULLBACK_COLUMNS, "heads": SAMPLE_HEADS,
-                        "seconds": time.perf_counter() - t}, "records": recs}, out / "06_pullback.json")
-        log(f"pullback: {len(recs)} records in {time.perf_counter() - t:.0f} s")
-    if "full-head" in only:
-        t = time.perf_counter()
-
-        def save(recs):
-            spectra = {f"L{r['layer']}H{r['head']}_{r['map']}": r["singular_values"] for r in recs}
-            rows = [{**{k: v for k, v in r.items() if k != "singular_values"},
-                     "margins": spectrum_margins(r["singular_values"], r["measured"], r["measurement"]["tolerance"])}
-                    for r in recs]
-            _dump({"meta": {**meta, "n": FULL_HEAD_LENGTH, "head": FULL_HEAD, "route": "sketch",
-                            "spectra": "06_pullback_full.npz", "seconds": time.perf_counter() - t}, "records": rows},
-                  out / "06_pullback_full.json")
-            np.savez_compressed(out / "06_pullback_full.npz", **spectra)
-
-        full_head_sweep(model, text, log=log, done=save)
-    if "fits" in only:
-        t = time.perf_counter()
-        recs, pats = fit_sweep(model, text, log=log)
-        _dump({"meta": {**meta, "lengths": FIT_LENGTHS, "heads": SAMPLE_HEADS, "heatmap_n": HEATMAP_LENGTH,
-                        "seconds": time.perf_counter() - t}, "records": recs}, out / "06_fits.json")
-        np.savez_compressed(out / "06_fits.npz", **pats)
-        log(f"fits: {len(recs)} records in {time.perf_counter() - t:.0f} s")
-    return 0
+def model_and_text(text: str = TEXT):
+    """The model (loaded once per process) and the text ``text`` (RealModelUnavailable without ``make real``)."""
+    return load_model(), load_text(text)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def meta(settings: dict) -> dict:
+    """What every real-model record says about its input."""
+    return {"text": settings["text"], "model": "all-MiniLM-L6-v2"}
+
+
+def full_head_rows(recs: list[dict]) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """The whole-head records without their spectra (with where the cut sits), and the spectra by name."""
+    spectra = {f"L{r['layer']}H{r['head']}_{r['map']}": np.asarray(r["singular_values"]) for r in recs}
+    rows = [{**{k: v for k, v in r.items() if k != "singular_values"},
+             "margins": spectrum_margins(r["singular_values"], r["measured"], r["measurement"]["tolerance"])}
+            for r in recs]
+    return rows, spectra

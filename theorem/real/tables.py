@@ -1,16 +1,9 @@
-"""Markdown tables of the real-head measurements (for the notebook and the docs)."""
+"""Markdown tables of the real-head measurements (records ``real_heads``, ``real_pullback``, ``real_fits``;
+for the notebook and the docs)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-__all__ = ["load", "heads_table", "pullback_table", "fits_table"]
-
-
-def load(path: str | Path) -> dict:
-    """A JSON file written by :mod:`theorem.real.sweep`."""
-    return json.loads(Path(path).read_text())
+__all__ = ["heads_table", "pullback_table", "fits_table"]
 
 
 def _f(v, digits=3) -> str:

@@ -24,11 +24,13 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from theorem.kernels import get_kernel
 from theorem.training._jit import fast_jit
 from theorem.training.loop import fit
+from theorem.util.precision import float64
 
-__all__ = ["DepthProbe", "polynomial_attention", "exact_one_layer", "run_probe", "classify_pattern"]
+__all__ = ["DepthProbe", "polynomial_attention", "exact_one_layer", "run_probe", "QUICK_PROBE", "FULL_PROBE"]
 
 
 def polynomial_attention(x, wq, wk, wv, p: int):
@@ -151,8 +153,12 @@ def _fit_one_architecture(probe: DepthProbe, xs, targets, depth: int, width: int
     return np.where(np.isfinite(res), res, np.inf)
 
 
+@float64
 def run_probe(probe: DepthProbe) -> dict[str, Any]:
-    """Residual table ``[degree][depth][width]`` (best over restarts) and the pattern it shows."""
+    """Residual table ``[degree][depth][width]`` (best over restarts), with the probe's sizes.
+
+    What the table shows is decided in :mod:`theorem.claims.t8_depth` (``classify_pattern``).
+    """
     xs, targets = _teacher(probe)
     table = np.full((len(probe.degrees), len(probe.depths), len(probe.widths)), np.inf)
     for j, depth in enumerate(probe.depths):
@@ -164,107 +170,10 @@ def run_probe(probe: DepthProbe) -> dict[str, Any]:
         "train_size": probe.train_size, "test_size": probe.test_size,
         "residual": table.tolist(),
     }
-    result["pattern"] = classify_pattern(result)
     return result
-
-
-FIT = 1e-2  # a residual below 1 % of the target energy counts as a fit
-REALIZABLE = 1e-3  # the p = 2, L = 1 control must reach this
-DEPTH_GAIN = 3.0  # "depth helps" needs the residual to drop by this factor
-
-
-def classify_pattern(result: dict[str, Any]) -> dict[str, Any]:
-    """What the residual table shows, by a fixed rule.
-
-    * ``optimizer-unreliable``: the realizable control (p = 2, L = 1, w ≥ 2d) is not fitted;
-    * ``consistent-with-6.2``: for every tested ``p = 2^L`` (L ≥ 2) depth ``L`` fits (residual ≤ FIT)
-      and depth ``L − 1`` is at least DEPTH_GAIN× worse;
-    * ``depth-does-not-help``: for every ``p ≥ 4`` the best residual over depths ≥ 2 is not
-      DEPTH_GAIN× below the depth-1 residual;
-    * ``depth-helps-but-no-fit``: depth lowers the residual by DEPTH_GAIN× for some ``p`` but
-      depth ``log₂ p`` does not reach FIT for all of them;
-    * ``mixed`` otherwise.
-    """
-    res = np.asarray(result["residual"], dtype=np.float64)
-    degrees, depths, widths = result["degrees"], result["depths"], result["widths"]
-    best = res.min(axis=2)  # over widths
-    d = result["d"]
-    out: dict[str, Any] = {"fit_threshold": FIT, "realizable_threshold": REALIZABLE, "depth_gain": DEPTH_GAIN}
-    control = None
-    if 2 in degrees and 1 in depths:
-        ok_widths = [k for k, w in enumerate(widths) if w >= 2 * d]
-        if ok_widths:
-            control = float(res[degrees.index(2), depths.index(1), ok_widths].min())
-    out["control_residual"] = control
-    checks = []
-    for p in degrees:
-        L = int(round(math.log2(p)))
-        if 2**L != p or L < 2 or L not in depths or (L - 1) not in depths:
-            continue
-        r_L = float(best[degrees.index(p), depths.index(L)])
-        r_prev = float(best[degrees.index(p), depths.index(L - 1)])
-        r_1 = float(best[degrees.index(p), depths.index(1)]) if 1 in depths else float("nan")
-        checks.append({"degree": p, "depth": L, "residual_at_log2p": r_L, "residual_at_one_less": r_prev,
-                       "residual_depth1": r_1, "fits": r_L <= FIT, "gain": r_prev / r_L if r_L > 0 else float("inf")})
-    out["checks"] = checks
-    if control is not None and control > REALIZABLE:
-        out["pattern"] = "optimizer-unreliable"
-    elif checks and all(c["fits"] and c["gain"] >= DEPTH_GAIN for c in checks):
-        out["pattern"] = "consistent-with-6.2"
-    else:
-        gains = []
-        for p in degrees:
-            if p < 4 or 1 not in depths:
-                continue
-            deeper = [best[degrees.index(p), j] for j, L in enumerate(depths) if L >= 2]
-            if deeper:
-                r1 = best[degrees.index(p), depths.index(1)]
-                gains.append(r1 / min(deeper) if min(deeper) > 0 else float("inf"))
-        out["depth1_over_deeper"] = gains
-        if gains and all(g < DEPTH_GAIN for g in gains):
-            out["pattern"] = "depth-does-not-help"
-        elif gains and any(g >= DEPTH_GAIN for g in gains):
-            out["pattern"] = "depth-helps-but-no-fit"
-        else:
-            out["pattern"] = "mixed"
-    return out
 
 
 QUICK_PROBE = DepthProbe(n=6, d=3, degrees=(2, 4), depths=(1, 2), widths=(6,), train_size=64, test_size=128,
                          steps=400, restarts=8, lr=0.02)
 FULL_PROBE = DepthProbe(n=6, d=3, degrees=(2, 4, 8), depths=(1, 2, 3), widths=(6, 12), train_size=64,
                         test_size=256, steps=1000, restarts=8, lr=0.02)
-DEFAULT_OUT = "notebooks/data/05_depth.json"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m theorem.training.depth [--full] [--out FILE]``: run the probe, print (and save) the table."""
-    import argparse
-    import json
-    import sys
-    from pathlib import Path
-
-    from theorem.util.jsonable import jsonable as _jsonable
-
-    p = argparse.ArgumentParser(prog="python -m theorem.training.depth", description="hypothesis-6.2 probe")
-    p.add_argument("--full", action="store_true", help="the full probe (p ≤ 8, L ≤ 3, two widths, longer fits)")
-    p.add_argument("--out", default=None, help=f"JSON file to write (default {DEFAULT_OUT} with --full)")
-    args = p.parse_args(argv)
-    probe = FULL_PROBE if args.full else QUICK_PROBE
-    res = run_probe(probe)
-    out = args.out if args.out is not None else (DEFAULT_OUT if args.full else None)
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(_jsonable(res), indent=1))
-        print(f"wrote {out}", file=sys.stderr)
-    table = np.asarray(res["residual"])
-    for i, deg in enumerate(res["degrees"]):
-        print(f"p = {deg}: " + "; ".join(
-            f"L = {L}: " + " ".join(f"{table[i, j, k]:.2e}" for k in range(len(res["widths"])))
-            for j, L in enumerate(res["depths"])))
-    print("pattern:", res["pattern"]["pattern"])
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

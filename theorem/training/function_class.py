@@ -35,6 +35,7 @@ import numpy as np
 from theorem.kernels import get_kernel
 from theorem.training._jit import fast_jit
 from theorem.training.loop import fit
+from theorem.util.precision import float64
 
 __all__ = [
     "row_weights",
@@ -58,6 +59,7 @@ def l1_gap(a, p) -> float:
     return float(np.sum(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(p, dtype=np.float64))))
 
 
+@float64
 def optimize_gap(
     kernel_name: str,
     params: dict,
@@ -120,6 +122,7 @@ def poly2_antipodal_weight_difference(x: np.ndarray, m: np.ndarray, i: int, a: i
     return float(abs(w[a] - w[b]))
 
 
+@float64
 def antipodal_gaps(n: int = 4, d: int = 3, seed: int = 0, steps: int = 1500, restarts: int = 4) -> dict[str, Any]:
     """Gaps to the one-hot row ``e_0`` (query token 0, antipode at token 1) for each kernel."""
     x = antipodal_tokens(n, d, seed)
@@ -147,6 +150,7 @@ def antipodal_gaps(n: int = 4, d: int = 3, seed: int = 0, steps: int = 1500, res
     }
 
 
+@float64
 def nonmonotone_gaps(grid: int = 20001, span: float = 60.0) -> dict[str, Any]:
     """Gaps to ``p = (1, 0, 1, 4, 9)/15`` on collinear keys ``t = −2..2``; ``M = m`` is a scalar."""
     t = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])

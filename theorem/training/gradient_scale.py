@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from theorem.kernels import get_kernel
+from theorem.util.precision import float64
 
 __all__ = ["gradient_scaling", "normalizer_floor"]
 
@@ -63,6 +64,7 @@ def _linear_constant(kern, x, wk, wv, y):
     return jnp.linalg.norm(x.T @ g0 @ x @ wk) / math.sqrt(wk.shape[1])
 
 
+@float64
 def gradient_scaling(
     kernel: str,
     params: dict | None = None,
@@ -109,6 +111,7 @@ def gradient_scaling(
     }
 
 
+@float64
 def normalizer_floor(kernel: str, params: dict | None = None, *, n: int = 6, seed: int = 0) -> dict[str, Any]:
     """``min_i Σ_j T_ij`` at ``S = 0`` (measured) beside its closed form ``n c²`` (0 for poly2).
 

@@ -32,6 +32,7 @@ import scipy.optimize
 
 from theorem.kernels import get_kernel
 from theorem.training._jit import fast_jit
+from theorem.util.precision import float64
 
 __all__ = ["LandscapeProblem", "compare_landscapes"]
 
@@ -41,6 +42,7 @@ KERNELS = (("softmax", {}), ("poly2", {}), ("csq", {"shift": 1.0, "center": True
 class LandscapeProblem:
     """Tokens, values and a softmax teacher drawn from ``seed``."""
 
+    @float64
     def __init__(self, n: int = 6, d: int = 3, seed: int = 0, teacher_scale: float = 2.0):
         if n < 2 or d < 1:
             raise ValueError(f"need n ≥ 2 and d ≥ 1, got n={n}, d={d}")
@@ -122,6 +124,7 @@ def _point_report(f, raw, grad, hess, m: np.ndarray, directions: np.ndarray, ts:
     }
 
 
+@float64
 def compare_landscapes(n: int = 6, d: int = 3, seed: int = 0, num_directions: int = 3) -> dict[str, Any]:
     """Reports at the matched point ``M₀`` and at each kernel's own minimum (trust-region Newton from ``M₀``)."""
     prob = LandscapeProblem(n, d, seed)

@@ -1,6 +1,7 @@
 """Stability statistics of a grid of training runs, and the comparison rule.
 
-The reading of "stabilizes training" (claim T6), fixed before the sweep was run:
+The statistics of the reading of "stabilizes training" (claim T6), fixed before the sweep was run
+(the verdict rule that uses them lives in :mod:`theorem.claims.t6_stability`):
 
 * a run **diverges** when its loss or gradient is ever non-finite (NaN/Inf), or when its final
   training loss (mean over the last 10 % of steps) exceeds ``BLOWUP_FACTOR = 1.5`` times its
@@ -166,98 +167,4 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         "margin": margin,
         "width_difference_decades": d_width,
         "grid_step_decades": step,
-    }
-
-
-CLAIMED = "csq+penalty"  # the recipe the claim describes: CSQ trained with its soft penalty
-UNPENALIZED = "csq"
-BASELINE = "poly2"  # the quadratic kernel without centering or shift
-REFERENCE = "softmax"
-
-
-def judge(settings: list[dict[str, Any]]) -> dict[str, Any]:
-    """Apply the reading to settings ``[{"name": …, "summaries": {label: summary}}]``.
-
-    * **holds**: in every setting CSQ+penalty is *more stable* than poly2 and not *less stable*
-      than softmax;
-    * **holds-with-conditions**: that is true in some settings (or only without the penalty):
-      the corrected statement names them;
-    * **fails**: in no setting is CSQ (with or without its penalty) more stable than poly2 while
-      not less stable than softmax; the counterexample is the setting most unfavourable to CSQ;
-    * **open**: no setting has the kernels needed for the comparison.
-    """
-    rows = []
-    for s in settings:
-        summ = s["summaries"]
-        if not all(k in summ for k in (CLAIMED, BASELINE, REFERENCE)):
-            continue
-        row = {"setting": s["name"], "numbers": {
-            k: {"divergence_rate": v["divergence_rate"], "trainable_width_decades": v["trainable_width_decades"],
-                "best_accuracy": f"{v['best_accuracy_mean']:.3f} ± {v['best_accuracy_std']:.3f}"}
-            for k, v in summ.items()}}
-        for label in (CLAIMED, UNPENALIZED):
-            if label not in summ:
-                continue
-            vs_poly = compare(summ[label], summ[BASELINE])
-            vs_soft = compare(summ[label], summ[REFERENCE])
-            row[label] = {"vs_poly2": vs_poly, "vs_softmax": vs_soft,
-                          "ok": vs_poly["relation"] == "more" and vs_soft["relation"] in ("more", "same")}
-        row["poly2_vs_softmax"] = compare(summ[BASELINE], summ[REFERENCE])["relation"]
-        rows.append(row)
-    if not rows:
-        return {"verdict": "open", "because": "no setting with softmax, poly2 and CSQ+penalty", "rows": rows}
-    ok_pen = [r["setting"] for r in rows if r[CLAIMED]["ok"]]
-    ok_nopen = [r["setting"] for r in rows if UNPENALIZED in r and r[UNPENALIZED]["ok"]]
-
-    def describe(r, label=CLAIMED):
-        n = r["numbers"]
-        return (f"{r['setting']}: {label} vs poly2 '{r[label]['vs_poly2']['relation']}', vs softmax "
-                f"'{r[label]['vs_softmax']['relation']}' (divergence {n[label]['divergence_rate']:.2f} / poly2 "
-                f"{n[BASELINE]['divergence_rate']:.2f} / softmax {n[REFERENCE]['divergence_rate']:.2f}; trainable width "
-                f"{n[label]['trainable_width_decades']:.1f} / {n[BASELINE]['trainable_width_decades']:.1f} / "
-                f"{n[REFERENCE]['trainable_width_decades']:.1f} decades; best accuracy {n[label]['best_accuracy']} / "
-                f"{n[BASELINE]['best_accuracy']} / {n[REFERENCE]['best_accuracy']})")
-
-    if len(ok_pen) == len(rows):
-        return {"verdict": "holds", "because": "; ".join(describe(r) for r in rows), "rows": rows}
-    if ok_pen or ok_nopen:
-        parts = []
-        if ok_pen:
-            parts.append(f"with the penalty in {', '.join(ok_pen)}")
-        if ok_nopen:
-            parts.append(f"without it in {', '.join(ok_nopen)}")
-        count = len(set(ok_pen) | set(ok_nopen))
-        failing = [r["setting"] for r in rows if r["setting"] not in ok_pen]
-        never = [r["setting"] for r in rows if r["numbers"][CLAIMED]["trainable_width_decades"] == 0.0]
-        return {
-            "verdict": "holds-with-conditions",
-            "because": "; ".join(describe(r) for r in rows),
-            "corrected": (f"CSQ is more stable than poly2 and not less stable than softmax in {count} of {len(rows)} "
-                          f"settings ({'; '.join(parts)}); with the penalty not in {', '.join(failing)}"
-                          + (f" (in {', '.join(never)} CSQ+penalty reaches the accuracy threshold at no learning "
-                             "rate: a capacity limit, not divergence)" if never else "")),
-            "rows": rows,
-        }
-
-    # the setting most unfavourable to CSQ+penalty: largest (divergence − poly2's), then narrowest width
-    def badness(r):
-        c = r[CLAIMED]["vs_poly2"]
-        return (c["divergence_rate_difference"], -c["width_difference_decades"])
-
-    worst = max(rows, key=badness)
-    no_instability = [r["setting"] for r in rows if r["poly2_vs_softmax"] in ("more", "same")]
-    corrected = (
-        "at these sizes CSQ does not train more stably than plain poly2"
-        + (f"; poly2 itself is not less stable than softmax in {', '.join(no_instability)} "
-           "(its scale invariance makes it robust to large steps), so there is no instability for CSQ to remove"
-           if no_instability else "")
-    )
-    return {
-        "verdict": "fails",
-        "because": "; ".join(describe(r) for r in rows),
-        "corrected": corrected,
-        "counterexample": {"setting": worst["setting"], "numbers": worst["numbers"],
-                           "csq+penalty_vs_poly2": worst[CLAIMED]["vs_poly2"],
-                           "csq+penalty_vs_softmax": worst[CLAIMED]["vs_softmax"]},
-        "rows": rows,
     }

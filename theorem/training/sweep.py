@@ -1,8 +1,8 @@
 """The stability sweep: every kernel variant × seeds × learning rates, on several settings.
 
-``python -m theorem.training.sweep --full`` runs the complete sweep and writes
-``notebooks/data/05_stability.json`` (the data the training notebook plots);
-``--quick`` runs the small version the ledger runs.  ``--only NAME`` restricts to one setting.
+The experiment :mod:`theorem.experiments.stability` runs it (``python -m theorem.experiments stability``,
+record ``theorem/data/records/stability.json``, which the training notebook plots and T6 reports);
+the quick profile of the ledger runs :data:`QUICK_SETTINGS` live.
 
 A *setting* fixes a task, a model shape, an optimizer and a learning-rate grid; each setting
 is one compiled program training all variants side by side (:func:`.train.train_variants`).
@@ -14,25 +14,23 @@ ledger apply the same rule to the same data.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
+import jax
 import numpy as np
 
 from theorem.training.model import ModelConfig
 from theorem.training.stability import run_stats, summarize
 from theorem.training.tasks import get_task
 from theorem.training.train import STANDARD_VARIANTS, TrainConfig, Variant, train_variants
+from theorem.util.precision import float64
 
-__all__ = ["Setting", "QUICK_SETTINGS", "FULL_SETTINGS", "EXTRA_SETTINGS", "run_setting", "run_sweep", "load_sweep", "main"]
+__all__ = ["Setting", "QUICK_SETTINGS", "FULL_SETTINGS", "EXTRA_SETTINGS", "setting_by_name", "run_setting",
+           "run_sweep", "recompute_summaries", "summaries_from_record"]
 
 CURVE_POINTS = 50
-DEFAULT_OUT = Path("notebooks/data/05_stability.json")
 
 
 def _grid(lo: float, hi: float, step: float = 0.5) -> tuple[float, ...]:
@@ -146,6 +144,7 @@ def _unround(a) -> np.ndarray:
     return np.vectorize(float, otypes=[np.float64])(np.asarray(a, dtype=object))
 
 
+@float64
 def run_setting(setting: Setting, progress=None) -> dict[str, Any]:
     """Train every variant of ``setting``; per-run numbers, curves and summaries (JSON-able)."""
     task = setting.task_obj
@@ -175,13 +174,21 @@ def summaries_from_record(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def run_sweep(settings: Sequence[Setting], progress=None) -> dict[str, Any]:
-    import jax
+def setting_by_name(name: str) -> Setting:
+    """The setting called ``name`` among the quick, full and extra settings."""
+    known = {s.name: s for s in FULL_SETTINGS + EXTRA_SETTINGS + QUICK_SETTINGS}
+    if name not in known:
+        raise ValueError(f"setting: unknown {name!r}; choose from {', '.join(sorted(known))}")
+    return known[name]
 
+
+@float64
+def run_sweep(settings: Sequence[Setting], progress=None) -> dict[str, Any]:
+    """Every setting trained (:func:`run_setting`), with what produced the numbers."""
     records = [run_setting(s, progress) for s in settings]
     return {
         "meta": {
-            "generated_by": "python -m theorem.training.sweep",
+            "generated_by": "python -m theorem.experiments stability",
             "jax": jax.__version__,
             "dtype": "float64",
             "curve_points": CURVE_POINTS,
@@ -190,54 +197,12 @@ def run_sweep(settings: Sequence[Setting], progress=None) -> dict[str, Any]:
     }
 
 
-def load_sweep(path: str | Path) -> dict[str, Any]:
-    """Read a sweep JSON and recompute the summaries from its per-run numbers."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"path: no sweep file at {path}")
-    data = json.loads(path.read_text())
+def recompute_summaries(data: dict[str, Any]) -> dict[str, Any]:
+    """A sweep (``run_sweep``'s dict, e.g. a record's result) with every summary recomputed from its per-run
+    numbers, so that a stored sweep is judged by today's :func:`.stability.summarize`."""
     if "settings" not in data:
-        raise ValueError(f"path: {path} is not a sweep file (no 'settings')")
+        raise ValueError("data: not a sweep (no 'settings')")
     for rec in data["settings"]:
         for label, summ in summaries_from_record(rec).items():
             rec["kernels"][label]["summary"] = summ
     return data
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m theorem.training.sweep", description=__doc__.splitlines()[0])
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--full", action="store_true", help="the complete sweep (about an hour on 2 busy cores)")
-    g.add_argument("--quick", action="store_true", help="the small version the ledger runs (default)")
-    p.add_argument("--only", action="append", metavar="NAME",
-                   help="run only these settings (repeatable; also the extra settings not in --full)")
-    p.add_argument("--out", default=None, help=f"JSON file to write (default {DEFAULT_OUT} for --full, none for --quick)")
-    args = p.parse_args(argv)
-    settings = FULL_SETTINGS if args.full else QUICK_SETTINGS
-    if args.only:
-        known = {s.name: s for s in FULL_SETTINGS + EXTRA_SETTINGS + QUICK_SETTINGS}
-        unknown = [n for n in args.only if n not in known]
-        if unknown:
-            print(f"sweep: unknown setting(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}", file=sys.stderr)
-            return 2
-        settings = tuple(known[n] for n in args.only)
-    out = args.out if args.out is not None else (str(DEFAULT_OUT) if args.full else None)
-    data = run_sweep(settings, progress=lambda m: print(m, file=sys.stderr, flush=True))
-    if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(out).with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, separators=(",", ":")))
-        tmp.replace(out)
-        print(f"wrote {out}", file=sys.stderr)
-    for rec in data["settings"]:
-        print(rec["name"], rec["task"])
-        for label, k in rec["kernels"].items():
-            s = k["summary"]
-            print(f"  {label:12s} diverged {s['divergence_rate']:.2f}  width {s['trainable_width_decades']:.1f} dec  "
-                  f"best acc {s['best_accuracy_mean']:.2f}±{s['best_accuracy_std']:.2f} @ {s['best_lr']:.3g}  "
-                  f"grad median {s['grad_median']:.3g} p99 {s['grad_p99_median']:.3g}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -25,6 +25,7 @@ from theorem.training._jit import fast_jit
 from theorem.training.loop import OPTIMIZERS, fit
 from theorem.training.model import ModelConfig, apply, init_params
 from theorem.training.tasks import Task
+from theorem.util.precision import float64
 
 __all__ = ["TrainConfig", "GridResult", "Variant", "STANDARD_VARIANTS", "train_grid", "train_variants", "OPTIMIZERS"]
 
@@ -178,6 +179,7 @@ def _unpack(out, shape, seeds, lrs, keep_params) -> list[GridResult]:
     return results
 
 
+@float64
 def train_grid(
     task: Task,
     model: ModelConfig,
@@ -200,6 +202,7 @@ def train_grid(
     return _unpack(out, (1, seeds.size, lrs.size), seeds, lrs, keep_params)[0]
 
 
+@float64
 def train_variants(
     task: Task,
     model: ModelConfig,

@@ -1,0 +1,32 @@
+"""``depth``: the hypothesis-6.2 probe (T8) — stacked quadratic attention fitted to degree-2^L attention.
+
+For every (degree p, depth L, width w) the best held-out residual over restarts
+(:func:`theorem.training.depth.run_probe`); the ledger classifies the table
+(:func:`theorem.claims.t8_depth.classify_pattern`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Callable
+
+from theorem.training.depth import FULL_PROBE, QUICK_PROBE, DepthProbe, run_probe
+
+NAME = "depth"
+DESCRIPTION = "T8 depth probe: residual of L stacked poly2 layers fitting degree-p attention"
+__all__ = ["NAME", "DESCRIPTION", "QUICK", "FULL", "run"]
+
+
+def _settings(probe: DepthProbe) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(probe).items()}
+
+
+QUICK: dict[str, Any] = _settings(QUICK_PROBE)
+FULL: dict[str, Any] = _settings(FULL_PROBE)
+
+
+def run(settings: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    probe = DepthProbe(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in settings.items()})
+    result = run_probe(probe)
+    log(f"residual table {len(probe.degrees)} degrees × {len(probe.depths)} depths × {len(probe.widths)} widths")
+    return result
