@@ -26,37 +26,32 @@
 # * **(e)** what each part of CSQ (centering, shift c, soft penalty) contributes.
 #
 # Everything below is computed by the `theorem` library; the notebook only calls it and plots.
-# Heavy sweeps are stored in `data/03_*.json`; set `D2CHECK_FULL=1` to recompute them
-# (minutes), otherwise they are read.
+# The heavy sweeps are experiment records (`theorem/data/records/matching_*.json`, with their
+# provenance); regenerate one with `python -m theorem.experiments matching_rates` (or `make data`).
 
 # %%
-import json
-import os
-from pathlib import Path
-
+import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import sympy as sp
 from IPython.display import Markdown, Math, display
 
-from theorem.claims.ledger import Profile
-from theorem.claims.t4_matching import contrast_table, property_table
-from theorem.claims.t6_matching import rate_table
+from theorem.claims.t4_matching import property_outcome
+from theorem.experiments.records import require_record
+from theorem.kernels import KERNELS
 from theorem.numeric import bottleneck as bn
 from theorem.numeric import matching as nm
 from theorem.symbolic import matching as sm
-
-FULL = os.environ.get("D2CHECK_FULL", "") == "1"
-DATA = Path("data")
+from theorem.util.precision import x64
 
 
-def stored(name, compute):
-    """Read ``data/<name>``; under D2CHECK_FULL=1 recompute it with ``compute()`` and write it first."""
-    path = DATA / name
-    if FULL or not path.exists():
-        DATA.mkdir(exist_ok=True)
-        path.write_text(json.dumps(compute(), indent=1, default=float))
-    return json.loads(path.read_text())
+def record_rows(name):
+    """The rows of record ``name`` and a one-line note of where they come from."""
+    rec = require_record(name)
+    prov = rec["provenance"]
+    display(Markdown(f"*record `{name}`: {rec['profile']} profile, {prov['date']}, commit `{str(prov['git_commit'])[:10]}`"
+                     + (f", converted from `{prov['converted_from']}`" if prov.get("converted_from") else "") + "*"))
+    return rec["result"]["rows"]
 
 
 # %% [markdown]
@@ -94,17 +89,19 @@ q = np.array([1.2, 0.4])
 keys = rng.standard_normal((300, 2)) * 1.3
 theta = np.linspace(0, 2 * np.pi, 200, endpoint=False)
 circle = 1.3 * np.stack([np.cos(theta), np.sin(theta)], axis=1)
-names = list(nm.MATCHING_KERNELS)
+names = list(KERNELS)
 fig, axes = plt.subplots(2, 4, figsize=(15, 6.5))
 for ax, name in zip(axes.flat, names):
-    kern = nm.MATCHING_KERNELS[name]
+    kern = KERNELS[name]
     w = nm.query_weights(kern, q, keys)
-    sc = ax.scatter(np.linalg.norm(keys - q, axis=1), w / w.max(), c=np.linalg.norm(keys, axis=1), s=8, cmap="viridis")
+    sc = ax.scatter(np.linalg.norm(keys - q, axis=1), w / w.max(), c=np.linalg.norm(keys, axis=1), s=8, cmap="viridis",
+                    label="Gaussian keys")
     wc = nm.query_weights(kern, q, circle)
-    ax.plot(np.linalg.norm(circle - q, axis=1), wc / wc.max(), "k.", ms=2)
+    ax.plot(np.linalg.norm(circle - q, axis=1), wc / wc.max(), "k.", ms=2, label="keys on a circle")
     ax.set_title(name)
     ax.set_xlabel("‖q − k‖")
     ax.set_yscale("log")
+axes[0, 0].legend(fontsize=8)
 axes.flat[-1].axis("off")
 fig.colorbar(sc, ax=axes.flat[-1], label="‖k‖")
 axes[0, 0].set_ylabel("weight / largest weight")
@@ -114,16 +111,17 @@ fig.tight_layout()
 # %% [markdown]
 # ## 3. Kernel × reading: verdicts and minimal counterexamples
 #
-# Each row is the ledger's reading, run under the full profile (Hypothesis `find` with `target()`
-# steering toward reversals, then again under the conditions the derivations name).
+# Each row is one of the ledger's readings: the recorded searches of the full profile (Hypothesis with
+# `target()` steering toward reversals, then again under the conditions the derivations name), judged
+# by the ledger's own rule.
 
 # %%
-props = stored("03_properties.json", lambda: property_table(Profile("full")))
 lines = ["| reading | verdict | minimal counterexample (q; keys → weights) |", "|---|---|---|"]
-for p in props:
-    c = p["counterexample"]
+for p in record_rows("matching_properties"):
+    outcome = property_outcome(p["kernel"], p["reading"], p["unconditional"], p["conditional"])
+    c = outcome.counterexample
     cex = "—" if not c else f"q = {c['q']}; keys = {c['keys']} → {np.round(c['weights'], 3).tolist()}"
-    lines.append(f"| {p['id']} | **{p['verdict']}** | {cex} |")
+    lines.append(f"| {p['id']} | **{outcome.verdict.value}** | {cex} |")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
@@ -135,8 +133,7 @@ display(Markdown("\n".join(lines)))
 # needs (n − 2)(1 + L) for L ≥ 0 but only log(n − 1) deep in its exponential branch.
 
 # %%
-NS = (3, 5, 10, 30, 100, 300, 1000)
-contrast = stored("03_contrast.json", lambda: contrast_table(tuple(nm.CONTRAST_LEVELS), NS))
+contrast = record_rows("matching_contrast")
 fig, ax = plt.subplots(figsize=(8, 5.5))
 grid = np.unique(np.round(np.geomspace(3, 1000, 60)).astype(int))
 for i, (name, levels) in enumerate(nm.CONTRAST_LEVELS.items()):
@@ -165,10 +162,9 @@ for name in ("softmax", "poly2", "csq", "csq-uncentered", "linear"):
 # scale queries, Gaussian keys, n = 32, d_k = 16), one draw, CSQ with c = 1:
 
 # %%
-import jax
-
-qs, ks = nm._draw_inputs(jax.random.PRNGKey(0), 32, 16, 0.0, "layernorm")
-kern = nm.MATCHING_KERNELS["csq"]
+with x64():
+    qs, ks = (np.asarray(a) for a in nm.draw_inputs(jax.random.PRNGKey(0), 32, 16, 0.0, "layernorm"))
+kern = KERNELS["csq"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 5))
 ti, tj, rev = [], [], []
 for row in range(8):
@@ -189,9 +185,7 @@ axes[0].set_ylabel("t_j (lower score)")
 axes[0].legend()
 axes[0].set_title(f"CSQ, penalty off: {rev.mean():.1%} of pairs reversed")
 
-SETTINGS = (("csq", 0.0), ("csq", 1.0), ("csq-uncentered", 0.0), ("csq-uncentered", 1.0), ("csq-noshift", 0.0),
-            ("poly2", 0.0), ("softmax", 0.0), ("softmax", 1.0))
-rates = stored("03_rates.json", lambda: rate_table(SETTINGS, trials=400))
+rates = record_rows("matching_rates")
 short = {"csq-uncentered": "csq\nuncentered", "csq-noshift": "csq\nno shift"}
 labels = [f"{short.get(r['kernel'], r['kernel'])}\nτ={r['key_mean']:g}" for r in rates]
 x = np.arange(len(rates))
@@ -214,15 +208,7 @@ fig.tight_layout()
 # argmax_j x_iᵀBx_j), with penalty weight λ; five seeds each; softmax as reference.
 
 # %%
-def _penalty():
-    lams = (0.0, 1.0, 10.0, 100.0, 1000.0)
-    seeds = (0, 1, 2, 3, 4)
-    runs = [r.to_dict() | {"kernel": "csq"} for r in nm.penalty_sweep(lams, seeds=seeds)]
-    runs += [r.to_dict() | {"kernel": "softmax"} for r in nm.penalty_sweep((0.0,), seeds=seeds, kernel_name="softmax")]
-    return runs
-
-
-pen = stored("03_penalty.json", _penalty)
+pen = record_rows("matching_penalty")
 csq_runs = [r for r in pen if r["kernel"] == "csq"]
 soft_runs = [r for r in pen if r["kernel"] == "softmax"]
 lams = sorted({r["lam"] for r in csq_runs})
@@ -245,9 +231,9 @@ axes[1].set_yscale("log")
 axes[1].set_xlabel("λ (0 drawn at 0.1)")
 axes[1].legend()
 axes[1].set_title("violations (median of 5 seeds)")
-for s in sorted({r["seed"] for r in csq_runs}):
+for i, s in enumerate(sorted({r["seed"] for r in csq_runs})):
     axes[2].plot(xl, [next(r["task_loss"] for r in csq_runs if r["lam"] == l and r["seed"] == s) for l in lams],
-                 "o-", color="tab:blue", alpha=0.5)
+                 "o-", color="tab:blue", alpha=0.5, label="CSQ, one line per seed" if i == 0 else None)
 axes[2].axhline(np.median([r["task_loss"] for r in soft_runs]), color="tab:green", label="softmax (median)")
 axes[2].axhline(np.log(16), color="gray", ls=":", label="chance, log 16")
 axes[2].set_xscale("log")
@@ -267,7 +253,7 @@ fig.tight_layout()
 # 1 − 1/Σ_j exp(B(cos(2πj/n) − 1)).
 
 # %%
-bott = stored("03_bottleneck.json", lambda: bn.bottleneck_sweep((8, 16, 32, 64, 128), (2, 4, 8), steps=3000, restarts=4))
+bott = record_rows("matching_bottleneck")
 fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharey=True)
 for row, kernel in enumerate(bn.BOTTLENECK_KERNELS):
     for col, pattern in enumerate(bn.PATTERNS):

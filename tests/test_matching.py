@@ -1,26 +1,41 @@
 """Unit tests of the matching toolkit: ``theorem.numeric.matching``, ``theorem.symbolic.matching``,
-``theorem.numeric.bottleneck`` — shapes, hand-computed values, closed forms, bad input."""
+``theorem.numeric.bottleneck``, ``theorem.training.penalty_sweep``, ``theorem.training.bottleneck_fit``
+— shapes, hand-computed values, closed forms against oracles written here, bad input."""
 
 from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given
+from jaxtyping import TypeCheckError
+from hypothesis import strategies as st
+from scipy import integrate
+from scipy.stats import chi2, norm
 
-from theorem.kernels import get_kernel
+from theorem.kernels import KERNELS, get_kernel
 from theorem.numeric import bottleneck as bn
 from theorem.numeric import matching as nm
+from theorem.numeric.matching.penalty import task_losses
 from theorem.symbolic import matching as sm
+from theorem.training.bottleneck_fit import fit_patterns
+from theorem.training.penalty_sweep import penalty_sweep
 
 # --------------------------------------------------------------------------------
 # kernels and one-query weights
 # --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(nm.MATCHING_KERNELS))
+def test_matching_kernels_are_the_one_registry():
+    assert nm.MATCHING_KERNELS is KERNELS
+    assert nm.matching_kernel("csq") is KERNELS["csq"]
+
+
+@pytest.mark.parametrize("name", list(KERNELS))
 def test_query_weights_are_a_probability_vector(name):
     rng = np.random.default_rng(0)
     w = nm.query_weights(nm.matching_kernel(name), rng.standard_normal(3), rng.standard_normal((5, 3)))
@@ -35,13 +50,17 @@ def test_rbf_kernel_by_hand():
     d2 = np.array([0.0, 4.0, 4.0])
     expected = np.exp(-d2 / (2 * math.sqrt(2)))
     expected /= expected.sum()
-    got = np.asarray(nm.ScaledRBFSoftmax().weights(jnp.asarray(q), jnp.asarray(k)))[0]
+    got = nm.query_weights(nm.matching_kernel("rbf"), q[0], k)
     np.testing.assert_allclose(got, expected, rtol=1e-13)
 
 
-def test_rbf_kernel_has_no_score_form():
-    with pytest.raises(ValueError, match="rbf"):
-        nm.ScaledRBFSoftmax().weights_from_scores(jnp.zeros((2, 2)))
+def test_query_weights_return_float64_without_global_x64():
+    with jax.enable_x64(False):
+        w = nm.query_weights(nm.matching_kernel("softmax"), np.array([1.0, 2.0]), np.array([[0.0, 1.0], [1.0, 0.0]]))
+        assert jnp.ones(2).dtype == jnp.float32  # the caller's setting is restored
+    assert w.dtype == np.float64
+    e = np.exp(np.array([2.0, 1.0]) / math.sqrt(2))  # scores q·k/√2 = (2, 1)/√2
+    np.testing.assert_allclose(w, e / e.sum(), rtol=1e-14)
 
 
 def test_unknown_matching_kernel_is_named():
@@ -134,11 +153,44 @@ def test_search_is_deterministic_and_minimal_for_poly2():
     second = nm.search_counterexample("poly2", "a", max_examples=50)
     assert first.found and first.counterexample == second.counterexample
     assert len(first.counterexample["keys"]) == 2 and len(first.counterexample["q"]) == 1
+    # the counterexample is a reversal by an oracle: weights ∝ s², larger score, less weight
+    q, keys = np.asarray(first.counterexample["q"]), np.asarray(first.counterexample["keys"])
+    s = keys @ q / math.sqrt(q.size)
+    w = s**2 / np.sum(s**2)
+    hi, lo = np.argmax(s), np.argmin(s)
+    assert s[hi] > s[lo] and w[hi] < w[lo]
+
+
+def test_search_finds_nothing_where_nothing_is_violated():
+    res = nm.search_counterexample("softmax", "a", max_examples=30)
+    assert not res.found and res.counterexample is None
+    assert res.met > 0 and res.evaluated >= res.met
+
+
+def test_search_with_conditions_runs_the_conditional_search_only_after_a_violation():
+    free, cond = nm.search_with_conditions("softmax", "a", max_examples=20)
+    assert not free.found and cond is None
+    free, cond = nm.search_with_conditions("poly2", "a", max_examples=30)
+    assert free.found and cond is not None and cond.conditions == ("above-vertex",)
 
 
 def test_matching_cases_bad_arguments():
     with pytest.raises(ValueError, match="matching_cases"):
         nm.matching_cases(max_keys=1)
+
+
+@given(nm.matching_arrays(max_dk=2, max_keys=3, bound=4.0, equal_norms=True, nonnegative=True))
+def test_matching_arrays_respect_their_bounds(arrays):
+    q, keys = arrays
+    assert 1 <= q.size <= 2 and 2 <= keys.shape[0] <= 3 and keys.shape[1] == q.size
+    assert np.all(q >= 0) and np.all(q <= 4.0)
+    norms = np.linalg.norm(keys, axis=1)
+    assert np.ptp(norms) <= 1e-9 * max(1.0, norms.max()) and 0.5 - 1e-12 <= norms[0] <= 4.0 + 1e-12
+
+
+@given(nm.matching_cases(max_dk=1, max_keys=2, bound=1.0))
+def test_matching_cases_draw_cases(case):
+    assert isinstance(case, nm.MatchingCase) and case.dk == 1 and case.keys.shape == (2, 1)
 
 
 # --------------------------------------------------------------------------------
@@ -177,6 +229,33 @@ def test_measure_contrast_gap_softmax():
 # --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("center, n, tau", [(True, 32, 0.0), (True, 3, 2.0), (False, 32, 1.0), (False, 8, 0.0)])
+def test_predicted_vertex_rate_equals_the_normal_tail(center, n, tau):
+    # oracle: P(t_i + t_j < 0) with t_i + t_j ~ N(2c, spread²), spread² = 2 − 4/n or 2 + 4τ²
+    spread = math.sqrt(2 - 4 / n) if center else math.sqrt(2 + 4 * tau**2)
+    got = nm.predicted_vertex_misorder_rate(center=center, shift=0.7, n=n, key_mean=tau)
+    assert got == pytest.approx(norm.cdf(-2 * 0.7 / spread), rel=1e-12)
+
+
+def test_predicted_vertex_rate_for_gaussian_queries_averages_over_sigma():
+    f = lambda x: norm.cdf(-2.0 / (math.sqrt(x / 4) * math.sqrt(2 - 4 / 10))) * chi2(4).pdf(x)  # noqa: E731
+    oracle = integrate.quad(f, 0, np.inf)[0]
+    got = nm.predicted_vertex_misorder_rate(center=True, shift=1.0, n=10, query="gaussian", dk=4)
+    assert got == pytest.approx(oracle, rel=1e-7)
+
+
+def test_predicted_euclid_rate_by_monte_carlo():
+    # oracle: the event itself, simulated — u, v ~ N(0, 2I), q of norm √d_k, w = 2μ + v
+    rng = np.random.default_rng(0)
+    dk, tau, m = 4, 0.5, 400_000
+    q = np.zeros(dk)
+    q[0] = math.sqrt(dk)
+    u = rng.standard_normal((m, dk)) * math.sqrt(2)
+    w = rng.standard_normal((m, dk)) * math.sqrt(2 + 4 * tau**2)
+    disagree = np.mean(np.sign(u @ q) != np.sign(np.sum(u * (2 * q - w), axis=1)))  # score vs distance order
+    assert nm.predicted_euclid_misorder_rate(dk=dk, key_mean=tau) == pytest.approx(disagree, abs=4e-3)
+
+
 def test_predicted_vertex_rate_edge_cases():
     assert nm.predicted_vertex_misorder_rate(center=True, shift=0.0, n=10) == 0.5
     small = nm.predicted_vertex_misorder_rate(center=True, shift=5.0, n=10)
@@ -188,8 +267,6 @@ def test_predicted_vertex_rate_edge_cases():
 
 
 def test_predicted_euclid_rate_dk1_is_a_normal_tail():
-    from scipy.stats import norm
-
     assert nm.predicted_euclid_misorder_rate(dk=1) == pytest.approx(norm.sf(2 / math.sqrt(2)), rel=1e-12)
     with pytest.raises(ValueError, match="dk"):
         nm.predicted_euclid_misorder_rate(dk=0)
@@ -204,23 +281,33 @@ def test_realistic_rates_bad_input():
         nm.realistic_violation_rates("csq", trials=1)
 
 
-def test_csq_penalty_values():
-    s = jnp.asarray([[-3.0, 0.5, 2.5]])
-    assert float(nm.csq_penalty(s, 1.0)) == pytest.approx(4.0 / 3.0)
-    assert float(nm.csq_penalty(s, 3.0)) == 0.0
-    with pytest.raises(ValueError, match="shift"):
-        nm.csq_penalty(s, -1.0)
+def test_task_loss_penalty_is_the_kernels_vertex_penalty():
+    # oracle: mean over (batch, query, key) of relu(−(s − mean_j s + c))², c = 1
+    rng = np.random.default_rng(4)
+    params = {"wq": jnp.asarray(rng.standard_normal((3, 2))), "wk": jnp.asarray(rng.standard_normal((3, 2)))}
+    x = jnp.asarray(rng.standard_normal((2, 5, 3)))
+    tgt = jnp.asarray(rng.integers(0, 5, (2, 5)))
+    nll, pen, s, a, picked = task_losses(KERNELS["csq"], params, x, tgt)
+    xs = np.asarray(x)
+    s_np = np.einsum("bid,de,bje->bij", xs, np.asarray(params["wq"]) @ np.asarray(params["wk"]).T, xs) / math.sqrt(2)
+    t = s_np - s_np.mean(axis=-1, keepdims=True) + 1.0
+    assert float(pen) == pytest.approx(np.mean(np.maximum(-t, 0.0) ** 2), rel=1e-12)
+    w = t**2 / np.sum(t**2, axis=-1, keepdims=True)
+    picked_np = np.take_along_axis(w, np.asarray(tgt)[..., None], axis=-1)[..., 0]
+    assert float(nll) == pytest.approx(-np.mean(np.log(picked_np + 1e-30)), rel=1e-12)
+    _, pen_soft, *_ = task_losses(KERNELS["softmax"], params, x, tgt)
+    assert float(pen_soft) == 0.0
 
 
 def test_penalty_sweep_bad_input():
     with pytest.raises(ValueError, match="kernel_name"):
-        nm.penalty_sweep((0.0,), kernel_name="poly2")
+        penalty_sweep((0.0,), kernel_name="poly2")
     with pytest.raises(ValueError, match="lams"):
-        nm.penalty_sweep((-1.0,))
+        penalty_sweep((-1.0,))
     with pytest.raises(ValueError, match="seeds"):
-        nm.penalty_sweep((0.0,), seeds=())
+        penalty_sweep((0.0,), seeds=())
     with pytest.raises(ValueError, match="lr"):
-        nm.penalty_sweep((0.0,), lr=0.0)
+        penalty_sweep((0.0,), lr=0.0)
 
 
 # --------------------------------------------------------------------------------
@@ -300,16 +387,16 @@ def test_target_pattern_bad_input(kwargs, match):
 
 def test_fit_patterns_bad_input():
     good = bn.target_pattern("permutation", 4)[None]
+    with pytest.raises((ValueError, TypeCheckError), match="targets"):  # a 2-D stack: the shape check names it
+        fit_patterns(good[0], (2,))
     with pytest.raises(ValueError, match="targets"):
-        bn.fit_patterns(good[0], (2,))
-    with pytest.raises(ValueError, match="targets"):
-        bn.fit_patterns(good * 2, (2,))
+        fit_patterns(good * 2, (2,))
     with pytest.raises(ValueError, match="kernels"):
-        bn.fit_patterns(good, (2,), kernels=("linear",))
+        fit_patterns(good, (2,), kernels=("linear",))
     with pytest.raises(ValueError, match="dks"):
-        bn.fit_patterns(good, (0,))
+        fit_patterns(good, (0,))
     with pytest.raises(ValueError, match="bound"):
-        bn.fit_patterns(good, (2,), bound=-1.0)
+        fit_patterns(good, (2,), bound=-1.0)
 
 
 def test_total_variation_by_hand():

@@ -1,6 +1,7 @@
 """R4 – low-rank bottleneck: with small d a head cannot resolve fine-grained patterns in long sequences.
 
-Readings (measurements in :mod:`theorem.numeric.bottleneck`):
+Readings (head, targets and closed forms in :mod:`theorem.numeric.bottleneck`; the fits in
+:mod:`theorem.training.bottleneck_fit`):
 
 * ``R4.a`` — at a fixed head dimension d_k < n and a fixed score range |S| ≤ B, the best
   error a head reaches on fine-grained n×n patterns (permutation, banded, random sparse)
@@ -17,17 +18,20 @@ import math
 
 import numpy as np
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all
+from theorem.experiments.records import load_record
 from theorem.numeric import bottleneck as bn
+from theorem.training.bottleneck_fit import bottleneck_sweep
 
 GAP_MIN = 0.10  # "well above": at least 0.1 total variation above the full-rank error
 BOUND = 8.0
+RECORD = "matching_bottleneck"  # the full sweep of notebook 03
 
 
 def _sweep(profile: Profile) -> list[dict]:
     ns = profile.pick((8, 16, 32), (8, 16, 32, 64, 128))
     dks = profile.pick((2,), (2, 4, 8))
-    return bn.bottleneck_sweep(
+    return bottleneck_sweep(
         ns, dks, bound=BOUND, steps=profile.pick(1000, 3000), restarts=profile.pick(1, 4)
     )
 
@@ -71,6 +75,8 @@ def gather_a(profile: Profile) -> list[Evidence]:
                     supports=None,
                     data={"kernel": kernel, "pattern": pattern, "dk": dk_small, "series": series,
                           "rows": [{k: v for k, v in r.items() if k != "restart_errors"} for r in mine]},
+                    key=f"fit.{kernel}.{pattern}",
+                    measured=[e for _, e, _ in series],
                 )
             )
     perm = sorted((r for r in rows if r["kernel"] == "softmax" and r["pattern"] == "permutation"
@@ -83,6 +89,9 @@ def gather_a(profile: Profile) -> list[Evidence]:
             + ", ".join(f"n={r['n']}: {r['error']:.4f} vs {r['construction_error']:.4f}" for r in perm),
             supports=None,
             data={"rows": [{"n": r["n"], "measured": r["error"], "predicted": r["construction_error"]} for r in perm]},
+            key="construction.optimizer",
+            measured=[r["error"] for r in perm],
+            predicted=[r["construction_error"] for r in perm],
         )
     )
     ns = sorted({r["n"] for r in rows})
@@ -104,26 +113,55 @@ def gather_a(profile: Profile) -> list[Evidence]:
             + f"B·2π²/(n² log 200) = {needed[ns[-1]] * 2 * math.pi**2 / (ns[-1] ** 2 * math.log(200)):.2f} at "
             + f"n = {ns[-1]} (B ~ n²)",
             supports=not escapes,
-            data={"b_needed": needed, "measured_error": realised, "predicted_error": 0.01,
-                  "formula": "1 − 1/Σ_j exp(B(cos(2πj/n) − 1)) = eps, solved for B"},
+            data={"b_needed": needed, "formula": "1 − 1/Σ_j exp(B(cos(2πj/n) − 1)) = eps, solved for B"},
+            key="construction.free_range",
+            measured=realised,
+            predicted=0.01,
         )
     )
     evidence.append(
         Evidence("literature", "Bhojanapalli et al. 2020: with head size d_k < n the score matrix has rank ≤ d_k, so a "
                  "head cannot express every attention pattern; they propose setting the head size to n",
-                 supports=None)
+                 supports=None, key="literature.bhojanapalli2020")
     )
     evidence.append(
         Evidence("literature", "Alman & Song 2023: bounded entries (B = o(√log n)) are what make fast approximation "
-                 "possible; the score range, not only the rank, limits what a head expresses", supports=None)
+                 "possible; the score range, not only the rank, limits what a head expresses", supports=None,
+                 key="literature.alman2023")
     )
+    evidence.append(_record_evidence())
     return evidence
 
 
+def _record_evidence() -> Evidence:
+    """The committed full sweep (notebook 03) as context: the rule does not decide on it."""
+    rec = load_record(RECORD)
+    if rec is None:
+        return Evidence("record", f"record {RECORD!r} is missing (`python -m theorem.experiments {RECORD}`)",
+                        supports=None, data={"missing": True}, key=f"record.{RECORD}")
+    rows = rec["result"]["rows"]
+    prov = rec["provenance"]
+    worst = {}
+    for r in rows:
+        if not r["full_rank"] and r["dk"] == min(x["dk"] for x in rows):
+            key = f"{r['kernel']}/{r['pattern']}"
+            if key not in worst or r["n"] > worst[key][0]:
+                worst[key] = (r["n"], r["error"])
+    return Evidence(
+        "record",
+        f"record {RECORD} ({rec['profile']} profile, {prov.get('date')}, commit {str(prov.get('git_commit'))[:10]}): "
+        "error at the largest n, smallest d_k: " + ", ".join(f"{k} n={n}: {e:.3f}" for k, (n, e) in worst.items()),
+        supports=None,
+        data={"provenance": prov, "largest_n_error": {k: e for k, (_, e) in worst.items()}},
+        key=f"record.{RECORD}",
+        measured={k: e for k, (_, e) in worst.items()},
+    )
+
+
 def rule_a(evidence: list[Evidence]) -> Outcome:
-    series_ev = [e for e in evidence if "series" in e.data]
-    construction = next(e for e in evidence if "b_needed" in e.data)
-    check = next(e for e in evidence if "rows" in e.data and "series" not in e.data)
+    series_ev = find_all(evidence, "fit")
+    construction = find(evidence, "construction.free_range")
+    check = find(evidence, "construction.optimizer")
     mismatch = [r for r in check.data["rows"] if r["measured"] > r["predicted"] + 1e-3]
     shown, not_shown = [], []
     for e in series_ev:
@@ -171,14 +209,17 @@ def gather_b(profile: Profile) -> list[Evidence]:
             + ", ".join(sorted({f"d_k={m['dk']}, n={m['n']}: {m['measured']} (≤ {m['predicted_max']})" for m in measured})),
             supports=all(m["status"] == "ok" and m["measured"] <= m["predicted_max"] for m in measured),
             data={"rows": measured, "formula": "rank(log A) ≤ min(n, d_k + 1)"},
+            key="log_rank",
+            measured=[m["measured"] for m in measured],
+            predicted=[m["predicted_max"] for m in measured],
         ),
         Evidence("literature", "Bhojanapalli et al. 2020: the low-rank bottleneck comes from rank(S) ≤ d_k < n",
-                 supports=None),
+                 supports=None, key="literature.bhojanapalli2020"),
     ]
 
 
 def rule_b(evidence: list[Evidence]) -> Outcome:
-    rows = evidence[0].data["rows"]
+    rows = find(evidence, "log_rank").data["rows"]
     ill = [m for m in rows if m["status"] != "ok"]
     over = [m for m in rows if m["status"] == "ok" and m["measured"] > m["predicted_max"]]
     if over:

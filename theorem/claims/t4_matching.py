@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all, find_optional
+from theorem.kernels import KERNELS
 from theorem.numeric import matching as nm
 from theorem.symbolic import matching as sm
+from theorem.util.precision import float64
 
 KERNEL_LABELS = {
     "softmax": "softmax",
@@ -73,61 +76,77 @@ def _symbolic_evidence(kernel_name: str, reading: str) -> list[Evidence]:
             f"{kernel_name}: {why}",
             supports=bool(supports),
             data={"weight": region.weight, "derivative": region.derivative, "increasing_on": region.region},
+            key="symbolic.monotone",
+            predicted=region.region,
         )
     ]
+
+
+def search_evidence(free: dict, cond: dict | None) -> list[Evidence]:
+    """Evidence from one reading's searches (:meth:`~theorem.numeric.matching.SearchResult.to_dict` form):
+    ``fuzz.unconditional`` and, where it ran, ``fuzz.conditional``."""
+    fc = free["counterexample"]
+    evidence = [
+        Evidence(
+            "fuzz",
+            (
+                f"minimal violation found: q = {fc['q']}, keys = {fc['keys']} → weights {np.round(fc['weights'], 4).tolist()}"
+                if fc is not None
+                else f"no violation in {free['cases_evaluated']} cases (d_k ≤ 3, ≤ 4 keys, entries in [−10, 10])"
+            ),
+            supports=fc is None,
+            data=free,
+            key="fuzz.unconditional",
+            measured=None if fc is None else fc["reversal"],
+        )
+    ]
+    if cond is not None:
+        cc = cond["counterexample"]
+        evidence.append(
+            Evidence(
+                "fuzz",
+                f"under {', '.join(cond['conditions'])}: "
+                + (
+                    f"violation found: q = {cc['q']}, keys = {cc['keys']}"
+                    if cc is not None
+                    else (
+                        f"no case of {cond['cases_evaluated']} meets the conditions"
+                        if cond["cases_meeting_conditions"] == 0
+                        else f"no violation in {cond['cases_meeting_conditions']} cases meeting the conditions"
+                    )
+                ),
+                supports=None,
+                data=cond,
+                key="fuzz.conditional",
+                measured=None if cc is None else cc["reversal"],
+            )
+        )
+    return evidence
 
 
 def gather_property(kernel_name: str, reading: str, profile: Profile) -> list[Evidence]:
     """Derivation, then a Hypothesis search without conditions and, if that finds a
     violation, one under the conditions the derivations name."""
-    evidence = _symbolic_evidence(kernel_name, reading)
-    budget = profile.pick(200, 1500)
-    free = nm.search_counterexample(kernel_name, reading, (), max_examples=budget)
-    evidence.append(
-        Evidence(
-            "fuzz",
-            (
-                f"minimal violation found: q = {free.counterexample['q']}, keys = {free.counterexample['keys']} "
-                f"→ weights {np.round(free.counterexample['weights'], 4).tolist()}"
-                if free.found
-                else f"no violation in {free.evaluated} cases (d_k ≤ 3, ≤ 4 keys, entries in [−10, 10])"
-            ),
-            supports=not free.found,
-            data={"role": "unconditional", **free.to_dict()},
-        )
+    free, cond = nm.search_with_conditions(kernel_name, reading, max_examples=profile.pick(200, 1500))
+    return _symbolic_evidence(kernel_name, reading) + search_evidence(
+        free.to_dict(), None if cond is None else cond.to_dict()
     )
-    if free.found:
-        conditions = nm.candidate_conditions(nm.matching_kernel(kernel_name), reading)
-        if conditions:
-            cond = nm.search_counterexample(kernel_name, reading, conditions, max_examples=budget)
-            evidence.append(
-                Evidence(
-                    "fuzz",
-                    f"under {', '.join(conditions)}: "
-                    + (
-                        f"violation found: q = {cond.counterexample['q']}, keys = {cond.counterexample['keys']}"
-                        if cond.found
-                        else (
-                            f"no case of {cond.evaluated} meets the conditions"
-                            if cond.met == 0
-                            else f"no violation in {cond.met} cases meeting the conditions"
-                        )
-                    ),
-                    supports=None,
-                    data={"role": "conditional", **cond.to_dict()},
-                )
-            )
-    return evidence
+
+
+def property_outcome(kernel_name: str, reading: str, free: dict, cond: dict | None) -> Outcome:
+    """The verdict of a kernel × property reading from recorded searches (the record
+    ``matching_properties``), by the same derivation and rule as the ledger's reading."""
+    return rule_property(kernel_name, reading, _symbolic_evidence(kernel_name, reading) + search_evidence(free, cond))
 
 
 def rule_property(kernel_name: str, reading: str, evidence: list[Evidence]) -> Outcome:
     """The verdict of a kernel × property reading (see the module docstring)."""
-    free = next(e for e in evidence if e.data.get("role") == "unconditional")
-    cond = next((e for e in evidence if e.data.get("role") == "conditional"), None)
-    symbolic = [e for e in evidence if e.kind == "symbolic"]
+    free = find(evidence, "fuzz.unconditional")
+    cond = find_optional(evidence, "fuzz.conditional")
+    derived = find_optional(evidence, "symbolic.monotone")
     label = f"{KERNEL_LABELS[kernel_name]}: {READING_TEXT[reading]}"
     if free.data["counterexample"] is None:
-        if any(e.supports is False for e in symbolic):
+        if derived is not None and derived.supports is False:
             return Outcome(
                 Verdict.OPEN,
                 f"no violation in {free.data['cases_evaluated']} fuzzed cases, but the derivation says the "
@@ -136,7 +155,7 @@ def rule_property(kernel_name: str, reading: str, evidence: list[Evidence]) -> O
         return Outcome(
             Verdict.HOLDS,
             f"no violation in {free.data['cases_evaluated']} fuzzed cases"
-            + (f"; {symbolic[0].summary}" if symbolic else ""),
+            + (f"; {derived.summary}" if derived is not None else ""),
         )
     cex = free.data["counterexample"]
     if cond is None:
@@ -183,44 +202,17 @@ def property_reading(claim_prefix: str, kernel_name: str, reading: str) -> Readi
     )
 
 
-def property_table(profile: Profile) -> list[dict]:
-    """Every kernel × reading of T4 and T6 (matching), run as the ledger runs them: one row each."""
-    rows = []
-    groups = (("T4", ("softmax", "rbf", "linear", "poly2")), ("T6", ("csq", "csq-uncentered", "csq-noshift")))
-    for prefix, kernels in groups:
-        for kernel in kernels:
-            for reading in ("a", "b"):
-                res = property_reading(prefix, kernel, reading).check(prefix, profile)
-                o = res.outcome
-                rows.append(
-                    {
-                        "id": res.reading_id,
-                        "kernel": kernel,
-                        "reading": reading,
-                        "verdict": res.verdict,
-                        "because": o.because if o else res.error,
-                        "corrected": o.corrected if o else None,
-                        "counterexample": o.counterexample if o else None,
-                        "seconds": res.seconds,
-                    }
-                )
-    return rows
-
-
 # ------------------------------------------------------------------------------------
 # T4.c: the identity
 # ------------------------------------------------------------------------------------
 
 
+@float64
 def gather_identity(profile: Profile) -> list[Evidence]:
-    import jax.numpy as jnp
-
-    from theorem.kernels import get_kernel
-
     ident = sm.softmax_rbf_identity()
     evidence = [
         Evidence("symbolic", f"{ident.statement_latex}: {ident.detail}", supports=ident.holds,
-                 data={"holds": ident.holds, "general": ident.general}),
+                 data={"holds": ident.holds, "general": ident.general}, key="symbolic.identity"),
     ]
     for name in sm.FACTORIZATION_KERNELS:
         fac = sm.factorization(name)
@@ -232,47 +224,55 @@ def gather_identity(profile: Profile) -> list[Evidence]:
                 + (f"splits as {fac.factors}" if fac.splits else "no RBF × key-norm factorization"),
                 supports=fac.holds and fac.splits == expected,
                 data={"kernel": name, "mixed_partial": fac.mixed_partial, "splits": fac.splits, "expected": expected},
+                key=f"symbolic.factorization.{name}",
+                measured=fac.splits,
+                predicted=expected,
             )
         )
     # numeric: the same identity through the kernels' own code, on random inputs
     rng = np.random.default_rng(0)
     worst, worst_equal = 0.0, 0.0
-    softmax, rbf = get_kernel("softmax"), nm.ScaledRBFSoftmax()
+    softmax, rbf = KERNELS["softmax"], KERNELS["rbf"]
     shapes = ((2, 1), (5, 3), (8, 16))  # few shapes: JAX compiles each primitive once per shape
     for trial in range(profile.pick(12, 120)):
         n, dk = shapes[trial % len(shapes)]
-        q, k = rng.standard_normal((n, dk)) * 2, rng.standard_normal((n, dk)) * 2
-        lam = 1 / math.sqrt(dk)
-        s_rbf_norm = -lam * ((q[:, None] - k[None]) ** 2).sum(-1) / 2 + lam * (k**2).sum(-1)[None] / 2
-        a1 = np.asarray(softmax.weights(jnp.asarray(q), jnp.asarray(k)))
-        a2 = np.asarray(softmax.weights_from_scores(jnp.asarray(s_rbf_norm)))
-        worst = max(worst, float(np.max(np.abs(a1 - a2))))
-        k_eq = k / np.linalg.norm(k, axis=1, keepdims=True) * 1.7  # equal key norms: rbf = softmax
-        a3 = np.asarray(softmax.weights(jnp.asarray(q), jnp.asarray(k_eq)))
-        a4 = np.asarray(rbf.weights(jnp.asarray(q), jnp.asarray(k_eq)))
-        worst_equal = max(worst_equal, float(np.max(np.abs(a3 - a4))))
+        q, k = jnp.asarray(rng.standard_normal((n, dk)) * 2), jnp.asarray(rng.standard_normal((n, dk)) * 2)
+        # RBF score + key-norm term ‖k‖²/(2√d_k): the right-hand side of the identity
+        rbf_plus_norm = rbf.rbf_scores(q, k) + jnp.sum(k * k, axis=-1)[None, :] / (2 * math.sqrt(dk))
+        a1, a2 = softmax.weights(q, k), softmax.weights_from_scores(rbf_plus_norm)
+        worst = max(worst, float(jnp.max(jnp.abs(a1 - a2))))
+        k_eq = k / jnp.linalg.norm(k, axis=1, keepdims=True) * 1.7  # equal key norms: rbf = softmax
+        worst_equal = max(worst_equal, float(jnp.max(jnp.abs(softmax.weights(q, k_eq) - rbf.weights(q, k_eq)))))
     evidence.append(
         Evidence(
             "numeric",
             f"kernel code: max |softmax(q·k/√d_k) − softmax(RBF + key-norm scores)| = {worst:.1e}; "
             f"with equal key norms max |softmax − scaled RBF softmax| = {worst_equal:.1e} (predicted 0)",
-            supports=worst < 1e-12 and worst_equal < 1e-12,
-            data={"measured_max_abs_diff": worst, "measured_equal_norm_diff": worst_equal, "predicted": 0.0,
-                  "tolerance": 1e-12},
+            supports=worst < IDENTITY_TOL and worst_equal < IDENTITY_TOL,
+            data={"measured_equal_norm_diff": worst_equal, "tolerance": IDENTITY_TOL},
+            key="numeric.kernel_code",
+            measured=worst,
+            predicted=0.0,
         )
     )
     return evidence
+
+
+IDENTITY_TOL = 1e-12  # round-off bound for the kernels' code against the identity
 
 
 def rule_identity(evidence: list[Evidence]) -> Outcome:
     bad = [e for e in evidence if e.supports is False]
     if bad:
         return Outcome(Verdict.FAILS, "; ".join(e.summary for e in bad))
+    split = [e.data["kernel"] for e in find_all(evidence, "symbolic.factorization") if e.measured]
+    apart = [e.data["kernel"] for e in find_all(evidence, "symbolic.factorization") if not e.measured]
+    code = find(evidence, "numeric.kernel_code")
     return Outcome(
         Verdict.HOLDS,
-        "SymPy: q·k = −‖q−k‖²/2 + ‖k‖²/2 + ‖q‖²/2 (general d) and softmax is shift invariant; "
-        "softmax's weight splits as RBF × key-norm factor, poly2's and CSQ's do not (∂r∂ρ log f ≠ 0); "
-        "the kernels' code agrees to round-off",
+        f"SymPy: {find(evidence, 'symbolic.identity').summary}; the weight splits as RBF × key-norm factor for "
+        f"{', '.join(split)}, not for {', '.join(apart)} (∂r∂ρ log f ≠ 0); the kernels' code agrees to "
+        f"{max(code.measured, code.data['measured_equal_norm_diff']):.1e} (tolerance {code.data['tolerance']:.0e})",
     )
 
 
@@ -281,32 +281,9 @@ def rule_identity(evidence: list[Evidence]) -> Outcome:
 # ------------------------------------------------------------------------------------
 
 
-def contrast_table(kernels: tuple[str, ...], ns: tuple[int, ...]) -> list[dict]:
-    """Measured half-mass gap beside its closed form, per kernel, distractor level and n."""
-    rows = []
-    for name in kernels:
-        for level in nm.CONTRAST_LEVELS[name]:
-            for n in ns:
-                measured = nm.measure_contrast_gap(name, n, level)
-                predicted = sm.contrast_gap_value(name, n, level, shift=1.0)
-                rows.append(
-                    {
-                        "kernel": name,
-                        "level": level,
-                        "n": n,
-                        "measured": measured["gap"],
-                        "predicted": predicted,
-                        "formula": str(sm.contrast_gap(name).expr),
-                        "rel_error": abs(measured["gap"] - predicted) / max(1.0, abs(predicted)),
-                        "first_crossing": measured["first_crossing"],
-                    }
-                )
-    return rows
-
-
 def gather_contrast(profile: Profile) -> list[Evidence]:
     ns = profile.pick((3, 10, 100), (3, 5, 10, 30, 100, 300, 1000))
-    rows = contrast_table(("softmax", "linear"), ns)
+    rows = nm.contrast_table(("softmax", "linear"), ns)
     evidence = []
     for name in ("softmax", "linear"):
         g = sm.contrast_gap(name)
@@ -320,20 +297,23 @@ def gather_contrast(profile: Profile) -> list[Evidence]:
                 f"{max(r['rel_error'] for r in mine):.1e}",
                 supports=None,
                 data={"kernel": name, "closed_form_holds": g.holds, "agrees": ok, "rows": mine},
+                key=f"contrast.{name}",
+                measured=[r["measured"] for r in mine],
+                predicted=[r["predicted"] for r in mine],
             )
         )
     return evidence
 
 
 def rule_contrast(evidence: list[Evidence]) -> Outcome:
-    if not all(e.data["agrees"] for e in evidence):
-        bad = [e.data["kernel"] for e in evidence if not e.data["agrees"]]
+    soft_ev, lin_ev = find(evidence, "contrast.softmax"), find(evidence, "contrast.linear")
+    bad = [e.data["kernel"] for e in (soft_ev, lin_ev) if not e.data["agrees"]]
+    if bad:
         return Outcome(Verdict.OPEN, f"closed form and measurement disagree for {bad}: find out which is wrong")
-    rows = {e.data["kernel"]: e.data["rows"] for e in evidence}
-    soft = {(r["level"], r["n"]): r["measured"] for r in rows["softmax"]}
-    soft_by_n = {n: g for (_, n), g in soft.items()}
-    as_cheap = [r for r in rows["linear"] if r["measured"] <= soft_by_n[r["n"]] * (1 + 1e-9)]
-    dearer = [r for r in rows["linear"] if r["measured"] > soft_by_n[r["n"]] * (1 + 1e-9)]
+    soft_by_n = {r["n"]: r["measured"] for r in soft_ev.data["rows"]}
+    linear = lin_ev.data["rows"]
+    as_cheap = [r for r in linear if r["measured"] <= soft_by_n[r["n"]] * (1 + 1e-9)]
+    dearer = [r for r in linear if r["measured"] > soft_by_n[r["n"]] * (1 + 1e-9)]
     if not as_cheap:
         return Outcome(
             Verdict.HOLDS,
@@ -371,17 +351,17 @@ def rule_contrast(evidence: list[Evidence]) -> Outcome:
 def gather_causal(profile: Profile) -> list[Evidence]:
     return [
         Evidence("literature", "Katharopoulos et al. 2020: linear (elu+1) attention trains and runs in O(n), "
-                 "with a quality gap to softmax on some tasks", supports=None),
+                 "with a quality gap to softmax on some tasks", supports=None, key="literature.katharopoulos2020"),
         Evidence("literature", "Zhang et al. 2024 (Hedgehog): attribute the gap of linear attentions to missing "
                  "low-entropy 'spikiness' and dot-product monotonicity; learned feature maps that restore them "
-                 "close much of the gap", supports=None),
+                 "close much of the gap", supports=None, key="literature.zhang2024"),
         Evidence("literature", "Arora et al. 2024 (Based): the recall quality of linear-time models is tied to "
-                 "their state size (a recall–throughput trade-off)", supports=None),
+                 "their state size (a recall–throughput trade-off)", supports=None, key="literature.arora2024"),
     ]
 
 
 def rule_causal(evidence: list[Evidence]) -> Outcome:
-    decisive = [e for e in evidence if e.kind == "benchmark" and e.supports is not None]
+    decisive = [e for e in find_all(evidence, "benchmark") if e.supports is not None]
     if not decisive:
         return Outcome(
             Verdict.OPEN,

@@ -1,7 +1,7 @@
 """T6 (matching part) – CSQ keeps the Euclidean matching property.
 
 CSQ is the project's reconstruction (``claims.md``): weight ∝ (q·(k_j − k̄)/√d_k + c)², row
-normalized; the soft penalty is :func:`theorem.numeric.matching.csq_penalty`.  Readings:
+normalized; the soft penalty is :meth:`theorem.kernels.CSQ.vertex_penalty`.  Readings:
 
 * ``T6.a:<variant>``, ``T6.b:<variant>`` — (a) dot-product monotonicity and (b) Euclidean
   matching for CSQ (centered, c = 1), CSQ without centering, CSQ without shift (c = 0);
@@ -19,13 +19,18 @@ from __future__ import annotations
 
 import math
 
+import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
-from theorem.claims.t4_matching import contrast_table, property_reading
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all, find_optional
+from theorem.claims.t4_matching import property_reading
+from theorem.experiments.records import load_record
+from theorem.kernels import get_kernel
 from theorem.numeric import matching as nm
 from theorem.symbolic import matching as sm
+from theorem.training.penalty_sweep import penalty_sweep
+from theorem.util.precision import float64
 
 CSQ_VARIANTS = ("csq", "csq-uncentered", "csq-noshift")
 
@@ -35,16 +40,12 @@ CSQ_VARIANTS = ("csq", "csq-uncentered", "csq-noshift")
 # ------------------------------------------------------------------------------------
 
 
+@float64
 def gather_contrast(profile: Profile) -> list[Evidence]:
-    import jax.numpy as jnp
-
-    from theorem.kernels import get_kernel
-
     ns = profile.pick((3, 10, 100), (3, 5, 10, 30, 100, 300, 1000))
-    rows = contrast_table(("csq", "softmax"), ns)
+    rows = nm.contrast_table(("csq", "softmax"), ns)
     g = sm.contrast_gap("csq")
     limit_vs_log = sp.limit(g.expr / sp.log(sm.N), sm.N, sp.oo)
-    mine = [r for r in rows if r["kernel"] == "csq"]
     agrees = g.holds and all(r["rel_error"] <= 1e-9 and r["first_crossing"] for r in rows)
     # c is a unit: CSQ(c) on scores S equals CSQ(2c) on 2S (kernel code)
     rng = np.random.default_rng(1)
@@ -58,6 +59,8 @@ def gather_contrast(profile: Profile) -> list[Evidence]:
             supports=None,
             data={"formula": str(g.expr), "asymptotic": g.asymptotic, "limit_over_log": str(limit_vs_log),
                   "closed_form_holds": g.holds},
+            key="symbolic.contrast_gap",
+            predicted=str(g.expr),
         ),
         Evidence(
             "numeric",
@@ -66,19 +69,25 @@ def gather_contrast(profile: Profile) -> list[Evidence]:
             "centering makes the gap level-free)",
             supports=None,
             data={"agrees": agrees, "rows": rows},
+            key="numeric.contrast",
+            measured=[r["measured"] for r in rows],
+            predicted=[r["predicted"] for r in rows],
         ),
         Evidence(
             "numeric",
             f"the shift is a unit: max |CSQ(c=1)(S) − CSQ(c=2)(2S)| = {diff:.1e} (predicted 0)",
             supports=None,
-            data={"measured": diff, "predicted": 0.0},
+            key="numeric.shift_unit",
+            measured=diff,
+            predicted=0.0,
         ),
     ]
 
 
 def rule_contrast(evidence: list[Evidence]) -> Outcome:
-    sym, meas, unit = evidence
-    if not (meas.data["agrees"] and sym.data["closed_form_holds"]) or unit.data["measured"] > 1e-12:
+    sym, meas = find(evidence, "symbolic.contrast_gap"), find(evidence, "numeric.contrast")
+    unit = find(evidence, "numeric.shift_unit")
+    if not (meas.data["agrees"] and sym.data["closed_form_holds"]) or unit.measured > 1e-12:
         return Outcome(Verdict.OPEN, "closed form and measurement disagree: find out which is wrong")
     rows = meas.data["rows"]
     csq = {r["n"]: r["measured"] for r in rows if r["kernel"] == "csq"}
@@ -106,53 +115,15 @@ def rule_contrast(evidence: list[Evidence]) -> Outcome:
 # T6.d: realistic inputs, penalty off
 # ------------------------------------------------------------------------------------
 
-_RATE_SETTINGS = (  # (kernel, key mean τ)
-    ("csq", 0.0),
-    ("csq", 1.0),
-    ("csq-uncentered", 0.0),
-    ("csq-uncentered", 1.0),
-    ("csq-noshift", 0.0),
-    ("softmax", 0.0),
-    ("softmax", 1.0),
-)
+def _rate_key(kernel_name: str, tau: float) -> str:
+    return f"rate.{kernel_name}.tau={tau:g}"
 
 
-def _predicted_a(kernel_name: str, n: int, key_mean: float) -> float | None:
-    """Closed-form (a) rate: 0 for softmax; the vertex formula for CSQ and poly2 (= CSQ(c=0, uncentered))."""
-    kernel = nm.matching_kernel(kernel_name)
-    if kernel_name == "softmax":
-        return 0.0
-    if kernel_name == "poly2":
-        return nm.predicted_vertex_misorder_rate(center=False, shift=0.0, n=n, key_mean=key_mean)
-    if not hasattr(kernel, "shift"):
-        return None
-    return nm.predicted_vertex_misorder_rate(center=kernel.center, shift=kernel.shift, n=n, key_mean=key_mean)
-
-
-def rate_table(
-    settings: tuple[tuple[str, float], ...] = _RATE_SETTINGS, *, n: int = 32, dk: int = 16, trials: int = 40
-) -> list[dict]:
-    """Measured (a), (b) violation rates beside their closed forms, per (kernel, key mean τ)."""
-    rows = []
-    for kernel_name, tau in settings:
-        r = nm.realistic_violation_rates(kernel_name, n=n, dk=dk, trials=trials, key_mean=tau)
-        pa = _predicted_a(kernel_name, n, tau)
-        pb_soft = nm.predicted_euclid_misorder_rate(dk=dk, key_mean=tau)
-        data = {**r.to_dict(), "a_predicted": pa,
-                "a_formula": ("0 (exp is increasing)" if kernel_name == "softmax" else
-                              "Φ(−2c/√(2 − 4/n))" if kernel_name in ("csq", "csq-noshift") else "Φ(−2c/√(2 + 4τ²))")}
-        if kernel_name == "softmax":
-            data.update(b_predicted=pb_soft, b_formula="E[atan2(σ_w√W, 2√d_k − σ_w Z)]/π, σ_w² = 2 + 4τ²")
-        else:  # a reversed nearer key is either a score/distance disagreement or a vertex reversal
-            data.update(b_upper_bound=pb_soft + (pa or 0.0), b_formula="≤ P_b(softmax) + P_a(kernel) (union bound)")
-        rows.append(data)
-    return rows
-
-
+@float64
 def gather_realistic(profile: Profile) -> list[Evidence]:
     n, dk = 32, 16
     evidence = []
-    for data in rate_table(n=n, dk=dk, trials=profile.pick(40, 400)):
+    for data in nm.rate_table(nm.RATE_SETTINGS, n=n, dk=dk, trials=profile.pick(40, 400)):
         kernel_name, tau = data["kernel"], data["key_mean"]
         pa = data["a_predicted"]
         evidence.append(
@@ -165,15 +136,21 @@ def gather_realistic(profile: Profile) -> list[Evidence]:
                 + ("" if math.isnan(data["below_vertex"]) else f"; {data['below_vertex']:.3f} of keys below the vertex"),
                 supports=None,
                 data=data,
+                key=_rate_key(kernel_name, tau),
+                measured=data["a_rate"],
+                predicted=pa,
             )
         )
     ex = nm.realistic_example("csq", "a", n=n, dk=dk)
     evidence.append(
         Evidence(
             "numeric",
-            "a realistic draw with a reversed pair under CSQ (centered, c = 1)" if ex else "no reversal in one draw",
+            (f"a realistic draw with a reversed pair under CSQ (centered, c = 1): query row {ex['query_row']}, "
+             f"keys {ex['keys']}, scores {np.round(ex['scores'], 3).tolist()}, weights {np.round(ex['weights'], 4).tolist()}"
+             if ex else "no reversal in one draw"),
             supports=ex is None,
             data={"example": ex},
+            key="example",
         )
     )
     return evidence
@@ -185,8 +162,8 @@ def _agrees(measured: float, se: float, predicted: float) -> bool:
 
 
 def rule_realistic(evidence: list[Evidence]) -> Outcome:
-    rates = [e.data for e in evidence if "a_rate" in e.data]
-    example = next(e.data["example"] for e in evidence if "example" in e.data)
+    rates = [e.data for e in find_all(evidence, "rate")]
+    example = find(evidence, "example").data["example"]
     bad = []
     for d in rates:
         if d["a_predicted"] is not None and not _agrees(d["a_rate"], d["a_se"], d["a_predicted"]):
@@ -197,12 +174,13 @@ def rule_realistic(evidence: list[Evidence]) -> Outcome:
             bad.append(f"{d['kernel']} τ={d['key_mean']} (b bound)")
     if bad:
         return Outcome(Verdict.OPEN, f"closed form and measurement disagree for {bad}: find out which is wrong")
-    by = {(d["kernel"], d["key_mean"]): d for d in rates}
-    csq0 = by[("csq", 0.0)]
+    def by(kernel_name: str, tau: float) -> dict:
+        return find(evidence, _rate_key(kernel_name, tau)).data
+
+    csq0 = by("csq", 0.0)
     if csq0["a_rate"] <= 4 * csq0["a_se"] + 1e-9 and example is None:
         return Outcome(Verdict.HOLDS, "no measurable violation of (a) on realistic inputs")
-    c1, u1, ns = by[("csq", 1.0)], by[("csq-uncentered", 1.0)], by[("csq-noshift", 0.0)]
-    soft0 = by[("softmax", 0.0)]
+    c1, u1, ns, soft0 = by("csq", 1.0), by("csq-uncentered", 1.0), by("csq-noshift", 0.0), by("softmax", 0.0)
     return Outcome(
         Verdict.FAILS,
         f"with the penalty off, CSQ reverses (a) on {csq0['a_rate']:.3f} of key pairs (closed form "
@@ -232,52 +210,71 @@ def _brief(run: nm.PenaltyRun) -> dict:
     return {k: v for k, v in run.to_dict().items() if k != "t_quantiles"}
 
 
+_MEDIANS = ("task_loss", "target_mass", "a_rate", "below_vertex")
+
+
+def _penalty_evidence(kernel_name: str, lam: float, runs: list[dict]) -> Evidence:
+    """One (kernel, λ) group of runs: medians over seeds, the runs themselves in ``data``."""
+    med = {k: float(np.median([r[k] for r in runs])) for k in _MEDIANS}
+    below = "" if math.isnan(med["below_vertex"]) else f", {med['below_vertex']:.4f} of keys below the vertex"
+    return Evidence(
+        "numeric",
+        f"{kernel_name}, λ = {lam:g}: held-out task loss (median of {len(runs)} seeds) {med['task_loss']:.3f}, "
+        f"target mass {med['target_mass']:.3f}, (a) reversed on {med['a_rate']:.4f} of pairs{below}",
+        supports=None,
+        data={"kernel": kernel_name, "lam": lam, "runs": runs, **{f"median_{k}": v for k, v in med.items()}},
+        key=f"penalty.{kernel_name}.lam={lam:g}",
+        measured=med["a_rate"],
+    )
+
+
+def _record_evidence(name: str) -> Evidence:
+    """The committed full sweep ``name`` as context (the rule does not decide on it), or that it is missing."""
+    rec = load_record(name)
+    if rec is None:
+        return Evidence("record", f"record {name!r} is missing (`python -m theorem.experiments {name}`)",
+                        supports=None, data={"missing": True}, key=f"record.{name}")
+    prov = rec["provenance"]
+    groups: dict[tuple[str, float], list[dict]] = {}
+    for r in rec["result"]["rows"]:
+        groups.setdefault((r["kernel"], r["lam"]), []).append(r)
+    meds = {f"{k} λ={lam:g}": float(np.median([r["a_rate"] for r in runs])) for (k, lam), runs in groups.items()}
+    return Evidence(
+        "record",
+        f"record {name} ({rec['profile']} profile, {prov.get('date')}, commit {str(prov.get('git_commit'))[:10]}): "
+        "median held-out (a) rate " + ", ".join(f"{k}: {v:.4f}" for k, v in meds.items()),
+        supports=None,
+        data={"provenance": prov, "median_a_rate": meds},
+        key=f"record.{name}",
+        measured=meds,
+    )
+
+
 def gather_penalty(profile: Profile) -> list[Evidence]:
     lams = profile.pick((0.0, 100.0), (0.0, 1.0, 10.0, 100.0, 1000.0))
     seeds = profile.pick((0, 1), (0, 1, 2, 3, 4))
-    runs = nm.penalty_sweep(lams, seeds=seeds)
-    evidence = []
-    for lam in lams:
-        mine = [r for r in runs if r.lam == lam]
-        med = lambda key: float(np.median([getattr(r, key) for r in mine]))  # noqa: E731
-        evidence.append(
-            Evidence(
-                "numeric",
-                f"CSQ, λ = {lam:g}: held-out task loss (median of {len(mine)} seeds) {med('task_loss'):.3f}, "
-                f"target mass {med('target_mass'):.3f}, (a) reversed on {med('a_rate'):.4f} of pairs, "
-                f"{med('below_vertex'):.4f} of keys below the vertex",
-                supports=None,
-                data={"kernel": "csq", "lam": lam, "runs": [_brief(r) for r in mine],
-                      **{f"median_{k}": med(k) for k in ("task_loss", "target_mass", "a_rate", "below_vertex")}},
-            )
-        )
+    runs = [_brief(r) for r in penalty_sweep(lams, seeds=seeds)]
+    evidence = [_penalty_evidence("csq", lam, [r for r in runs if r["lam"] == lam]) for lam in lams]
     if profile.full:
-        ref = nm.penalty_sweep((0.0,), seeds=seeds, kernel_name="softmax")
-        evidence.append(
-            Evidence(
-                "numeric",
-                f"softmax reference: held-out task loss {np.median([r.task_loss for r in ref]):.3f}, target mass "
-                f"{np.median([r.target_mass for r in ref]):.3f}",
-                supports=None,
-                data={"kernel": "softmax", "lam": 0.0, "runs": [_brief(r) for r in ref],
-                      "median_task_loss": float(np.median([r.task_loss for r in ref])),
-                      "median_target_mass": float(np.median([r.target_mass for r in ref]))},
-            )
-        )
+        ref = [_brief(r) for r in penalty_sweep((0.0,), seeds=seeds, kernel_name="softmax")]
+        evidence.append(_penalty_evidence("softmax", 0.0, ref))
+    evidence.append(_record_evidence("matching_penalty"))
     return evidence
 
 
 def rule_penalty(evidence: list[Evidence]) -> Outcome:
-    csq = sorted((e.data for e in evidence if e.data.get("kernel") == "csq"), key=lambda d: d["lam"])
+    csq = sorted((e.data for e in find_all(evidence, "penalty.csq")), key=lambda d: d["lam"])
+    if not csq:
+        return Outcome(Verdict.OPEN, "need a run without and one with the penalty")
     base, pen = csq[0], csq[-1]
     if base["lam"] != 0.0 or pen["lam"] <= 0.0:
         return Outcome(Verdict.OPEN, "need a run without and one with the penalty")
     worst_pen = max(r["a_rate"] for r in pen["runs"])
     kept = worst_pen <= A_RATE_MAX
     cost = pen["median_task_loss"] / base["median_task_loss"] - 1.0
-    ref = next((e.data for e in evidence if e.data.get("kernel") == "softmax"), None)
-    ref_text = (f"; softmax reaches {ref['median_task_loss']:.3f} (target mass {ref['median_target_mass']:.3f})"
-                if ref else "")
+    ref_ev = find_optional(evidence, "penalty.softmax.lam=0")
+    ref_text = (f"; softmax reaches {ref_ev.data['median_task_loss']:.3f} (target mass "
+                f"{ref_ev.data['median_target_mass']:.3f})" if ref_ev is not None else "")
     summary = (
         f"λ = {pen['lam']:g}: (a) reversed on ≤ {worst_pen:.4f} of held-out pairs (λ = 0: median "
         f"{base['median_a_rate']:.4f}), keys below the vertex {pen['median_below_vertex']:.4f} "

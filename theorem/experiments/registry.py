@@ -17,6 +17,11 @@ EXPERIMENTS: dict[str, str] = {
     "real_pullback": "theorem.experiments.real_pullback",
     "real_fits": "theorem.experiments.real_fits",
     "real_pullback_full": "theorem.experiments.real_pullback_full",
+    "matching_properties": "theorem.experiments.matching_properties",
+    "matching_contrast": "theorem.experiments.matching_contrast",
+    "matching_rates": "theorem.experiments.matching_rates",
+    "matching_penalty": "theorem.experiments.matching_penalty",
+    "matching_bottleneck": "theorem.experiments.matching_bottleneck",
 }
 
 

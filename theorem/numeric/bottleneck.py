@@ -12,8 +12,10 @@ as in Alman & Song 2023; without a bound, argmax-type patterns need no rank at a
 Targets (row-stochastic, :func:`target_pattern`): a random **permutation**; a **banded**
 pattern (uniform over :math:`|i-j| \le w`); a **random sparse** pattern (uniform over
 ``nnz`` random keys per row).  Error: mean over rows of the total variation
-:math:`\tfrac12\lVert A_i - A^*_i\rVert_1 \in [0, 1]`, after Adam (optax) on the
-cross-entropy :math:`-\sum_j A^*_{ij}\log A_{ij}`; best of a few restarts.
+:math:`\tfrac12\lVert A_i - A^*_i\rVert_1 \in [0, 1]`.  The fits (Adam on the cross-entropy
+:math:`-\sum_j A^*_{ij}\log A_{ij}`, best of a few restarts) are training:
+:mod:`theorem.training.bottleneck_fit`; this module holds the targets, the head, the error and
+the closed forms.
 
 Closed forms beside the measurements:
 
@@ -29,31 +31,27 @@ Closed forms beside the measurements:
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from theorem.kernels import get_kernel
+from theorem.kernels import Kernel, get_kernel
 from theorem.numeric.rank import numerical_rank
-
-jax.config.update("jax_enable_x64", True)
+from theorem.util.precision import float64
 
 __all__ = [
     "PATTERNS",
     "BOTTLENECK_KERNELS",
     "target_pattern",
     "total_variation",
-    "FitResult",
-    "fit_patterns",
+    "bounded_rows",
+    "bounded_head_weights",
     "softmax_error_lower_bound",
     "circle_construction_error",
+    "circle_construction_weights",
     "log_attention_rank",
-    "bottleneck_sweep",
 ]
 
 PATTERNS = ("permutation", "banded", "sparse")
@@ -89,104 +87,22 @@ def total_variation(a: Float[Array, "... n n"], target: Float[Array, "... n n"])
     return jnp.mean(0.5 * jnp.sum(jnp.abs(a - target), axis=-1), axis=-1)
 
 
-def _bounded(u: Float[Array, "n dk"], radius: float) -> Float[Array, "n dk"]:
+
+def bounded_rows(u: Float[Array, "n dk"], radius: float) -> Float[Array, "n dk"]:
+    """Each row of ``u`` rescaled to norm ``radius``."""
     return radius * u / jnp.linalg.norm(u, axis=-1, keepdims=True)
 
 
-@dataclass(frozen=True)
-class FitResult:
-    """Best error per (kernel, d_k, target) after optimization, and the fitted heads."""
+def bounded_head_weights(
+    kernel: Kernel, u: Float[Array, "n D"], v: Float[Array, "n D"], mask: Float[Array, " D"], radius: float
+) -> Float[Array, "n n"]:
+    r"""The weights of the head with free queries ``u·mask`` and keys ``v·mask``, rows of norm ``radius``.
 
-    kernels: tuple[str, ...]
-    n: int
-    dks: tuple[int, ...]
-    bound: float
-    errors: np.ndarray  # (kernels, dks, targets): best over restarts
-    all_errors: np.ndarray  # (kernels, dks, targets, restarts)
-    weights: np.ndarray  # (kernels, dks, targets, n, n) of the best restart
-    seconds: float
-
-
-def fit_patterns(
-    targets: Float[np.ndarray, "m n n"],
-    dks: tuple[int, ...],
-    *,
-    kernels: tuple[str, ...] = BOTTLENECK_KERNELS,
-    bound: float = 8.0,
-    steps: int = 2000,
-    lr: float = 0.05,
-    restarts: int = 1,
-    seed: int = 0,
-) -> FitResult:
-    r"""Fit one head per (kernel, head dimension, target, restart) to each target.
-
-    Queries and keys live in :math:`\mathbb{R}^{n\times D}`, :math:`D = \max d_k`, with the
-    coordinates beyond :math:`d_k` masked to zero (so :math:`\operatorname{rank} S \le d_k`)
-    and row norms :math:`(B\sqrt{D})^{1/2}`, so :math:`|S_{ij}| \le B` with the kernel's
-    own :math:`1/\sqrt{D}`.  One compiled program per call (``vmap`` over head dimensions,
-    targets and restarts); Adam with step ``lr`` for ``steps`` steps on the cross-entropy;
-    the error reported is the total variation.
+    The mask zeroes the coordinates beyond :math:`d_k` (so :math:`\operatorname{rank} S \le d_k`); with
+    ``radius`` :math:`= (B\sqrt D)^{1/2}` every score obeys :math:`|S_{ij}| \le B` under the kernel's own
+    :math:`1/\sqrt D`.
     """
-    import optax
-
-    for name in kernels:
-        if name not in BOTTLENECK_KERNELS:
-            raise ValueError(f"kernels: choose from {', '.join(BOTTLENECK_KERNELS)}, got {name!r}")
-    targets = np.asarray(targets, dtype=np.float64)
-    if targets.ndim != 3 or targets.shape[1] != targets.shape[2] or targets.shape[0] < 1:
-        raise ValueError(f"targets: expected an (m, n, n) stack, got shape {targets.shape}")
-    if np.any(targets < 0) or not np.allclose(targets.sum(axis=-1), 1.0):
-        raise ValueError("targets: every row must be a probability vector")
-    n = targets.shape[1]
-    if not dks or any(not 1 <= dk for dk in dks):
-        raise ValueError(f"dks: need head dimensions ≥ 1, got {dks}")
-    if not (math.isfinite(bound) and bound > 0):
-        raise ValueError(f"bound: must be a finite number > 0, got {bound}")
-    if steps < 1 or restarts < 1 or not lr > 0:
-        raise ValueError(f"steps ≥ 1, restarts ≥ 1, lr > 0 required (got {steps}, {restarts}, {lr})")
-    width = max(dks)
-    radius = math.sqrt(bound * math.sqrt(width))
-    masks = jnp.asarray([[1.0 if j < dk else 0.0 for j in range(width)] for dk in dks])
-    opt = optax.adam(lr)
-
-    def program(kernel):
-        def head(params, mask):
-            q = _bounded(params["u"] * mask, radius)
-            k = _bounded(params["v"] * mask, radius)
-            return kernel.weights(q, k)
-
-        def fit_one(target, mask, key):
-            ku, kv = jax.random.split(key)
-            p0 = {"u": jax.random.normal(ku, (n, width)), "v": jax.random.normal(kv, (n, width))}
-            loss = lambda p: -jnp.sum(target * jnp.log(head(p, mask) + 1e-300)) / n  # noqa: E731
-
-            def step(carry, _):
-                p, state = carry
-                upd, state = opt.update(jax.grad(loss)(p), state, p)
-                return (optax.apply_updates(p, upd), state), None
-
-            (p, _), _ = jax.lax.scan(step, (p0, opt.init(p0)), None, length=steps)
-            a = head(p, mask)
-            return total_variation(a, target), a
-
-        over_restarts = jax.vmap(fit_one, in_axes=(None, None, 0))
-        over_targets = jax.vmap(over_restarts, in_axes=(0, None, 0))
-        return jax.vmap(over_targets, in_axes=(None, 0, None))  # over head dimensions
-
-    keys = jax.random.split(jax.random.PRNGKey(seed), targets.shape[0] * restarts).reshape(
-        targets.shape[0], restarts, 2
-    )
-    programs = [program(get_kernel(name)) for name in kernels]
-    run = jax.jit(lambda t, m, k: [p(t, m, k) for p in programs])
-    start = time.perf_counter()
-    out = run(jnp.asarray(targets), masks, keys)
-    err = np.stack([np.asarray(e) for e, _ in out])  # (kernels, dks, targets, restarts)
-    a = np.stack([np.asarray(w) for _, w in out])
-    best = np.argmin(err, axis=-1)
-    weights = np.take_along_axis(a, best[..., None, None, None], axis=3)[:, :, :, 0]
-    return FitResult(
-        tuple(kernels), n, tuple(dks), bound, np.min(err, axis=-1), err, weights, time.perf_counter() - start
-    )
+    return kernel.weights(bounded_rows(u * mask, radius), bounded_rows(v * mask, radius))
 
 
 def softmax_error_lower_bound(target: Float[np.ndarray, "n n"], bound: float) -> float:
@@ -216,6 +132,7 @@ def circle_construction_error(n: int, bound: float) -> float:
     return float(1.0 - 1.0 / np.sum(np.exp(bound * (np.cos(2 * np.pi * j / n) - 1.0))))
 
 
+@float64
 def circle_construction_weights(perm: np.ndarray, bound: float) -> np.ndarray:
     """The attention matrix of :func:`circle_construction_error`, computed by the softmax kernel."""
     perm = np.asarray(perm)
@@ -242,47 +159,3 @@ def log_attention_rank(weights: Float[np.ndarray, "n n"]) -> dict[str, Any]:
         raise ValueError("weights: log-rank needs strictly positive weights (a softmax head)")
     res = numerical_rank(np.log(weights))
     return {"rank": res.rank, "status": res.status, "gap": None if np.isinf(res.gap) else res.gap}
-
-
-def bottleneck_sweep(
-    ns: tuple[int, ...],
-    dks: tuple[int, ...],
-    *,
-    kernels: tuple[str, ...] = BOTTLENECK_KERNELS,
-    patterns: tuple[str, ...] = PATTERNS,
-    bound: float = 8.0,
-    steps: int = 2000,
-    restarts: int = 1,
-    full_rank: bool = True,
-    seed: int = 0,
-) -> list[dict[str, Any]]:
-    """Best error per (kernel, pattern, n, d_k < n), plus the full-rank baseline (d_k = n) and the
-    closed forms (softmax lower bound, rank-2 circle construction for permutations, log-rank)."""
-    rows = []
-    for n in ns:
-        targets = np.stack([target_pattern(p, n, seed=seed) for p in patterns])
-        widths = tuple(sorted({dk for dk in dks if dk < n} | ({n} if full_rank else set())))
-        fit = fit_patterns(targets, widths, kernels=kernels, bound=bound, steps=steps, restarts=restarts, seed=seed)
-        for ki, kernel_name in enumerate(kernels):
-            for di, dk in enumerate(widths):
-                for pi, pattern in enumerate(patterns):
-                    row = {
-                        "kernel": kernel_name,
-                        "pattern": pattern,
-                        "n": n,
-                        "dk": dk,
-                        "full_rank": dk == n,
-                        "bound": bound,
-                        "steps": steps,
-                        "error": float(fit.errors[ki, di, pi]),
-                        "restart_errors": fit.all_errors[ki, di, pi].tolist(),
-                        "seconds": fit.seconds / (len(kernels) * len(widths) * len(patterns)),
-                    }
-                    if kernel_name == "softmax":
-                        row["lower_bound"] = softmax_error_lower_bound(targets[pi], bound)
-                        lr = log_attention_rank(fit.weights[ki, di, pi])
-                        row.update(log_rank=lr["rank"], log_rank_status=lr["status"], log_rank_bound=min(n, dk + 1))
-                        if pattern == "permutation" and dk >= 2:
-                            row["construction_error"] = circle_construction_error(n, bound)
-                    rows.append(row)
-    return rows

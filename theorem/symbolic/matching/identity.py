@@ -1,4 +1,5 @@
-r"""SymPy derivations behind the matching readings (claims T4, T6).
+r"""SymPy derivations of the matching properties (claims T4, T6): the identity (c), the
+RBF × key-norm factorization, and where a kernel's weight increases with its score.
 
 Notation: one query :math:`q`, a key :math:`k`, :math:`\lambda = 1/\sqrt{d_k}`,
 :math:`a = \lVert q\rVert^2`, :math:`\rho = \lVert k\rVert^2`, :math:`r = \lVert q-k\rVert^2`,
@@ -7,19 +8,11 @@ returns a frozen record whose ``holds`` is computed.
 
 * :func:`softmax_rbf_identity` — (c): :math:`q\cdot k = -\tfrac12\lVert q-k\rVert^2 + \tfrac12\lVert k\rVert^2
   + \tfrac12\lVert q\rVert^2` for general :math:`d` (indexed sums), and softmax's shift
-  invariance at explicit sizes; together
-  :math:`\operatorname{softmax}_j(\lambda q\cdot k_j) =
-  \operatorname{softmax}_j(\lambda(-\lVert q-k_j\rVert^2 + \lVert k_j\rVert^2)/2)`.
+  invariance at explicit sizes;
 * :func:`factorization` — whether a kernel's weight, as a function of :math:`(r, \rho)` at a
-  fixed query, splits as *RBF part × key-norm part* (up to a per-query factor, which row
-  normalization cancels).  Criterion: :math:`\partial_r\partial_\rho \log f \equiv 0`.
-  Softmax splits; poly2 and CSQ do not.
-* :func:`monotone_region` — where the kernel's weight increases with its score
-  (:math:`f'(t) > 0`, solved as a set).
-* :func:`contrast_gap` — the smallest gap :math:`\Delta^*` giving the best key half of the
-  mass against :math:`n-1` equal distractors at level :math:`L`, solved per kernel.
-* :func:`centered_pair_sum_variance` — :math:`\operatorname{Var}(\zeta_i+\zeta_j-2\bar\zeta) = 2-4/n`
-  for iid unit-variance :math:`\zeta`, behind the CSQ violation-rate closed form.
+  fixed query, splits as *RBF part × key-norm part*.  Criterion: :math:`\partial_r\partial_\rho \log f \equiv 0`;
+* :func:`equal_norm_reduction` — with equal key norms, nearer ⇔ larger score;
+* :func:`monotone_region` — where the kernel's weight increases with its score.
 """
 
 from __future__ import annotations
@@ -29,7 +22,8 @@ from functools import lru_cache
 
 import sympy as sp
 
-from .derivations import Derivation, softmax_row
+from theorem.symbolic.derivations import Derivation, softmax_row
+from theorem.symbolic.matching.symbols import T
 
 __all__ = [
     "softmax_rbf_identity",
@@ -39,19 +33,7 @@ __all__ = [
     "equal_norm_reduction",
     "MonotoneRegion",
     "monotone_region",
-    "ContrastGap",
-    "contrast_gap",
-    "CONTRAST_KERNELS",
-    "contrast_gap_value",
-    "centered_pair_sum_variance",
 ]
-
-# the symbols shared by the derivations
-N = sp.Symbol("n", positive=True)
-L = sp.Symbol("L", real=True)  # distractor level (score; rbf: RBF score)
-DELTA = sp.Symbol("Delta", real=True)
-C = sp.Symbol("c", positive=True)
-T = sp.Symbol("t", real=True)
 
 
 # ------------------------------------------------------------------------------------
@@ -234,195 +216,3 @@ def monotone_region(kernel: str) -> MonotoneRegion:
     df = sp.diff(f, T)
     region = sp.solve_univariate_inequality(df > 0, T, relational=False)
     return MonotoneRegion(kernel, str(f), str(df), str(region), region == sp.S.Reals)
-
-
-# ------------------------------------------------------------------------------------
-# (d) contrast
-# ------------------------------------------------------------------------------------
-
-CONTRAST_KERNELS = ("softmax", "rbf", "poly2", "csq", "csq-uncentered", "linear")
-
-
-@dataclass(frozen=True)
-class ContrastGap:
-    r"""The smallest gap :math:`\Delta^*(n, L, c)` giving the best key mass :math:`\ge 1/2`.
-
-    ``expr`` is a SymPy expression in ``n``, ``L`` (distractor level) and ``c`` (CSQ shift);
-    ``equation`` what was solved; ``asymptotic`` the leading behaviour as :math:`n\to\infty`;
-    ``holds``: the expression solves the equation and is the smallest nonnegative root at
-    every sample point checked.
-    """
-
-    kernel: str
-    expr: sp.Expr
-    equation: str
-    asymptotic: str
-    holds: bool
-    detail: str
-
-    def latex(self) -> str:
-        return sp.latex(self.expr)
-
-
-def _weights_equation(kernel: str, level: sp.Expr) -> sp.Expr:
-    """``T(best) − (n−1)·T(distractor)``, whose zero is half the mass (``n − 1`` equal distractors)."""
-    best, other = level + DELTA, level
-    if kernel in ("softmax", "rbf"):
-        return sp.exp(best) - (N - 1) * sp.exp(other)
-    if kernel == "poly2":
-        return best**2 - (N - 1) * other**2
-    if kernel == "csq-uncentered":
-        return (best + C) ** 2 - (N - 1) * (other + C) ** 2
-    if kernel == "csq":
-        mean = (best + (N - 1) * other) / N
-        return (best - mean + C) ** 2 - (N - 1) * (other - mean + C) ** 2
-    raise ValueError(f"kernel: no single equation for {kernel!r}")
-
-
-_SAMPLES = [
-    {N: n, L: level, C: c}
-    for n in (3, 4, 7, 50, 1001)
-    for level in (sp.Rational(-7, 2), sp.Rational(-1, 3), sp.Rational(1, 2), 3)
-    for c in (sp.Rational(1, 4), 3)
-]
-
-
-def _mass_below_half_before(kernel: str, expr: sp.Expr, point: dict) -> bool:
-    """The weight equation is < 0 (mass < 1/2) at 16 gaps in [0, Δ*) and the root is ≥ 0."""
-    value = float(expr.subs(point))
-    if value < -1e-12:
-        return False
-    eq = _weights_equation(kernel, L).subs({N: point[N], L: point[L], C: point[C]})
-    return all(float(eq.subs(DELTA, value * j / 16)) < 0 for j in range(16))
-
-
-def _linear_gap() -> sp.Expr:
-    r"""elu+1 in one dimension, query 1: weight ∝ φ(k), φ(x) = eˣ (x < 0), 1 + x (x ≥ 0).
-
-    Half the mass needs :math:`\varphi(L+\Delta) = y := (n-1)\varphi(L)`; the branch of
-    :math:`\varphi^{-1}` is the exponential one when :math:`y \le 1`, the linear one otherwise.
-    """
-    y_neg, y_pos = (N - 1) * sp.exp(L), (N - 1) * (1 + L)  # y for L < 0, L ≥ 0
-    exp_branch = sp.solve(sp.Eq(sp.exp(L + DELTA), y_neg), DELTA)
-    lin_neg = sp.solve(sp.Eq(1 + L + DELTA, y_neg), DELTA)
-    lin_pos = sp.solve(sp.Eq(1 + L + DELTA, y_pos), DELTA)
-    if not (len(exp_branch) == len(lin_neg) == len(lin_pos) == 1):
-        raise ArithmeticError(f"linear: expected one root per branch, got {exp_branch}, {lin_neg}, {lin_pos}")
-    return sp.Piecewise(
-        (sp.simplify(exp_branch[0]), (L < 0) & (y_neg <= 1)),
-        (lin_neg[0], L < 0),
-        (sp.factor(lin_pos[0]), True),
-    )
-
-
-def _phi_elu(x: float) -> float:
-    import math
-
-    return math.exp(x) if x < 0 else 1.0 + x
-
-
-@lru_cache(maxsize=None)
-def contrast_gap(kernel: str) -> ContrastGap:
-    r"""Derive :math:`\Delta^*` for ``kernel`` (n keys: the best one and n − 1 equal distractors).
-
-    The half-mass condition is :math:`T(L+\Delta) = (n-1)\,T(L)` (with CSQ's centering done
-    on the symbolic score vector).  SymPy solves it; the root kept is the smallest
-    nonnegative one, checked at 40 sample points :math:`(n, L, c)` together with the mass
-    staying below 1/2 on :math:`[0, \Delta^*)`.  Defined for :math:`n \ge 3` (at :math:`n = 2`
-    equal keys already share the mass evenly).
-    """
-    if kernel not in CONTRAST_KERNELS:
-        raise ValueError(f"kernel: choose one of {', '.join(CONTRAST_KERNELS)}, got {kernel!r}")
-    if kernel == "linear":
-        expr = _linear_gap()
-        ok, bad = True, []
-        for p in _SAMPLES:
-            val = float(expr.subs(p))
-            lhs, rhs = _phi_elu(float(p[L]) + val), (float(p[N]) - 1) * _phi_elu(float(p[L]))
-            good = val >= 0 and abs(lhs - rhs) <= 1e-9 * rhs
-            ok &= good
-            if not good:
-                bad.append(p)
-        return ContrastGap(
-            kernel, expr, "φ(L + Δ) = (n − 1)·φ(L), φ = elu + 1 (one dimension, q = 1)",
-            "log(n − 1) while (n − 1)e^L ≤ 1; (n − 2)(1 + L) ~ n for L ≥ 0", bool(ok),
-            f"solved branch by branch; checked at {len(_SAMPLES)} points" + (f"; failed at {bad}" if bad else ""),
-        )
-    eq = _weights_equation(kernel, L)
-    roots = sp.solve(eq, DELTA)
-    m = sp.sqrt(N - 1)
-    # closed forms in a readable shape; each must equal one of SymPy's roots (or their max)
-    readable = {
-        "softmax": sp.log(N - 1),
-        "rbf": sp.log(N - 1),
-        "poly2": m * sp.Abs(L) - L,
-        "csq-uncentered": m * sp.Abs(L + C) - (L + C),
-        "csq": N * C * (m - 1) / (N - 1 + m),
-    }[kernel]
-    # the smallest nonnegative root: one root is ≥ 0, the other ≤ 0 (their product is ≤ 0)
-    smallest = roots[0] if len(roots) == 1 else sp.Max(*roots)
-    same_as_root = all(
-        abs(float(readable.subs(p)) - float(smallest.subs(p))) <= 1e-9 * max(1.0, abs(float(smallest.subs(p))))
-        for p in _SAMPLES
-    )
-    solves = all(
-        abs(float(eq.subs(DELTA, readable).subs(p))) <= 1e-9 * max(1.0, abs(float(eq.subs(DELTA, 0).subs(p))))
-        for p in _SAMPLES
-    )
-    first = all(_mass_below_half_before(kernel, readable, p) for p in _SAMPLES)
-    ok = same_as_root and solves and first
-    if kernel in ("softmax", "rbf"):
-        asymptotic = f"Δ*/log n → {sp.limit(readable / sp.log(N), N, sp.oo)}"
-    elif kernel == "csq":
-        asymptotic = f"Δ*/√n → {sp.limit(readable / sp.sqrt(N), N, sp.oo)} (c√n)"
-    else:
-        u = L if kernel == "poly2" else L + C
-        asymptotic = f"Δ*/√n → |{u}|"
-    note = (
-        f"SymPy roots {roots}; readable form = smallest nonnegative root: {same_as_root}; "
-        f"solves the equation: {solves}; mass < 1/2 on [0, Δ*): {first} (at {len(_SAMPLES)} points)"
-    )
-    return ContrastGap(kernel, readable, f"{sp.sstr(eq)} = 0", asymptotic, bool(ok), note)
-
-
-def contrast_gap_value(kernel: str, n: int, level: float, shift: float = 1.0) -> float:
-    """:func:`contrast_gap` evaluated at ``n``, ``level`` (and CSQ shift ``c``)."""
-    if n < 3:
-        raise ValueError(f"n: the contrast gap is defined for n ≥ 3, got {n}")
-    expr = contrast_gap(kernel).expr
-    return float(expr.subs({N: n, L: sp.Float(level, 30), C: sp.Float(shift, 30)}).evalf(30))
-
-
-# ------------------------------------------------------------------------------------
-# variance behind the CSQ violation rate
-# ------------------------------------------------------------------------------------
-
-
-def centered_pair_sum_variance(explicit_sizes: tuple[int, ...] = (3, 4, 5, 8)) -> Derivation:
-    r""":math:`\operatorname{Var}(\zeta_i + \zeta_j - 2\bar\zeta) = 2 - 4/n` for iid unit-variance :math:`\zeta`.
-
-    General :math:`n`: the coefficients are :math:`1 - 2/n` (twice) and :math:`-2/n`
-    (:math:`n-2` times); the sum of their squares simplifies to :math:`2 - 4/n`.  Explicit
-    sizes: the coefficient vector of :math:`\zeta_0 + \zeta_1 - \tfrac2n\sum_l\zeta_l`
-    is built term by term and its squared norm compared.
-    """
-    n = sp.Symbol("n", positive=True, integer=True)
-    general = sp.simplify(2 * (1 - 2 / n) ** 2 + (n - 2) * (2 / n) ** 2)
-    target = 2 - 4 / n
-    ok = sp.simplify(general - target) == 0
-    notes = []
-    for m in explicit_sizes:
-        z = sp.symbols(f"z0:{m}", real=True)
-        combo = sp.expand(z[0] + z[1] - sp.Rational(2, m) * sum(z))
-        var = sum(combo.coeff(v) ** 2 for v in z)
-        agree = sp.simplify(var - target.subs(n, m)) == 0
-        ok &= agree
-        notes.append(f"n={m}: {var}")
-    return Derivation(
-        name="centered_pair_sum_variance",
-        statement_latex=r"\operatorname{Var}(\zeta_i+\zeta_j-2\bar\zeta) = 2 - \tfrac{4}{n}",
-        general="general n",
-        checked_sizes=tuple(explicit_sizes),
-        holds=bool(ok),
-        detail=f"general: {general}; explicit: {', '.join(notes)}",
-    )

@@ -1,0 +1,38 @@
+"""SymPy derivations behind the matching readings (claims T4, T6), one concern a module:
+
+* :mod:`.identity` — the identity (c), the RBF × key-norm factorization, equal-norm reduction,
+  monotone regions;
+* :mod:`.contrast` — the half-mass gap :math:`\\Delta^*` per kernel;
+* :mod:`.rates` — the closed forms of the violation rates on realistic inputs;
+* :mod:`.symbols` — the symbols they share.
+"""
+
+from theorem.symbolic.matching.contrast import CONTRAST_KERNELS, PHI_ELU, ContrastGap, contrast_gap, contrast_gap_value
+from theorem.symbolic.matching.identity import (
+    FACTORIZATION_KERNELS,
+    Factorization,
+    MonotoneRegion,
+    equal_norm_reduction,
+    factorization,
+    monotone_region,
+    softmax_rbf_identity,
+)
+from theorem.symbolic.matching.rates import (
+    RATE_SYMBOLS,
+    centered_pair_sum_variance,
+    euclid_misorder_angle,
+    euclid_misorder_rate_dk1,
+    euclid_spread_sq,
+    normal_cdf,
+    pair_sum_spread_sq,
+    vertex_misorder_rate,
+)
+from theorem.symbolic.matching.symbols import DELTA, C, L, N, T
+
+__all__ = [
+    "softmax_rbf_identity", "Factorization", "factorization", "FACTORIZATION_KERNELS", "equal_norm_reduction",
+    "MonotoneRegion", "monotone_region", "ContrastGap", "contrast_gap", "CONTRAST_KERNELS", "contrast_gap_value",
+    "PHI_ELU", "centered_pair_sum_variance", "RATE_SYMBOLS", "normal_cdf", "pair_sum_spread_sq",
+    "vertex_misorder_rate", "euclid_misorder_angle", "euclid_spread_sq", "euclid_misorder_rate_dk1",
+    "N", "L", "DELTA", "C", "T",
+]
