@@ -30,6 +30,7 @@ from jaxtyping import Array, Float
 from theorem.kernels import Kernel, get_kernel
 from theorem.numeric.head import Head
 from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
+from theorem.numeric.sketch import rank_one_cotangents, stacked_norm
 from theorem.util.precision import float64
 
 __all__ = ["MAPS", "PARAMS", "PullbackProblem", "dense_jacobian", "sketched_gradients", "measure_rank"]
@@ -252,6 +253,12 @@ def sketched_gradients(
     map ``v_l ∈ R^{d_v}``).  Rank-one matrices span all matrices, so for ``num ≥ rank J``
     the rows span the row space of ``J`` with probability one.
     """
+    return _sketch(problem, num, seed=seed, batch=batch, progress=progress)[0]
+
+
+def _sketch(problem: PullbackProblem, num: int, *, seed: int = 1, batch: int = 64,
+            progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, float]:
+    """The pulled-back gradients and ``‖Ω‖₂`` of their cotangents (:mod:`theorem.numeric.sketch`)."""
     f = problem.forward()
     _, vjp = jax.vjp(f, problem.theta0())
     n = problem.n
@@ -262,18 +269,17 @@ def sketched_gradients(
         cot = (u[:, :, None] * v[:, None, :]).reshape(u.shape[0], -1)
         return jax.vmap(lambda c: vjp(c)[0])(cot)
 
-    rng = np.random.default_rng(seed)
-    rows = []
-    done = 0
-    while done < num:
-        b = min(batch, num - done)
-        u = rng.standard_normal((batch, n))
-        v = rng.standard_normal((batch, width))
-        rows.append(np.asarray(pull(u, v))[:b])
-        done += b
+    rows, us, vs = [], [], []
+    for u, v in rank_one_cotangents(num, n, width, seed=seed, batch=batch):
+        pad = batch - u.shape[0]  # one compiled shape: the last batch is padded, its extra rows dropped
+        up = np.pad(u, ((0, pad), (0, 0))) if pad else u
+        vp = np.pad(v, ((0, pad), (0, 0))) if pad else v
+        rows.append(np.asarray(pull(up, vp))[: u.shape[0]])
+        us.append(u)
+        vs.append(v)
         if progress is not None:
-            progress(b)
-    return np.concatenate(rows, axis=0)
+            progress(u.shape[0])
+    return np.concatenate(rows, axis=0), stacked_norm(np.concatenate(us), np.concatenate(vs))
 
 
 @dataclass(frozen=True)
@@ -308,10 +314,10 @@ def measure_rank(
         samples = jac.shape[0]
     elif route == "sketch":
         samples = min(problem.ambient_dim, problem.output_dim) + oversample
-        grads = sketched_gradients(problem, samples, progress=progress)
+        grads, omega = _sketch(problem, samples, progress=progress)
         sv = np.linalg.svd(grads, compute_uv=False)
-        # each row is Jᵀ(u vᵀ); its error scale is ‖J‖·‖u‖‖v‖ ≈ ‖J‖·√(n·width)·√samples overall
-        ref = problem.jacobian_scale() * math.sqrt(problem.output_dim * samples)
+        # G = Ω J: its rounding is of order eps·‖Ω‖₂·‖J‖ (‖Ω‖₂ computed, not the √rank-larger ‖Ω‖_F)
+        ref = problem.jacobian_scale() * omega
         result = rank_from_singular_values(sv, grads.shape, reference=ref)
     else:
         raise ValueError(f"unknown route {route!r}; choose auto, dense or sketch")

@@ -69,6 +69,7 @@ from scipy.linalg import eigh
 
 from theorem.numeric.head import Head
 from theorem.numeric.rank import DEFAULT_MIN_GAP, RankResult, numerical_rank, rank_from_singular_values
+from theorem.numeric.sketch import rank_one_cotangents, stacked_norm
 from theorem.util.precision import float64
 
 __all__ = [
@@ -350,18 +351,19 @@ def measure(
         samples = jac.shape[0]
     else:
         samples = min(head.ambient_dim, head.output_dim) + oversample
-        rng = np.random.default_rng(seed)
-        rows, done = [], 0
-        while done < samples:
-            b = min(batch, samples - done)
-            u = jnp.asarray(rng.standard_normal((batch, head.n)))
-            v = jnp.asarray(rng.standard_normal((batch, head.n)))
-            rows.append(np.asarray(_pull_batch(theta, xa, wq, wk, u, v, head.rows, head.kv, head.map))[:b])
-            done += b
+        rows, us, vs = [], [], []
+        for u, v in rank_one_cotangents(samples, head.n, head.n, seed=seed, batch=batch):
+            pad = batch - u.shape[0]  # one compiled shape: the last batch is padded, its extra rows dropped
+            up, vp = (np.pad(a, ((0, pad), (0, 0))) if pad else a for a in (u, v))
+            rows.append(np.asarray(_pull_batch(theta, xa, wq, wk, jnp.asarray(up), jnp.asarray(vp), head.rows,
+                                               head.kv, head.map))[: u.shape[0]])
+            us.append(u)
+            vs.append(v)
             if progress is not None:
-                progress(b)
+                progress(u.shape[0])
         grads = np.concatenate(rows)
         sv = np.linalg.svd(grads, compute_uv=False)
-        ref = head.jacobian_scale() * math.sqrt(head.output_dim * samples)
+        # G = Ω J: its rounding is of order eps·‖Ω‖₂·‖J‖ (‖Ω‖₂ computed, not the √rank-larger ‖Ω‖_F)
+        ref = head.jacobian_scale() * stacked_norm(np.concatenate(us), np.concatenate(vs))
         result = rank_from_singular_values(sv, grads.shape, reference=ref)
     return BiasMeasurement(result, route, samples, time.perf_counter() - start)
