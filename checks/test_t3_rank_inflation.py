@@ -22,7 +22,7 @@ from hypothesis import example, given, note, target
 from hypothesis import strategies as st
 
 from theorem.claims import t3_rank_inflation as t3
-from theorem.claims.ledger import Evidence, Profile, Verdict
+from theorem.claims.ledger import Evidence, Profile, Verdict, find
 from theorem.kernels import Softmax
 from theorem.numeric import attention_rank as ar
 from theorem.numeric import eps_rank as er
@@ -92,15 +92,20 @@ def test_reading_b_counterexample_is_a_repeated_token(results):
     assert res.verdict == "holds-with-conditions"
     cex = res.outcome.counterexample
     assert cex["tokens"] == [["0"], ["0"]] and cex["exact_rank"] == 1
-    weights_search = res.evidence[-1].data
+    weights_search = find(res.evidence, "fuzz.weights").data
     assert weights_search["found"] and weights_search["counterexample"]["weights"] == [[["0"]]]
 
 
 def test_rule_b_fails_when_a_generic_certificate_fails():
-    bad = [Evidence("symbolic", "", False, {"certificates": [{"holds": False, "n": 3}]})] + [
-        Evidence("symbolic", "", True)] + [Evidence("numeric", "", True)] * 2 + [
-        Evidence("fuzz", "", True, {"found": False})] * 2
+    bad = [Evidence("symbolic", "", False, {"certificates": [{"holds": False, "n": 3}]}, key="certificates.generic"),
+           Evidence("symbolic", "", True, key="identity.gaussian_kernel"),
+           Evidence("symbolic", "", True, key="certificates.degenerate"),
+           Evidence("numeric", "", True, key="panel.float_lower_bounds"),
+           Evidence("fuzz", "", True, {"found": False}, key="fuzz.tokens"),
+           Evidence("fuzz", "", True, {"found": False}, key="fuzz.weights")]
     assert t3.rule_b(bad).verdict is Verdict.FAILS
+    bad[0] = Evidence("symbolic", "", True, {"certificates": []}, key="certificates.generic")
+    assert t3.rule_b(bad).verdict is Verdict.HOLDS  # nothing below n anywhere
 
 
 # ---------------------------------------------------------------------------------
@@ -126,14 +131,15 @@ def test_reading_c_fails_with_a_small_score_counterexample(results):
     a = er.softmax_attention(er.softmax_scores(cex["n"], cex["d"], cex["B"]))
     again = er.eps_rank(a, cex["eps"], method="svd")
     assert again.upper < cex["n"] / 2  # the counterexample replays
-    growth = res.evidence[0].data["growth"]
+    growth = find(res.evidence, "sweep.eps_rank").data["growth"]
     assert growth[min(growth, key=float)]["slope"] < 0.25 < 0.75 < growth[max(growth, key=float)]["slope"]
 
 
 def test_rule_c_holds_when_every_eps_rank_is_large():
     sweep = Evidence("numeric", "", True, {"growth": {"8.0": {"ranks": [100], "ns": [128], "slope": 1.0}}})
-    out = t3.rule_c([sweep, Evidence("numeric", "", None, {"violations": []}),
-                     Evidence("fuzz", "", True, {"found": False, "counterexample": {}})])
+    sweep.key = "sweep.eps_rank"
+    out = t3.rule_c([sweep, Evidence("numeric", "", None, {"violations": []}, key="bound.taylor"),
+                     Evidence("fuzz", "", True, {"found": False, "counterexample": {}}, key="fuzz.half_n")])
     assert out.verdict is Verdict.HOLDS
 
 
@@ -154,6 +160,16 @@ def test_reading_d_minimal_counterexample(results):
     assert res.verdict == "fails"
     cex = res.outcome.counterexample
     assert (cex["n"], cex["d_k"]) == (2, 1) and cex["exact_rank"] == 2
+    cases = find(res.evidence, "cases.causal_linear").data["cases"]  # the chunked algorithm, counted
+    assert all(c["prefix_sum_rel_error"] < 1e-12 and c["exact_rank"] == c["n"] for c in cases)
+    largest = max(cases, key=lambda c: c["n"])
+    assert largest["flops_linear"] < largest["flops_quadratic"]  # linear in n wins at n = 256
+
+
+def test_every_evidence_item_has_a_unique_key(results):
+    for rid, res in results.items():
+        keys = [e.key for e in res.evidence]
+        assert all(keys) and len(set(keys)) == len(keys), (rid, keys)
 
 
 def test_causal_softmax_is_full_rank_for_every_input():

@@ -16,21 +16,46 @@ measurement on random inputs is not a worst case).  The readings say which is wh
 * **T2.c** the n² comes from the *normalization* step.  The row division never changes the
   rank, costs ``O(n)`` per row given the row sums, and the unnormalized ``exp(S)`` is already
   of rank n: refuted.
+
+Evidence keys: T2.a ``panel.finite_kernels``, ``algorithm.factorized``, ``literature.*``; T2.b
+``sweep.growth``, ``scope``, ``record.eps_rank_sweep`` (the committed n ≤ 4096 sweep, context),
+``literature.*``; T2.c ``panel.normalization``, ``certificates.unnormalized_exp``, ``cost.normalization``.
+Operation counts come from :func:`theorem.symbolic.flops.cost` (the library's own algorithms).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
-from theorem.claims.t3_rank_inflation import growth_table, literature, sweep_settings
-from theorem.kernels import Softmax
+from theorem.claims._rank_sweep import growth_table, literature, sweep_record_evidence, sweep_settings
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find
+from theorem.kernels import CSQ, Kernel, LinearElu, Softmax
 from theorem.numeric import attention_rank as ar
 from theorem.numeric import eps_rank as er
 from theorem.numeric.rank import numerical_rank
+from theorem.symbolic import flops
 from theorem.symbolic import softmax_rank as srk
+from theorem.util.tiling import default_block
 
 FINITE_KERNELS = tuple(k for k in ar.RANK_KERNELS if not isinstance(k, Softmax))
+
+
+def flops_name(kernel: Kernel) -> str:
+    """The name :func:`theorem.symbolic.flops.cost` counts ``kernel`` under (CSQ without shift runs the
+    same operations as with it)."""
+    if isinstance(kernel, LinearElu):
+        return "linear"
+    if isinstance(kernel, CSQ):
+        return "csq" if kernel.center else "csq-uncentered"
+    return kernel.name
+
+
+def operation_counts(kernel: Kernel, n: int, dk: int, dv: int) -> dict[str, float]:
+    """Non-causal operation counts of the linear and quadratic algorithms (:mod:`theorem.symbolic.flops`)."""
+    name = flops_name(kernel)
+    block = default_block(n, kernel.feature_dim(dk) or 1)
+    return {alg: flops.cost(name, alg, False).at(n=n, dk=dk, dv=dv, block=block)["flops"]
+            for alg in ("linear", "quadratic")}
 
 # ---------------------------------------------------------------------------------
 # T2.a
@@ -52,12 +77,13 @@ def finite_kernel_rows(profile: Profile, d: int = 8, dk: int = 4) -> list[dict]:
             a = ar.attention_matrix(kern, head)
             exact = a @ v
             fast = ar.factorized_output(kern, head, None, v)
+            counts = operation_counts(kern, n, dk, v.shape[1])
             rows.append({
                 "kernel": ar.kernel_label(kern), "n": n, "d": d, "d_k": dk, "measured": meas.rank,
                 "status": meas.status, "predicted": gen, "formula": ar.generic_formula(kern),
                 "D": ar.lift_width(kern, dk),
                 "factorized_rel_error": float(np.max(np.abs(fast - exact)) / np.max(np.abs(exact))),
-                "flops_factorized": 4 * n * ar.lift_width(kern, dk) * 4, "flops_quadratic": 2 * n * n * (dk + 4),
+                "flops_linear": counts["linear"], "flops_quadratic": counts["quadratic"],
             })
     return rows
 
@@ -68,27 +94,35 @@ def gather_a(profile: Profile) -> list[Evidence]:
     worst = max(r["factorized_rel_error"] for r in rows)
     largest = max(r["n"] for r in rows)
     at_max = {r["kernel"]: f"{r['measured']} (D = {r['D']})" for r in rows if r["n"] == largest}
+    within = sum(r["measured"] <= r["D"] for r in rows)
     return [
         Evidence(
             "numeric",
             f"exact rank of A for every finite-feature kernel equals its closed form on {agree}/{len(rows)} "
-            f"(kernel, n) pairs and stays ≤ D at every n; at n = {largest}: {at_max}",
+            f"(kernel, n) pairs and is ≤ D on {within}/{len(rows)}; at n = {largest}: {at_max}",
             supports=agree == len(rows),
             data={"rows": rows},
+            key="panel.finite_kernels",
+            measured=[r["measured"] for r in rows],
+            predicted=[r["predicted"] for r in rows],
         ),
         Evidence(
             "numeric",
-            f"the O(n·D·d_v) factorized algorithm reproduces the quadratic output to {worst:.1e} (relative, max over "
-            "kernels and n)",
+            f"the O(n·D·d_v) factorized algorithm against the quadratic output: max relative error {worst:.1e} over "
+            f"kernels and n; operation counts at n = {largest}: "
+            + ", ".join(f"{r['kernel']} {r['flops_linear']:.0f} vs {r['flops_quadratic']:.0f}"
+                        for r in rows if r["n"] == largest),
             supports=worst < 1e-10,
             data={"max_rel_error": worst},
+            key="algorithm.factorized",
+            measured=worst,
         ),
         *literature("katharopoulos2020"),
     ]
 
 
 def rule_a(evidence: list[Evidence]) -> Outcome:
-    ranks, algo = evidence[0], evidence[1]
+    ranks, algo = find(evidence, "panel.finite_kernels"), find(evidence, "algorithm.factorized")
     if not ranks.supports or not algo.supports:
         bad = [r for r in ranks.data["rows"] if r["measured"] != r["predicted"]]
         return Outcome(Verdict.OPEN, "a finite-feature kernel's rank or factorized output disagreed with its closed "
@@ -130,6 +164,8 @@ def gather_b(profile: Profile) -> list[Evidence]:
             supports=None,
             data={"growth": {str(b): t for b, t in table.items()}, "saturating": sat, "growing": grow,
                   "slope_thresholds": [SATURATED, GROWING]},
+            key="sweep.growth",
+            measured={str(b): t["slope"] for b, t in table.items()},
         ),
         Evidence(
             "numeric",
@@ -137,13 +173,15 @@ def gather_b(profile: Profile) -> list[Evidence]:
             "approximation exists for these inputs, not an algorithm that finds it without forming A, and a "
             "high one is no lower bound (worst-case inputs decide complexity)",
             supports=None,
+            key="scope",
         ),
+        sweep_record_evidence(eps),
         *literature("keles2022", "alman_song2023"),
     ]
 
 
 def rule_b(evidence: list[Evidence]) -> Outcome:
-    data = evidence[0].data
+    data = find(evidence, "sweep.growth").data
     sat, grow = data["saturating"], data["growing"]
     consistent = bool(sat) and bool(grow) and max(sat) < min(grow)
     if not consistent:
@@ -185,6 +223,9 @@ def gather_c(profile: Profile) -> list[Evidence]:
     same = sum(r["rank_T"] == r["rank_A"] for r in rows)
     certs = srk.generic_full_rank_certificates()
     full = [c for c in certs if c.holds]
+    n_max, dv = max(r["n"] for r in rows), 4
+    counts = {ar.kernel_label(k): operation_counts(k, n_max, 3, dv) for k in FINITE_KERNELS}
+    cheaper = [label for label, c in counts.items() if c["linear"] < c["quadratic"]]
     return [
         Evidence(
             "numeric",
@@ -192,26 +233,36 @@ def gather_c(profile: Profile) -> list[Evidence]:
             "(A = D⁻¹T with D positive diagonal)",
             supports=same != len(rows),
             data={"rows": rows},
+            key="panel.normalization",
+            measured=[r["rank_A"] for r in rows],
+            predicted=[r["rank_T"] for r in rows],
         ),
         Evidence(
             "symbolic",
             f"the unnormalized exp(S) (row-shifted, a positive row scaling) has exact rank n at {len(full)}/"
-            f"{len(certs)} certified sizes: the full rank is there before any normalization",
+            f"{len(certs)} certified sizes",
             supports=len(full) != len(certs),
             data={"certified_sizes": [(c.n, c.d, c.dk) for c in full]},
+            key="certificates.unnormalized_exp",
+            measured=[c.rank for c in certs],
+            predicted=[c.n for c in certs],
         ),
         Evidence(
             "symbolic",
-            "cost of the normalization: given T·[V, 1] the row division is n·d_v divisions; for a finite-feature "
-            "kernel T·[V, 1] itself costs O(n·D·d_v) (T2.a) — normalized poly2 and CSQ stay linear in n",
-            supports=False,
-            data={"flops_normalization": "n·d_v"},
+            f"normalized attention, operation counts (theorem.symbolic.flops, row division included) at n = {n_max}, "
+            f"d_k = 3, d_v = {dv}, linear form vs quadratic: "
+            + ", ".join(f"{label} {c['linear']:.0f} vs {c['quadratic']:.0f}" for label, c in counts.items())
+            + f"; the linear form is cheaper for {len(cheaper)}/{len(counts)} kernels",
+            supports=False if len(cheaper) == len(counts) else None,
+            data={"counts": counts, "n": n_max, "d_k": 3, "d_v": dv},
+            key="cost.normalization",
+            measured=counts,
         ),
     ]
 
 
 def rule_c(evidence: list[Evidence]) -> Outcome:
-    ranks, certs, _ = evidence
+    ranks, certs = find(evidence, "panel.normalization"), find(evidence, "certificates.unnormalized_exp")
     if ranks.supports is False and certs.supports is False:
         row = next(r for r in ranks.data["rows"] if r["kernel"] == "poly2")
         return Outcome(

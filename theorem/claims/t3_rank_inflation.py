@@ -12,49 +12,37 @@ Four readings, each with its own verdict:
   ``n`` for small and large score bounds ``B``, with the n-independent Taylor bound beside.
 * **T3.d** full rank "is what forces O(n²)".  A logical implication, refuted by a
   counterexample (causal linear attention: rank ``n``, exact output in ``O(n d_k d_v)``), with
-  what is actually proven cited (Keles et al. 2022; Alman & Song 2023).
+  what is actually proven cited (Keles et al. 2022; Alman & Song 2023); in :mod:`theorem.claims.t3d_cost`.
+
+Evidence keys: T3.a ``panel.score_rank``, ``fuzz.bound``; T3.b ``certificates.generic``,
+``identity.gaussian_kernel``, ``certificates.degenerate``, ``panel.float_lower_bounds``, ``fuzz.tokens``,
+``fuzz.weights``; T3.c ``sweep.eps_rank``, ``bound.taylor``, ``fuzz.half_n``, ``record.eps_rank_sweep`` (the
+committed n ≤ 4096 sweep, context), ``literature.*``; T3.d ``cases.causal_linear``, ``fuzz.minimal``,
+``literature.*``.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from hypothesis import strategies as st
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict
-from theorem.util.search import search
-from theorem.kernels import LinearElu, Softmax
+from theorem.claims._rank_sweep import (
+    LITERATURE,
+    growth_table,
+    literature,
+    sweep_record_evidence,
+    sweep_settings,
+)
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find
+from theorem.claims.t3d_cost import _causal_linear_case, gather_d, rule_d
+from theorem.kernels import Softmax
 from theorem.numeric import attention_rank as ar
 from theorem.numeric import eps_rank as er
 from theorem.numeric.rank import numerical_rank
 from theorem.symbolic import softmax_rank as srk
+from theorem.util.search import search
 
-LITERATURE = {
-    "keles2022": (
-        "Keles, Wijewardena & Hegde 2022: computing self-attention exactly needs time quadratic in n "
-        "unless the Strong Exponential Time Hypothesis (SETH) fails; a polynomial approximation of exp "
-        "gives time linear in n but exponential in the polynomial's degree."
-    ),
-    "alman_song2023": (
-        "Alman & Song 2023: with head dimension d = O(log n) and scores bounded by B = o(√log n), "
-        "softmax attention can be approximated (entrywise error 1/poly(n)) in n^{1+o(1)} time; for "
-        "B = Ω(√log n) no n^{2−Ω(1)} algorithm exists unless SETH fails."
-    ),
-    "katharopoulos2020": (
-        "Katharopoulos et al. 2020: a kernel with feature map of dimension D gives attention in "
-        "O(n·D·d_v) time, the causal form by prefix sums."
-    ),
-    "gaussian_pd": (
-        "Schoenberg 1938; Micchelli 1986: the Gaussian kernel is strictly positive definite, so its "
-        "Gram matrix on distinct points is nonsingular."
-    ),
-}
-
-
-def literature(*keys: str) -> list[Evidence]:
-    """Citations as evidence of kind ``literature`` (context, ``supports=None``)."""
-    return [Evidence("literature", LITERATURE[k], None, {"reference": k}) for k in keys]
+__all__ = ["READINGS", "LITERATURE", "literature", "sweep_settings", "growth_table"]
 
 
 # ---------------------------------------------------------------------------------
@@ -92,12 +80,15 @@ def gather_a(profile: Profile) -> list[Evidence]:
         f"above min(n, d, d_k) on {len(over)}",
         supports=not over,
         data={"rows": rows, "agree": agree, "well_defined": len(ok), "over_bound": over},
+        key="panel.score_rank",
+        measured=[r["measured"] for r in rows],
+        predicted=[r["predicted"] for r in rows],
     )]
 
     def check(cfg):
         n, d, dk, fam, seed = cfg
         if fam.startswith("layernorm") and d < 2:
-            return None, 0.0, {}
+            return None, 0.0, {}  # rejected: LayerNorm without ε needs d ≥ 2
         dk = None if dk == 0 else min(dk, d)
         row = _score_row(fam, n, d, dk, seed)
         return row["measured"] > row["bound"], float(row["measured"] - row["bound"]), row
@@ -111,12 +102,15 @@ def gather_a(profile: Profile) -> list[Evidence]:
          + ("counterexample " + str(res.detail) if res.found else "no input with rank S > min(n, d, d_k)")),
         supports=not res.found,
         data={"found": res.found, "counterexample": res.detail, "examples": res.examples_run},
+        key="fuzz.bound",
+        measured=res.detail.get("measured") if res.found else None,
+        predicted=res.detail.get("bound") if res.found else None,
     ))
     return ev
 
 
 def rule_a(evidence: list[Evidence]) -> Outcome:
-    num, fuzz = evidence[0], evidence[1]
+    num, fuzz = find(evidence, "panel.score_rank"), find(evidence, "fuzz.bound")
     if fuzz.data["found"] or num.data["over_bound"]:
         cex = fuzz.data["counterexample"] or num.data["over_bound"][0]
         return Outcome(Verdict.FAILS, "an input with rank S above min(n, d, d_k)", counterexample=cex)
@@ -162,31 +156,44 @@ def gather_b(profile: Profile) -> list[Evidence]:
     ev.append(Evidence(
         "symbolic",
         f"exact certificates: rank A = n at a rational point of each size (n, d, d_k) in "
-        f"{[(c.n, c.d, c.dk) for c in generic]}: {len(ok)}/{len(generic)} hold (d = 1 included: exp of a rank-1 "
-        "score matrix is full rank); one full-rank point makes rank n generic at that size",
+        f"{[(c.n, c.d, c.dk) for c in generic]}: {len(ok)}/{len(generic)} hold"
+        f"{' (d = 1 included: exp of a rank-1 score matrix)' if any(c.d == 1 for c in generic) else ''}",
         supports=len(ok) == len(generic),
         data={"certificates": [c.to_dict() for c in generic]},
+        key="certificates.generic",
+        measured=[c.rank for c in generic],
+        predicted=[c.n for c in generic],
     ))
     ident = srk.gaussian_kernel_identity()
     ev.append(Evidence("symbolic", f"{ident.statement}: {'holds' if ident.holds else 'FAILS'} ({ident.detail})",
-                       supports=ident.holds, data={"identity": ident.statement, "holds": ident.holds}))
+                       supports=ident.holds, data={"identity": ident.statement, "holds": ident.holds},
+                       key="identity.gaussian_kernel"))
     rep = srk.repeated_token_certificates()
     spec = srk.special_weights_certificate()
+    below = [c for c in (*rep, spec) if c.rank is not None and c.rank < c.n]
     ev.append(Evidence(
         "symbolic",
-        "where it is not n: repeated tokens give rank = #distinct tokens ("
-        + ", ".join(f"n={c.n}: rank {c.rank} = {c.distinct_tokens} distinct" for c in rep)
-        + f"); special weights M = [[0,0],[1,0]] with distinct tokens (1, a_i) give rank {spec.rank}",
-        supports=False,
+        "exact rank at repeated tokens: "
+        + ", ".join(f"n={c.n}: rank {c.rank}, {c.distinct_tokens} distinct tokens" for c in rep)
+        + f"; special weights M = [[0,0],[1,0]] with {spec.distinct_tokens} distinct tokens (1, a_i): rank {spec.rank} "
+        f"(n = {spec.n}); {len(below)} of {len(rep) + 1} below n",
+        supports=not below,
         data={"repeated": [c.to_dict() for c in rep], "special_weights": spec.to_dict()},
+        key="certificates.degenerate",
+        measured=[c.rank for c in (*rep, spec)],
+        predicted=[c.distinct_tokens for c in rep] + [None],
     ))
     rows = _float_panel(profile)
+    within = sum(r["measured_lower_bound"] <= r["predicted"] for r in rows)
     ev.append(Evidence(
         "numeric",
-        "float64 measurements are lower bounds on the exact rank (tolerance = rounding bound): "
+        f"float64 lower bounds on the exact rank (tolerance = rounding bound) ≤ the prediction on {within}/{len(rows)}: "
         + ", ".join(f"{r['family']} n={r['n']}: ≥ {r['measured_lower_bound']} (predicted {r['predicted']})" for r in rows),
-        supports=all(r["measured_lower_bound"] <= r["predicted"] for r in rows),
+        supports=within == len(rows),
         data={"rows": rows},
+        key="panel.float_lower_bounds",
+        measured=[r["measured_lower_bound"] for r in rows],
+        predicted=[r["predicted"] for r in rows],
     ))
 
     def check_tokens(cfg):  # generic weights M = I (positive definite): only repeats can fail
@@ -207,7 +214,8 @@ def gather_b(profile: Profile) -> list[Evidence]:
     wts = st.integers(1, 2).flatmap(lambda d: st.tuples(st.just(d), st.lists(st.integers(-2, 2), min_size=d * d,
                                                                                 max_size=d * d)))
     res_w = search(wts, check_weights, max_examples=profile.pick(40, 200))
-    for label, res in (("tokens (M = I)", res_tok), ("weights (distinct tokens 0, 1, 2)", res_w)):
+    for key, label, res in (("fuzz.tokens", "tokens (M = I)", res_tok),
+                            ("fuzz.weights", "weights (distinct tokens 0, 1, 2)", res_w)):
         ev.append(Evidence(
             "fuzz",
             f"Hypothesis over {label}, exact rank: "
@@ -216,12 +224,16 @@ def gather_b(profile: Profile) -> list[Evidence]:
                if res.found else "no input with rank < n"),
             supports=not res.found,
             data={"found": res.found, "counterexample": res.detail, "examples": res.examples_run, "over": label},
+            key=key,
+            measured=res.detail.get("exact_rank") if res.found else None,
         ))
     return ev
 
 
 def rule_b(evidence: list[Evidence]) -> Outcome:
-    generic, ident, degenerate, floats, fuzz_tok, fuzz_w = evidence
+    generic, ident = find(evidence, "certificates.generic"), find(evidence, "identity.gaussian_kernel")
+    degenerate, floats = find(evidence, "certificates.degenerate"), find(evidence, "panel.float_lower_bounds")
+    fuzz_tok, fuzz_w = find(evidence, "fuzz.tokens"), find(evidence, "fuzz.weights")
     if not generic.supports or not ident.supports:
         return Outcome(Verdict.FAILS, "an exact certificate at a generic point gave rank < n",
                        counterexample=next((c for c in generic.data["certificates"] if not c["holds"]), None))
@@ -249,28 +261,6 @@ def rule_b(evidence: list[Evidence]) -> Outcome:
 # T3.c: numerical rank
 # ---------------------------------------------------------------------------------
 
-def sweep_settings(profile: Profile) -> dict:
-    """The ε-rank sweep the T3.c and T2.b readings share (cached in :mod:`theorem.numeric.eps_rank`)."""
-    return profile.pick(
-        {"ns": (128, 256, 512), "bounds": (0.5, 8.0), "eps": (1e-3,), "d": 64},
-        {"ns": (128, 256, 512, 1024, 2048), "bounds": (0.25, 0.5, 1.0, 2.0, 4.0, 8.0), "eps": (1e-2, 1e-3), "d": 64},
-    )
-
-
-def growth_table(records: list[dict], eps: float) -> dict[float, dict]:
-    """Per B: ε-ranks by n and the log-log slope between the two largest n."""
-    out: dict[float, dict] = {}
-    for b in sorted({r["B"] for r in records}):
-        rows = sorted((r for r in records if r["B"] == b and r["eps"] == eps), key=lambda r: r["n"])
-        if len(rows) < 2:
-            continue
-        a, z = rows[-2], rows[-1]
-        slope = math.log(max(z["rank"], 1) / max(a["rank"], 1)) / math.log(z["n"] / a["n"])
-        out[b] = {"ns": [r["n"] for r in rows], "ranks": [r["rank"] for r in rows],
-                  "intervals": [[r["lower"], r["upper"]] for r in rows], "taylor": [r["taylor_bound"] for r in rows],
-                  "slope": slope, "sqrt_log_n_max": rows[-1]["sqrt_log_n"]}
-    return out
-
 
 def gather_c(profile: Profile) -> list[Evidence]:
     cfg = sweep_settings(profile)
@@ -286,11 +276,17 @@ def gather_c(profile: Profile) -> list[Evidence]:
                     for b, t in table.items()),
         supports=not below,
         data={"records": recs, "growth": {str(b): t for b, t in table.items()}, "below_half_n": len(below)},
+        key="sweep.eps_rank",
+        measured={str(b): t["ranks"] for b, t in table.items()},
+        predicted={str(b): t["ns"] for b, t in table.items()},
     ), Evidence(
         "numeric",
         f"the n-independent bound rank_ε ≤ min(n, C(r+p, p)) holds at {len(recs) - len(bound_broken)}/{len(recs)} points",
         supports=None,
         data={"violations": bound_broken},
+        key="bound.taylor",
+        measured=[r["lower"] for r in recs],
+        predicted=[r["taylor_bound"] for r in recs],
     )]
 
     def check(cfg2):
@@ -308,13 +304,17 @@ def gather_c(profile: Profile) -> list[Evidence]:
                                       else "no input with ε-rank < n/2"),
         supports=not res.found,
         data={"found": res.found, "counterexample": res.detail, "examples": res.examples_run},
+        key="fuzz.half_n",
+        measured=res.detail.get("eps_rank") if res.found else None,
+        predicted=res.detail.get("n") if res.found else None,
     ))
+    ev.append(sweep_record_evidence(eps))
     ev += literature("alman_song2023")
     return ev
 
 
 def rule_c(evidence: list[Evidence]) -> Outcome:
-    sweep, bound, fuzz = evidence[0], evidence[1], evidence[2]
+    sweep, bound, fuzz = find(evidence, "sweep.eps_rank"), find(evidence, "bound.taylor"), find(evidence, "fuzz.half_n")
     if bound.data["violations"]:
         return Outcome(Verdict.OPEN, "a measured ε-rank exceeded the proven Taylor bound: the measurement is suspect",
                        counterexample=bound.data["violations"][0])
@@ -336,87 +336,6 @@ def rule_c(evidence: list[Evidence]) -> Outcome:
         ),
         counterexample=fuzz.data["counterexample"] or None,
     )
-
-
-# ---------------------------------------------------------------------------------
-# T3.d: "that is what forces O(n²)"
-# ---------------------------------------------------------------------------------
-
-
-def _causal_linear_case(n: int, dk: int, dv: int, seed: int, measure: bool = True) -> dict:
-    x = ar.degenerate_tokens("gaussian", n, max(dk, 2), seed)
-    head = ar.Head.draw(x, dk, seed=seed + 1)
-    v = np.random.default_rng(seed + 2).standard_normal((n, dv))
-    kern = LinearElu()
-    lq, lk = ar.feature_lifts(kern, head)
-    t = np.tril(lq @ lk.T)
-    a = t / t.sum(axis=1, keepdims=True)
-    pred = ar.predicted_rank(kern, head, causal=True)
-    meas = ar.measured_rank(kern, head, causal=True) if measure else None
-    fast = ar.causal_factorized_output(kern, head, None, v)
-    err = float(np.max(np.abs(fast - a @ v)) / max(np.max(np.abs(a @ v)), 1e-300))
-    return {
-        "n": n, "d_k": dk, "d_v": dv, "exact_rank": pred.rank, "exact_rank_reason": pred.formula,
-        "min_diagonal_weight": float(np.min(np.diag(a))), "float_rank_lower_bound": meas.rank if meas else None,
-        "prefix_sum_rel_error": err,
-        "flops_prefix_sum": 4 * n * dk * dv + 2 * n * dk, "flops_quadratic": 2 * n * n * (dk + dv),
-    }
-
-
-def gather_d(profile: Profile) -> list[Evidence]:
-    ns = profile.pick((64, 256), (64, 256, 1024))
-    cases = [_causal_linear_case(n, 4, 4, seed=n) for n in ns]
-    ok = all(c["exact_rank"] == c["n"] and c["prefix_sum_rel_error"] < 1e-12 for c in cases)
-    ev = [Evidence(
-        "numeric",
-        "causal linear attention (elu+1, d_k = 4): A is lower triangular with positive diagonal, exact rank n ("
-        + ", ".join(f"n={c['n']}: rank {c['exact_rank']}, min A_ii {c['min_diagonal_weight']:.1e}, prefix-sum "
-                    f"output error {c['prefix_sum_rel_error']:.1e}, {c['flops_prefix_sum']} vs "
-                    f"{c['flops_quadratic']} flops" for c in cases) + ")",
-        supports=not ok,
-        data={"cases": cases},
-    )]
-
-    def check(cfg):
-        n, dk, seed = cfg
-        if n <= dk:
-            return None, 0.0, {}
-        c = _causal_linear_case(n, dk, 2, seed, measure=False)
-        violated = c["exact_rank"] == n and c["prefix_sum_rel_error"] < 1e-10
-        return violated, float(n - dk), c
-
-    res = search(st.tuples(st.integers(1, 40), st.integers(1, 8), st.integers(0, 1000)), check,
-                 max_examples=profile.pick(20, 100))
-    ev.append(Evidence(
-        "fuzz",
-        "Hypothesis: smallest n > d_k where a full-rank attention matrix is applied exactly in O(n·d_k·d_v): "
-        + (str({k: res.detail[k] for k in ('n', 'd_k', 'exact_rank', 'prefix_sum_rel_error')}) if res.found else "none"),
-        supports=not res.found,
-        data={"found": res.found, "counterexample": res.detail, "examples": res.examples_run},
-    ))
-    ev += literature("keles2022", "alman_song2023", "katharopoulos2020")
-    return ev
-
-
-def rule_d(evidence: list[Evidence]) -> Outcome:
-    cases, fuzz = evidence[0], evidence[1]
-    if fuzz.data["found"] or cases.supports is False:
-        cex = fuzz.data["counterexample"] or cases.data["cases"][0]
-        return Outcome(
-            Verdict.FAILS,
-            "a rank-n attention matrix whose product with V costs O(n·d_k·d_v): causal linear attention "
-            f"(n = {cex['n']}, d_k = {cex['d_k']}: exact rank {cex['exact_rank']}, prefix sums agree to "
-            f"{cex['prefix_sum_rel_error']:.0e})",
-            corrected=(
-                "Full rank of A does not force Ω(n²) work: causal linear attention has rank n and costs "
-                "O(n·d_k·d_v). What is proven concerns softmax specifically: exact computation needs n^{2−o(1)} "
-                "time unless SETH fails (Keles et al. 2022); with scores bounded by B = o(√log n) and d = O(log n) "
-                "an n^{1+o(1)} approximation exists, and for B = Ω(√log n) none subquadratic unless SETH fails "
-                "(Alman & Song 2023). These are fine-grained reductions, not rank arguments."
-            ),
-            counterexample=cex,
-        )
-    return Outcome(Verdict.OPEN, "no full-rank attention matrix with a subquadratic exact algorithm was found here")
 
 
 READINGS: tuple[Reading, ...] = (

@@ -22,6 +22,7 @@ EXPERIMENTS: dict[str, str] = {
     "matching_rates": "theorem.experiments.matching_rates",
     "matching_penalty": "theorem.experiments.matching_penalty",
     "matching_bottleneck": "theorem.experiments.matching_bottleneck",
+    "eps_rank_sweep": "theorem.experiments.eps_rank_sweep",
 }
 
 
