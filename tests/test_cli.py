@@ -88,11 +88,20 @@ def test_console_script_reports_bad_input_without_traceback(tmp_path):
 def test_query_key_biases_raise_the_dimension_above_d_squared(capsys):
     # d = d_k = 4, Gaussian tokens, 1 ∉ col X: r̃ = 5, q₁ = k₁ = 4, 1 ∉ col K, so
     # r̃k₁ + q₁r̃ − q₁k₁ − q₁ = 20 + 20 − 16 − 4 = 20 > d² = 16
-    code, out, _ = run(["rank", "--n", "12", "--d", "4", "--bias", "--json"], capsys)
+    code, out, _ = run(["rank", "--n", "12", "--d", "4", "--dk", "4", "--bias", "--json"], capsys)
     obj = json.loads(out)
     assert code == 0 and obj["status"] == "ok" and obj["bias"]
     assert obj["measured_rank"] == obj["predicted_rank"] == 20 > obj["claimed_dim"] == 16
     assert obj["ambient_dim"] == 2 * (4 + 1) * 4
+
+
+@pytest.mark.parametrize("kernel,expected", [("softmax", 20), ("csq", 20), ("poly2", 24)])
+def test_biased_m_form_is_the_m_form_on_augmented_tokens(capsys, kernel, expected):
+    # X̃ = [X, 1] has rank r̃ = d + 1 = 5 and 1 ∈ col X̃: softmax and CSQ r̃(r̃ − 1) = 20, poly2 r̃² − m = 24
+    code, out, _ = run(["rank", "--n", "12", "--d", "4", "--bias", "--kernel", kernel, "--json"], capsys)
+    obj = json.loads(out)
+    assert code == 0 and obj["status"] == "ok" and obj["param"] == "biased-M" and obj["ambient_dim"] == 25
+    assert obj["measured_rank"] == obj["predicted_rank"] == expected > 16
 
 
 def test_a_users_head_is_measured_as_given(tmp_path, capsys):

@@ -94,10 +94,10 @@ def claim_rows(recs: list[dict]) -> list[dict]:
 def claim_table(recs: list[dict], width: int = 100) -> str:
     """The claim-level terminal table (one row per claim), at most ``width`` columns."""
     rows = claim_rows(recs)
-    room = max(20, width - 4 - 34 - 2)
-    lines = [f"{'ID':<4}{'verdicts of its readings':<34}  claim", "-" * min(width, 100)]
+    room = max(20, width - 4 - 42 - 2)
+    lines = [f"{'ID':<4}{'verdicts of its readings':<42}  claim", "-" * min(width, 100)]
     for row in rows:
-        lines.append(f"{row['id']:<4}{textwrap.shorten(row['rollup'], 34, placeholder='…'):<34}  "
+        lines.append(f"{row['id']:<4}{textwrap.shorten(row['rollup'], 42, placeholder='…'):<42}  "
                      f"{textwrap.shorten(row['title'], room, placeholder='…')}")
     return "\n".join(lines)
 

@@ -29,7 +29,7 @@ CLAIM_IDS: tuple[str, ...] = tuple(CLAIM_TITLES)
 
 # claim ID → modules under theorem.claims whose READINGS make up the claim
 CLAIM_MODULES: dict[str, tuple[str, ...]] = {
-    "T1": ("t1_pullback",),
+    "T1": ("t1_pullback", "t1_regimes"),
     "T2": ("t2_illusion",),
     "T3": ("t3_rank_inflation",),
     "T4": ("t4_matching",),

@@ -15,8 +15,12 @@ the closed form), and Hypothesis searches for counterexamples, shrunk to the min
 from __future__ import annotations
 
 from theorem.claims._pullback import PANEL, agreement, comparable, in_regime, measure_row
+from theorem.claims.t1_regimes import certificate_evidence, layernorm_affine_evidence
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find
+from theorem.numeric.pullback_bias import BiasedHead, augment, measure
+from theorem.numeric.pullback_bias_predicted import predict
 from theorem.util.search import search
+from theorem.util.tokens import TokenSpec
 from theorem.strategies import pullback_configs, token_specs
 from theorem.symbolic import all_derivations, prove_kronecker_rank_formula
 
@@ -112,6 +116,7 @@ def gather_a(profile: Profile) -> list[Evidence]:
     for kernel in ("softmax", "poly2", "csq"):
         ev.append(panel_evidence(kernel, {})[0])
     ev.append(closed_form_fuzz(profile))
+    ev.append(certificate_evidence(profile))
     # the headline: the paper's own regime (d ≥ 2, n > d, rank X = d), where a practitioner meets it
     res = _counterexample_search(profile)
     if res.found:
@@ -133,6 +138,8 @@ def gather_a(profile: Profile) -> list[Evidence]:
                            f"measured dim {r['measured']} (closed form {r['predicted']}) ≠ d² = {r['d_squared']}",
                            False, {"degenerate_counterexample": r}, key="counterexample.degenerate",
                            measured=r["measured"], predicted=r["d_squared"]))
+    # the practitioner's case, proved: LayerNorm with its affine part (BERT, GPT-2) keeps 1 ∈ col X
+    ev.append(layernorm_affine_evidence(profile))
     # the tokens a transformer actually feeds attention (LayerNorm, with and without its affine part)
     ln = _counterexample_search(profile, kinds=("layernorm", "layernorm_affine"), regime="n>d")
     if ln.found:
@@ -151,7 +158,9 @@ def _closed_form_stands(ev: list[Evidence]) -> bool:
 
 
 def rule_a(ev: list[Evidence]) -> Outcome:
-    counter = find(ev, "counterexample")
+    # the headline is the failure a practitioner meets (LayerNorm + affine, proved), else the searched one
+    proof = find(ev, "proof.layernorm_affine")
+    counter = proof if proof.supports is False else find(ev, "counterexample")
     if counter.supports is False:
         c = counter.data["counterexample"]
         corrected = CORRECTED_M if _closed_form_stands(ev) else "the closed form itself was refuted: see the evidence"
@@ -162,6 +171,37 @@ def rule_a(ev: list[Evidence]) -> Outcome:
 
 
 # --- T1.b ------------------------------------------------------------------------------------
+CORRECTED_B = (
+    "Without query/key biases the dimension is at most rank(X)² ≤ d² for every score kernel, map and "
+    "parametrization. A real head's biases add the constant coordinate: on X̃ = [X, 1] (r̃ = rank X̃ = r + 1 − e) "
+    "the biased M form has r̃(r̃ − 1) (softmax, CSQ) and the biased factorized head r̃·k₁ + q₁·r̃ − q₁·k₁ − δ "
+    "(δ = r̃ if 1 ∈ col K, else q₁). So with 1 ∉ col X the dimension exceeds d² (M form: d² + d; d = d_k = 4: 20 > "
+    "16); with 1 ∈ col X (LayerNorm + affine) the biases add nothing."
+)
+
+
+def bias_evidence(profile: Profile) -> Evidence:
+    """Biased heads on Gaussian tokens (1 ∉ col X) and on LayerNorm+affine tokens (1 ∈ col X)."""
+    rows = []
+    for kind, n, d in (("gaussian", 12, 4), ("gaussian", 9, 3), ("layernorm_affine", 12, 4)):
+        x = TokenSpec(n, d, kind, 21).build()
+        m_form = measure_row(augment(x), "softmax")  # S = X̃ M̃ X̃ᵀ, M̃ ∈ R^{(d+1)×(d+1)}
+        head = BiasedHead.draw(x, d, seed=21, map="weights")
+        fac, fac_pred = measure(head), predict(head)
+        plain = measure_row(x, "softmax")
+        rows.append({"tokens": kind, "n": n, "d": d, "d_squared": d * d, "unbiased": plain["measured"],
+                     "biased_M": m_form["measured"], "biased_M_predicted": m_form["predicted"],
+                     "biased_M_status": m_form["rank_status"], "biased_factorized": fac.rank.rank,
+                     "biased_factorized_predicted": fac_pred.rank, "biased_factorized_status": fac.rank.status})
+    above = [r for r in rows if r["biased_M_status"] == "ok" and r["biased_M"] == r["biased_M_predicted"] > r["d_squared"]]
+    summary = "biased heads (softmax weights map): " + "; ".join(
+        f"{r['tokens']} n={r['n']}, d={r['d']}: unbiased {r['unbiased']}, biased M form {r['biased_M']} (closed form "
+        f"{r['biased_M_predicted']}), biased factorized d_k = d {r['biased_factorized']} (closed form "
+        f"{r['biased_factorized_predicted']}) vs d² = {r['d_squared']}" for r in rows)
+    return Evidence("numeric", summary, False if above else True, {"rows": rows}, key="biases",
+                    measured=[r["biased_M"] for r in rows], predicted=[r["biased_M_predicted"] for r in rows])
+
+
 def gather_b(profile: Profile) -> list[Evidence]:
     def check(cfg):
         spec, kernel, params, mp, dk = cfg
@@ -175,8 +215,8 @@ def gather_b(profile: Profile) -> list[Evidence]:
         r = res.detail
         return [Evidence("fuzz", f"exceeds d²: {r['tokens']} {r['kernel']} {r['map']} dk={r['dk']}: "
                          f"{r['measured']} > {r['d_squared']}", False, {"counterexample": r}, key="counterexample",
-                         measured=r["measured"], predicted=r["d_squared"])]
-    return [
+                         measured=r["measured"], predicted=r["d_squared"]), bias_evidence(profile)]
+    return [bias_evidence(profile),
         Evidence("symbolic", "dS = X dM Xᵀ (or X dW_Q W_Kᵀ Xᵀ + X W_Q dW_Kᵀ Xᵀ) has column and row spaces in col X, "
                  "so every map factors through U ⊗ U, dim r² ≤ d² (rank(X⊗X) = rank(X)², SymPy-checked)", True,
                  key="symbolic.bound"),
@@ -190,7 +230,15 @@ def rule_b(ev: list[Evidence]) -> Outcome:
     counter = find(ev, "counterexample")
     if counter.supports is False:
         return Outcome(Verdict.FAILS, counter.summary, None, counter.data.get("counterexample"))
-    return Outcome(Verdict.HOLDS, "dim ≤ rank(X)² ≤ d² for every score kernel and map: " + counter.summary)
+    biases = find(ev, "biases")
+    if biases.supports is False:  # bias-free heads stay ≤ d², biased ones exceed it
+        above = next(r for r in biases.data["rows"] if r["biased_M"] > r["d_squared"])
+        return Outcome(Verdict.HOLDS_WITH_CONDITIONS, "bias-free heads: " + counter.summary + "; but " + biases.summary,
+                       CORRECTED_B, {"tokens": {"kind": above["tokens"], "n": above["n"], "d": above["d"]},
+                                     "biased_M": above["biased_M"], "biased_factorized": above["biased_factorized"],
+                                     "d_squared": above["d_squared"]})
+    return Outcome(Verdict.HOLDS, "dim ≤ rank(X)² ≤ d² for every score kernel and map, biases included: "
+                   + counter.summary)
 
 
 # --- T1.c ------------------------------------------------------------------------------------
@@ -228,7 +276,7 @@ READINGS = (
     Reading("T1.a", "With θ = M ∈ R^{d×d}, the pulled-back gradient space of the attention weights is exactly "
             "d²-dimensional for every token matrix X (softmax, poly2, CSQ).", gather_a, rule_a),
     Reading("T1.b", "The pulled-back gradient space never exceeds d² dimensions (any score kernel, scores/weights/"
-            "output map, θ = M or factorized).", gather_b, rule_b),
+            "output map, θ = M or factorized, with or without the query/key biases real heads have).", gather_b, rule_b),
     Reading("T1.c", "With the real parametrization W_Q, W_K ∈ R^{d×d_k} (d_k < d), the pulled-back gradient space "
             "of softmax attention is d²-dimensional for generic tokens.", gather_c, rule_c),
 )

@@ -20,7 +20,7 @@ from theorem.kernels import KERNEL_NAMES, UnknownKernelError, get_kernel
 from theorem.numeric.head import Head
 from theorem.numeric.predicted import predict_rank
 from theorem.numeric.pullback import MAPS, PullbackProblem, measure_rank
-from theorem.numeric.pullback_bias import BIAS_MAPS, BiasedHead, measure
+from theorem.numeric.pullback_bias import BIAS_MAPS, BiasedHead, augment, measure
 from theorem.numeric.pullback_bias_predicted import predict
 from theorem.util.jsonable import jsonable
 
@@ -38,7 +38,9 @@ def add_parser(sub) -> None:
     r.add_argument("--map", default="weights", help="scores (θ↦S) | weights (θ↦A) | output (θ↦O) | log-weights")
     r.add_argument("--dk", type=int, help="factorized W_Q, W_K ∈ R^{d×dk} (default: the d×d form M)")
     r.add_argument("--dv", type=int, help="output width for --map output (default d)")
-    r.add_argument("--bias", action="store_true", help="draw query/key biases b_Q, b_K too (θ includes them)")
+    r.add_argument("--bias", action="store_true",
+                   help="draw query/key biases too (θ includes them): with --dk, (W_Q, b_Q, W_K, b_K); "
+                        "without, the biased M form M̃ ∈ R^{(d+1)×(d+1)} on X̃ = [X, 1]")
     own = r.add_argument_group("your own head (.npy files): --wq and --wk (d×d_k), optional --bq --bk (d_k), --wv (d×d_v)")
     for name in ("wq", "wk", "bq", "bk", "wv"):
         own.add_argument(f"--{name}", metavar="FILE.npy")
@@ -114,21 +116,22 @@ def _kernel(args):
 
 
 def _biased(args, head: Head | None, x: np.ndarray, kernel) -> BiasedHead | None:
-    """The biased measurement, when the head has (or --bias draws) biases."""
+    """The biased factorized measurement, when the head has (or ``--bias --dk`` draws) biases."""
     if not args.bias and (head is None or not head.has_bias):
         return None
+    if head is None and args.dk is None:
+        return None  # the biased M form: the M form on X̃ = [X, 1] (see _problem)
     if kernel.name != "softmax":
         raise InputError("rank: biased heads are measured for --kernel softmax only")
     if args.map not in BIAS_MAPS:
         raise InputError(f"rank: a biased head's map is one of {', '.join(BIAS_MAPS)}, got {args.map!r}")
     if head is None:
         d = x.shape[1]
-        dk = d if args.dk is None else args.dk
-        if not 1 <= dk <= d:
-            raise InputError(f"rank: --dk must satisfy 1 ≤ dk ≤ d = {d}, got {dk}")
+        if not 1 <= args.dk <= d:
+            raise InputError(f"rank: --dk must satisfy 1 ≤ dk ≤ d = {d}, got {args.dk}")
         if args.dv is not None:
-            raise InputError("rank: --dv applies to --map output, which biased heads do not measure")
-        return BiasedHead.draw(x, dk, seed=args.seed, map=args.map)
+            raise InputError("rank: --dv applies to --map output, which biased factorized heads do not measure")
+        return BiasedHead.draw(x, args.dk, seed=args.seed, map=args.map)
     return BiasedHead.from_head(head, map=args.map)
 
 
@@ -147,6 +150,8 @@ def _problem(args, head: Head | None, x: np.ndarray, kernel) -> PullbackProblem:
             if args.map == "output" and head.w_v is None:
                 raise InputError("rank: --map output needs your value map --wv (d×d_v)")
             return PullbackProblem.from_head(head, kernel, args.map)
+        if args.bias:  # biased M form: S = X̃ M̃ X̃ᵀ with M̃ = [[M, W_Q b_K], [(W_K b_Q)ᵀ, b_Qᵀ b_K]] free
+            return PullbackProblem(augment(x), kernel, args.map, None, args.dv, args.seed)
         return PullbackProblem(x, kernel, args.map, args.dk, args.dv, args.seed)
     except ValueError as err:
         raise InputError(f"rank: {err}") from None
@@ -157,20 +162,20 @@ def run(args) -> int:
     x = _tokens(args)
     head = _user_head(args, x)
     problem = _biased(args, head, x, kernel) or _problem(args, head, x, kernel)
-    biased = isinstance(problem, BiasedHead)
+    biased = isinstance(problem, BiasedHead) or args.bias
     bar = None
     if not args.json and sys.stderr.isatty():
         bar = tqdm(total=min(problem.ambient_dim, problem.output_dim) + 16, desc="pulling back cotangents",
                    unit="vjp", file=sys.stderr, leave=False)
     progress = None if bar is None else bar.update
     try:
-        meas = measure(problem, route=args.route, progress=progress) if biased else \
+        meas = measure(problem, route=args.route, progress=progress) if isinstance(problem, BiasedHead) else \
             measure_rank(problem, route=args.route, progress=progress)
     except ValueError as err:
         raise InputError(f"rank: {err}") from None
     if bar is not None:
         bar.close()
-    pred = predict(problem) if biased else predict_rank(problem)
+    pred = predict(problem) if isinstance(problem, BiasedHead) else predict_rank(problem)
     agrees = None if pred.rank is None else bool(pred.rank == meas.rank.rank)
     if meas.rank.status != "ok":
         status = "ill-defined"
@@ -186,14 +191,16 @@ def run(args) -> int:
         "formula": pred.formula, "invariants": pred.invariants, "conditions": pred.conditions,
         "violations": pred.violations, "route": meas.route, "samples": meas.samples,
         "seconds": round(meas.seconds, 3), "n": n, "d": d, "kernel": kernel.describe(), "map": args.map,
-        "param": "biased" if biased else problem.param, "dk": problem.k if biased else problem.dk,
-        "dv": problem.width_v if not biased and args.map == "output" else None, "bias": biased,
+        "param": ("biased-factorized" if isinstance(problem, BiasedHead) else "biased-M" if biased else problem.param),
+        "dk": problem.k if isinstance(problem, BiasedHead) else problem.dk,
+        "dv": problem.width_v if not isinstance(problem, BiasedHead) and args.map == "output" else None,
+        "bias": biased,
     })
     if args.json:
         print(json.dumps(out))
         return 0
     gap = "∞" if out["gap"] is None else f"{out['gap']:.2e}"
-    print(problem.describe())
+    print(problem.describe() + ("  [biased M form: M̃ on X̃ = [X, 1]]" if biased and not isinstance(problem, BiasedHead) else ""))
     print(f"  measured rank   {out['measured_rank']:>8}   ({meas.route}, {meas.samples} rows, tol {meas.rank.tolerance:.2e}, "
           f"gap {gap}, {meas.rank.status}, {meas.seconds:.2f} s)")
     print(f"  predicted rank  {str(out['predicted_rank']):>8}   {pred.formula}")
