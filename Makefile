@@ -44,6 +44,7 @@ notebooks: $(STAMP)
 
 # the generated verdict report under docs/ (never written by hand)
 docs: $(STAMP)
+	$(BIN)/python -c "from theorem.report import claims_page; open('docs/claims.md', 'w').write(claims_page())"
 	$(BIN)/d2check verify --profile $(PROFILE) --out docs/report
 
 # regenerate every committed experiment record (theorem/data/records/) with its provenance; the FULL

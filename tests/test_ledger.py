@@ -1,6 +1,7 @@
 """The ledger machinery: verdicts come from rules over evidence; failures are errors, not verdicts."""
 
 import inspect
+from pathlib import Path
 import json
 import re
 
@@ -106,3 +107,8 @@ def test_evidence_is_found_by_key_and_a_missing_key_is_a_toolkit_error():
     res = Reading("X.c", "s", lambda p: ev, lambda e: Outcome(Verdict.HOLDS, find(e, "nope").summary)).check(
         "X", Profile())
     assert res.verdict == "error" and "nope" in res.error
+
+
+def test_the_committed_claims_page_is_the_ledger_s_own():
+    page = (Path(__file__).resolve().parents[1] / "docs" / "claims.md").read_text(encoding="utf-8")
+    assert page == report.claims_page(), "docs/claims.md is stale: run `make docs`"

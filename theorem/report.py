@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 from theorem.claims.ledger import ReadingResult
-from theorem.claims.registry import CLAIM_IDS, CLAIM_TITLES
+from theorem.claims.registry import CLAIM_IDS, CLAIM_TITLES, load_claim
 from theorem.experiments.records import provenance
 from theorem.util.jsonable import jsonable
 
@@ -191,3 +191,24 @@ def write(recs: list[dict], out: Path, profile: str, seconds: float,
     tmp_md.replace(md_path)
     tmp_js.replace(js_path)
     return md_path, js_path
+
+
+VERDICTS_EXPLAINED = (
+    ("holds", "true as stated, with the evidence"),
+    ("holds-with-conditions", "true only under named conditions; the corrected statement is given"),
+    ("fails", "a counterexample is shown, the smallest one in the claim's own regime first"),
+    ("open", "cannot be settled here; what the probes showed is given"),
+)
+
+
+def claims_page() -> str:
+    """``docs/claims.md``: every claim and each of its readings, from the ledger's own statements."""
+    lines = ["# The claims and their readings", "",
+             "Generated from the ledger (`theorem/claims/`) by `make docs`; do not edit by hand. The verdicts are",
+             "in the report (`d2check verify`), never here.", "", "## Verdicts", ""]
+    lines += [f"- **{v}**: {what}." for v, what in VERDICTS_EXPLAINED]
+    for cid in CLAIM_IDS:
+        claim, _ = load_claim(cid)
+        lines += ["", f"## {cid}: {CLAIM_TITLES[cid]}", ""]
+        lines += [f"- **{r.id}** {r.statement}" for r in claim.readings]
+    return "\n".join(lines) + "\n"
