@@ -14,7 +14,7 @@ table shows; the rule classifies the table into a fixed set of patterns (see
 measured, with the numbers.  Quick profile: d = 3, n = 6, p ∈ {2, 4}, L ∈ {1, 2}, width 6,
 8 restarts × 400 steps; full profile: p ∈ {2, 4, 8}, L ∈ {1, 2, 3}, widths {6, 12}, 8 restarts ×
 1000 steps (the experiment ``depth``, ``python -m theorem.experiments depth``, records the same numbers in
-``theorem/data/records/depth.json``, which the notebook plots).  Evidence key: ``probe``.
+``theorem/data/records/depth.json``, which the notebook plots).  Evidence keys: ``probe``, ``record.depth`` (quick profile: the recorded full probe, as context).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_optional
+from theorem.experiments.records import load_record
 from theorem.training.depth import FULL_PROBE, QUICK_PROBE, run_probe
 from theorem.util.precision import float64
 
@@ -37,6 +38,7 @@ PATTERN_WORDS = {
 }
 
 
+RECORD = "depth"
 FIT = 1e-2  # a residual below 1 % of the target energy counts as a fit
 REALIZABLE = 1e-3  # the p = 2, L = 1 control must reach this
 DEPTH_GAIN = 3.0  # "depth helps" needs the residual to drop by this factor
@@ -127,8 +129,28 @@ def gather_probe(profile: Profile) -> list[Evidence]:
             key="probe",
             measured=res["residual"],
             predicted={"control_residual": 0.0},
-        )
+        ),
+        *([] if profile.full else [recorded_probe()]),
     ]
+
+
+def recorded_probe() -> Evidence:
+    """Context: the rule applied to the recorded full probe (record ``depth``), or that the record is missing."""
+    rec = load_record(RECORD)
+    if rec is None:
+        return Evidence("record", f"record {RECORD!r} is missing (python -m theorem.experiments {RECORD}): the full "
+                        "probe is not reported", None, {"record": RECORD, "missing": True}, key=f"record.{RECORD}")
+    res = rec["result"]
+    pat = classify_pattern(res)
+    return Evidence(
+        "record",
+        f"recorded full probe (record {RECORD!r}, p ∈ {res['degrees']}, L ∈ {res['depths']}, widths {res['widths']}, "
+        f"{res['steps']} steps, not re-run here): pattern '{pat['pattern']}', realizable control residual "
+        f"{pat['control_residual']:.1e}",
+        None,
+        {"record": RECORD, "pattern": pat, "provenance": rec["provenance"]},
+        key=f"record.{RECORD}", measured=res["residual"], predicted={"control_residual": 0.0},
+    )
 
 
 def rule_probe(evidence: list[Evidence]) -> Outcome:
@@ -139,6 +161,9 @@ def rule_probe(evidence: list[Evidence]) -> Outcome:
         f"{c['residual_at_one_less']:.2e}" for c in pat["checks"]
     )
     because = f"pattern '{pat['pattern']}': {PATTERN_WORDS[pat['pattern']]}" + (f" ({checks})" if checks else "")
+    recorded = find_optional(evidence, f"record.{RECORD}")
+    if recorded is not None and not recorded.data.get("missing"):  # context: the verdict is open either way
+        because += f" [the recorded full probe shows '{recorded.data['pattern']['pattern']}']"
     return Outcome(
         Verdict.OPEN,
         because,

@@ -43,9 +43,9 @@ def log_weights(kernel: str, q: Float[Array, "n dk"], k: Float[Array, "n dk"], s
     """``log Â`` row by row, from :mod:`theorem.kernels`: softmax, poly2 (``S²``) and centered CSQ
     (``(S − mean_j S + c)²``, ``c = shift``, which may be a traced value: the fit learns it).
 
-    CSQ with a traced shift is built from the kernels' own pieces — the centering of
-    ``CSQ(shift=0).shifted_scores`` and poly2's log-weights of ``S̃ + c`` — since ``CSQ(shift=c)`` validates
-    ``c`` as a Python number.
+    CSQ with a learned shift is built from the kernels' own pieces — the centering of
+    ``CSQ(shift=0).shifted_scores`` and poly2's log-weights of ``S̃ + c`` — since ``CSQ.shift`` is typed
+    ``float`` (an array shift fails the runtime type check).
     """
     if kernel == "softmax":
         return _SOFTMAX.log_weights(q, k)

@@ -8,7 +8,7 @@ A *setting* fixes a task, a model shape, an optimizer and a learning-rate grid; 
 is one compiled program training all variants side by side (:func:`.train.train_variants`).
 The JSON holds, per setting and variant, the per-run numbers of :func:`.stability.run_stats`
 (indexed ``[seed, lr]``) and loss/gradient-norm curves subsampled to ``CURVE_POINTS`` points;
-:func:`load_sweep` recomputes the summaries from the per-run numbers, so the notebook and the
+:func:`recompute_summaries` recomputes the summaries from the per-run numbers, so the notebook and the
 ledger apply the same rule to the same data.
 """
 
