@@ -168,3 +168,20 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
     assert stop.value.code == 0 and capsys.readouterr().out.startswith("d2check ")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--n", "100000", "--d", "1000"], "GiB"),
+    (["--n", "4096", "--d", "64", "--route", "dense"], "--route sketch"),
+    (["--n", "6", "--d", "3", "--max-gib", "1e-9"], "over --max-gib"),
+])
+def test_memory_is_estimated_and_refused_before_allocation(capsys, args, message):
+    code, out, err = run(["rank", *args], capsys)
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("scale,message", [(1e-300, "too small"), (1e150, "too large"), (0.0, "every token is 0")])
+def test_scores_that_float64_cannot_hold_get_a_message_that_says_so(tmp_path, capsys, scale, message):
+    np.save(tmp_path / "x.npy", scale * np.random.default_rng(0).standard_normal((8, 3)))
+    code, _, err = run(["rank", "--x", str(tmp_path / "x.npy")], capsys)
+    assert code == 2 and message in err

@@ -9,6 +9,7 @@ The head is drawn (``--n --d`` or ``--x`` tokens, ``--dk``, ``--dv``, ``--bias``
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -48,6 +49,9 @@ def add_parser(sub) -> None:
     r.add_argument("--no-center", action="store_true", help="csq without key centering")
     r.add_argument("--route", choices=["auto", "dense", "sketch"], default="auto",
                    help="dense Jacobian or matrix-free sketch (default: by size)")
+    r.add_argument("--max-gib", type=float, default=None,
+                   help=f"refuse a measurement estimated to need more memory (default {default_max_gib():.1f}: "
+                        "80%% of this machine's)")
     r.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -157,12 +161,60 @@ def _problem(args, head: Head | None, x: np.ndarray, kernel) -> PullbackProblem:
         raise InputError(f"rank: {err}") from None
 
 
+def default_max_gib() -> float:
+    """80% of the physical memory (8 GiB when it cannot be read)."""
+    try:
+        return 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 8.0
+
+
+def estimated_gib(problem, route: str) -> tuple[float, str]:
+    """The memory a measurement needs (GiB) and the route that will be taken.
+
+    Dense: the Jacobian (output × θ) and its forward-mode intermediates (about four copies) and the SVD's
+    copy.  Sketch: ``min(θ, output) + 16`` pulled-back gradients of length θ, twice (the SVD's copy), and
+    one batch of 64 cotangents of ``n × width`` with the forward pass's ``n × n`` arrays per cotangent.
+    """
+    out, amb = problem.output_dim, problem.ambient_dim
+    if route == "auto":
+        route = "dense" if out * amb <= 4_000_000 else "sketch"
+    if route == "dense":
+        return 8 * out * amb * 6 / 2**30, route
+    samples = min(amb, out) + 16
+    batch = 64 * 8 * (out + 4 * problem.n * problem.n)
+    return (2 * 8 * samples * amb + batch) / 2**30, route
+
+
+def _scale_problem(x: np.ndarray) -> str | None:
+    """A message when the scores cannot be represented in float64 (they overflow or underflow)."""
+    top = float(np.max(np.abs(x)))
+    if top == 0.0:
+        return "every token is 0: the scores vanish and the weights are 0/0; give non-zero tokens"
+    if top**2 * x.shape[1] > 1e300:
+        return (f"the tokens are too large for float64 (max |x| = {top:.1e}): the scores x·M·x overflow; "
+                "rescale the tokens (e.g. LayerNorm them)")
+    if top**2 < 1e-290:
+        return (f"the tokens are too small for float64 (max |x| = {top:.1e}): the scores and their gradients "
+                "underflow to 0; rescale the tokens")
+    return None
+
+
 def run(args) -> int:
     kernel = _kernel(args)
     x = _tokens(args)
+    scale = _scale_problem(x)
+    if scale is not None:
+        raise InputError(f"rank: {scale}")
     head = _user_head(args, x)
     problem = _biased(args, head, x, kernel) or _problem(args, head, x, kernel)
     biased = isinstance(problem, BiasedHead) or args.bias
+    limit = default_max_gib() if args.max_gib is None else args.max_gib
+    need, route = estimated_gib(problem, args.route)
+    if need > limit:
+        advice = "use smaller n or d" + (", --route sketch" if route == "dense" else "") + ", or raise --max-gib"
+        raise InputError(f"rank: the {route} measurement needs about {need:.3g} GiB (θ has {problem.ambient_dim} "
+                         f"coordinates, the map {problem.output_dim} outputs), over --max-gib {limit:.3g}; {advice}")
     bar = None
     if not args.json and sys.stderr.isatty():
         bar = tqdm(total=min(problem.ambient_dim, problem.output_dim) + 16, desc="pulling back cotangents",
