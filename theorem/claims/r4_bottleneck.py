@@ -21,11 +21,13 @@ import numpy as np
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all
 from theorem.experiments.records import load_record
 from theorem.numeric import bottleneck as bn
+from theorem.symbolic.matching.bottleneck import circle_construction_error
 from theorem.training.bottleneck_fit import bottleneck_sweep
 
 GAP_MIN = 0.10  # "well above": at least 0.1 total variation above the full-rank error
 BOUND = 8.0
 RECORD = "matching_bottleneck"  # the full sweep of notebook 03
+CIRCLE = str(circle_construction_error())  # the rank-2 construction's error, as SymPy writes it
 
 
 def _sweep(profile: Profile) -> list[dict]:
@@ -84,8 +86,7 @@ def gather_a(profile: Profile) -> list[Evidence]:
     evidence.append(
         Evidence(
             "numeric",
-            "softmax permutation, d_k = 2: optimizer vs the circle construction's closed form "
-            "1 − 1/Σ_j exp(B(cos(2πj/n) − 1)): "
+            f"softmax permutation, d_k = 2: optimizer vs the circle construction's closed form {CIRCLE}: "
             + ", ".join(f"n={r['n']}: {r['error']:.4f} vs {r['construction_error']:.4f}" for r in perm),
             supports=None,
             data={"rows": [{"n": r["n"], "measured": r["error"], "predicted": r["construction_error"]} for r in perm]},
@@ -113,7 +114,7 @@ def gather_a(profile: Profile) -> list[Evidence]:
             + f"B·2π²/(n² log 200) = {needed[ns[-1]] * 2 * math.pi**2 / (ns[-1] ** 2 * math.log(200)):.2f} at "
             + f"n = {ns[-1]} (B ~ n²)",
             supports=not escapes,
-            data={"b_needed": needed, "formula": "1 − 1/Σ_j exp(B(cos(2πj/n) − 1)) = eps, solved for B"},
+            data={"b_needed": needed, "formula": f"{CIRCLE} = 0.01, solved for B"},
             key="construction.free_range",
             measured=realised,
             predicted=0.01,

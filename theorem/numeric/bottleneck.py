@@ -17,7 +17,8 @@ pattern (uniform over :math:`|i-j| \le w`); a **random sparse** pattern (uniform
 :mod:`theorem.training.bottleneck_fit`; this module holds the targets, the head, the error and
 the closed forms.
 
-Closed forms beside the measurements:
+Closed forms beside the measurements (SymPy expressions of :mod:`theorem.symbolic.matching.bottleneck`,
+evaluated here):
 
 * :func:`softmax_error_lower_bound` — any rank, :math:`|S| \le B`: a row with :math:`m` target
   keys keeps at least :math:`(n-m)/(m e^{2B} + n - m)` of its mass off them;
@@ -35,10 +36,12 @@ from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
+import sympy as sp
 from jaxtyping import Array, Float
 
 from theorem.kernels import Kernel, get_kernel
 from theorem.numeric.rank import numerical_rank
+from theorem.symbolic.matching import bottleneck as sb
 from theorem.util.precision import float64
 
 __all__ = [
@@ -105,34 +108,32 @@ def bounded_head_weights(
     return kernel.weights(bounded_rows(u * mask, radius), bounded_rows(v * mask, radius))
 
 
-def softmax_error_lower_bound(target: Float[np.ndarray, "n n"], bound: float) -> float:
-    r"""Any-rank lower bound on the softmax error with :math:`|S_{ij}| \le B`.
+_OFF_SUPPORT = sp.lambdify((sb.KEYS, sb.TARGET_KEYS, sb.BOUND), sb.off_support_mass_bound(), modules="numpy")
+_CIRCLE = sp.lambdify((sb.KEYS, sb.BOUND), sb.circle_construction_error(), modules="math")
 
-    The total variation of a row is at least its mass off the target support; with
-    :math:`m` target keys that mass is at least :math:`(n-m)e^{-B}/(m e^{B} + (n-m)e^{-B})`.
-    Averaged over rows.
-    """
+
+def softmax_error_lower_bound(target: Float[np.ndarray, "n n"], bound: float) -> float:
+    r"""Any-rank lower bound on the softmax error with :math:`|S_{ij}| \le B`: the mean over rows of
+    :func:`theorem.symbolic.matching.bottleneck.off_support_mass_bound` at each row's number
+    :math:`m` of target keys (a row's total variation is at least its mass off the target support)."""
     target = np.asarray(target, dtype=np.float64)
-    n = target.shape[1]
     m = np.sum(target > 0, axis=1)
-    return float(np.mean((n - m) / (m * math.exp(2 * bound) + (n - m))))
+    return float(np.mean(_OFF_SUPPORT(target.shape[1], m, float(bound))))
 
 
 def circle_construction_error(n: int, bound: float) -> float:
-    r"""Error of the rank-2 construction for a permutation, scores :math:`B\cos(\theta_j - \theta_{\pi(i)})`.
+    r"""Error of the rank-2 construction for a permutation,
+    :func:`theorem.symbolic.matching.bottleneck.circle_construction_error` at ``n``, ``B``.
 
     Keys :math:`k_j` on a circle at angles :math:`2\pi j/n`, query :math:`q_i` at the angle of
-    key :math:`\pi(i)`: the target gets :math:`1/\sum_{j=0}^{n-1} e^{B(\cos(2\pi j/n)-1)}` of the
-    mass, and the error is one minus that.  It tends to 0 as :math:`B \to \infty` for every
-    :math:`n`: with an unbounded score range, rank 2 realises any permutation.
+    key :math:`\pi(i)`.  It tends to 0 as :math:`B \to \infty` for every :math:`n`: with an
+    unbounded score range, rank 2 realises any permutation.
     """
     if n < 1 or not bound >= 0:
         raise ValueError(f"n ≥ 1 and bound ≥ 0 required, got n={n}, bound={bound}")
-    j = np.arange(n)
-    return float(1.0 - 1.0 / np.sum(np.exp(bound * (np.cos(2 * np.pi * j / n) - 1.0))))
+    return float(_CIRCLE(int(n), float(bound)))
 
 
-@float64
 def circle_construction_weights(perm: np.ndarray, bound: float) -> np.ndarray:
     """The attention matrix of :func:`circle_construction_error`, computed by the softmax kernel."""
     perm = np.asarray(perm)

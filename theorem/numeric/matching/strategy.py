@@ -39,10 +39,14 @@ def matching_arrays(
         keys = np.array([draw(st.lists(entry, min_size=dk, max_size=dk)) for _ in range(n)])
         if equal_norms:
             radius = draw(st.floats(0.5, bound, allow_nan=False))
-            norms = np.linalg.norm(keys, axis=1, keepdims=True)
+            # divide by the largest entry first: the norm of a key with entries below ~1e-154 squares into
+            # subnormals and comes back inexact (the rescaled norms then differ by up to ~1e-8)
+            scale = np.max(np.abs(keys), axis=1, keepdims=True)
+            unit = keys / np.where(scale > 0, scale, 1.0)
+            norms = np.linalg.norm(unit, axis=1, keepdims=True)
             axis = np.zeros(dk)
             axis[0] = 1.0
-            keys = np.where(norms > 0, keys / np.where(norms > 0, norms, 1.0), axis) * radius
+            keys = np.where(scale > 0, unit / np.where(norms > 0, norms, 1.0), axis) * radius
         return q, keys
 
     return build()

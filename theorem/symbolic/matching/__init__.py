@@ -4,6 +4,7 @@
   monotone regions;
 * :mod:`.contrast` — the half-mass gap :math:`\\Delta^*` per kernel;
 * :mod:`.rates` — the closed forms of the violation rates on realistic inputs;
+* :mod:`.bottleneck` — the low-rank bottleneck's closed forms (claim R4);
 * :mod:`.symbols` — the symbols they share.
 """
 
