@@ -39,9 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from theorem.kernels.features import FeatureKernel
+from theorem.kernels.features import FeatureKernel, In
 
-__all__ = ["Kernel", "UnknownKernelError", "LinearForm", "visible", "normalize", "scaled_scores"]
+__all__ = ["Kernel", "UnknownKernelError", "LinearForm", "In", "visible", "normalize", "scaled_scores"]
+
 
 
 class UnknownKernelError(ValueError):
@@ -55,14 +56,16 @@ def visible(n: int, causal: bool):
     return np.tril(np.ones((n, n), dtype=bool))  # a constant: no traced operations
 
 
-def mask_zero(x: Array, causal: bool) -> Array:
+def mask_zero(x: In, causal: bool) -> Array:
     """``x`` with the entries of the keys a query does not see set to 0 (trailing n×n axes)."""
+    x = jnp.asarray(x)
     vis = visible(x.shape[-1], causal)
     return x if vis is None else jnp.where(vis, x, 0.0)
 
 
-def mask_neg_inf(x: Array, causal: bool) -> Array:
+def mask_neg_inf(x: In, causal: bool) -> Array:
     """``x`` with the invisible entries set to −∞."""
+    x = jnp.asarray(x)
     vis = visible(x.shape[-1], causal)
     return x if vis is None else jnp.where(vis, x, -jnp.inf)
 
@@ -77,7 +80,7 @@ def log_normalize(log_t: Float[Array, "*b n m"]) -> Float[Array, "*b n m"]:
     return log_t - jax.nn.logsumexp(log_t, axis=-1, keepdims=True)
 
 
-def scaled_scores(q: Float[Array, "n dk"], k: Float[Array, "m dk"]) -> Float[Array, "n m"]:
+def scaled_scores(q: Float[In, "*b n dk"], k: Float[In, "*b m dk"]) -> Float[Array, "*b n m"]:
     r""":math:`S = (q/\sqrt{d_k})\,k^\top`, in the dtype of ``q`` (the scale is applied to ``q``: n·d_k
     multiplications, not n²)."""
     return (q * (1.0 / math.sqrt(q.shape[-1]))) @ jnp.swapaxes(k, -1, -2)
@@ -102,55 +105,60 @@ class Kernel:
     is_score_kernel: bool = field(init=False, default=True)
 
     # --- what a kernel supplies ----------------------------------------------------------------
-    def unnormalized(self, scores: Float[Array, "n n"], causal: bool = False) -> Float[Array, "n n"]:
+    def unnormalized(self, scores: Float[In, "*b n m"], causal: bool = False) -> Float[Array, "*b n m"]:
         """``T`` as a function of the scores (score kernels supply this; zero where masked)."""
         raise UnknownKernelError(f"{self.name}: not a function of the scores; use unnormalized_qk(q, k)")
 
     def unnormalized_qk(
-        self, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool = False
-    ) -> Float[Array, "n n"]:
+        self, q: Float[In, "*b n dk"], k: Float[In, "*b m dk"], causal: bool = False
+    ) -> Float[Array, "*b n m"]:
         """``T`` from queries and keys; for a score kernel ``unnormalized(S)`` with :func:`scaled_scores`."""
         return self.unnormalized(scaled_scores(q, k), causal=causal)
 
     # --- derived --------------------------------------------------------------------------------
-    def log_unnormalized(self, scores: Float[Array, "n n"], causal: bool = False) -> Float[Array, "n n"]:
+    def log_unnormalized(self, scores: Float[In, "*b n m"], causal: bool = False) -> Float[Array, "*b n m"]:
         r""":math:`\log T` (the same per-row factor as :meth:`unnormalized`); :math:`-\infty` where masked or 0."""
         t = self.unnormalized(scores, causal=causal)
         return jnp.where(t > 0, jnp.log(jnp.where(t > 0, t, 1.0)), -jnp.inf)
 
     def log_unnormalized_qk(
-        self, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool = False
-    ) -> Float[Array, "n n"]:
+        self, q: Float[In, "*b n dk"], k: Float[In, "*b m dk"], causal: bool = False
+    ) -> Float[Array, "*b n m"]:
         r""":math:`\log T` from queries and keys."""
         if self.is_score_kernel:
             return self.log_unnormalized(scaled_scores(q, k), causal=causal)
         t = self.unnormalized_qk(q, k, causal=causal)
         return jnp.where(t > 0, jnp.log(jnp.where(t > 0, t, 1.0)), -jnp.inf)
 
-    def weights_from_scores(self, scores: Float[Array, "n n"], causal: bool = False) -> Float[Array, "n n"]:
+    def weights_from_scores(self, scores: Float[In, "*b n m"], causal: bool = False) -> Float[Array, "*b n m"]:
         """``A_ij = T_ij / Σ_j T_ij`` with ``T = unnormalized(S)`` (zero where masked)."""
         return normalize(self.unnormalized(scores, causal=causal))
 
-    def log_weights_from_scores(self, scores: Float[Array, "n n"], causal: bool = False) -> Float[Array, "n n"]:
+    def log_weights_from_scores(self, scores: Float[In, "*b n m"], causal: bool = False) -> Float[Array, "*b n m"]:
         r""":math:`\log A = \log T - \operatorname{logsumexp}_j \log T` (:math:`-\infty` where masked)."""
         return log_normalize(self.log_unnormalized(scores, causal=causal))
 
-    def weights(self, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool = False) -> Float[Array, "n n"]:
+    def weights(
+        self, q: Float[In, "*b n dk"], k: Float[In, "*b m dk"], causal: bool = False
+    ) -> Float[Array, "*b n m"]:
         """Row-normalized attention weights ``A`` for queries ``q`` and keys ``k``."""
         if self.is_score_kernel:
             return self.weights_from_scores(scaled_scores(q, k), causal=causal)
         return normalize(self.unnormalized_qk(q, k, causal=causal))
 
-    def log_weights(self, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool = False) -> Float[Array, "n n"]:
+    def log_weights(
+        self, q: Float[In, "*b n dk"], k: Float[In, "*b m dk"], causal: bool = False
+    ) -> Float[Array, "*b n m"]:
         r""":math:`\log A` for queries ``q`` and keys ``k`` (finite where the weight underflows)."""
         return log_normalize(self.log_unnormalized_qk(q, k, causal=causal))
 
     # --- reported unavailable unless supplied ----------------------------------------------------
-    def null_direction(self, scores: Float[Array, "n n"]) -> Float[Array, "n n"]:
-        """Rows ``N_i`` spanning the null space of the row Jacobian of the weights (non-causal)."""
+    def null_direction(self, scores: Float[In, "*b n m"]) -> Float[Array, "*b n m"]:
+        """Rows ``N_i`` spanning the null space of the Jacobian of the row map from the kernel's argument to
+        ``A_i`` (non-causal): the scores, or for the centered kernels the centered, shifted scores."""
         raise NotImplementedError(f"{self.name}: no null direction (not a score kernel)")
 
-    def features(self, q: Float[Array, "n dk"], k: Float[Array, "m dk"]) -> tuple[Array, Array] | None:
+    def features(self, q: Float[In, "n dk"], k: Float[In, "m dk"]) -> tuple[Array, Array] | None:
         r"""``(φ_Q, φ_K)`` with :math:`T = \phi_Q\phi_K^\top` exactly (non-causal), or ``None`` when the
         kernel has no finite feature map."""
         return None
@@ -159,7 +167,7 @@ class Kernel:
         """Width ``D`` of :meth:`features` at head dimension ``dk`` (``None`` when there are none)."""
         return None
 
-    def linear_form(self, q: Float[Array, "n dk"], k: Float[Array, "n dk"], causal: bool = False) -> LinearForm | None:
+    def linear_form(self, q: Float[In, "n dk"], k: Float[In, "n dk"], causal: bool = False) -> LinearForm | None:
         """The inputs of the linear-time algorithms (:mod:`theorem.numeric.csq_linear`), or ``None``."""
         return None
 

@@ -38,7 +38,11 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+#: what the kernels accept: JAX or NumPy arrays (they return JAX arrays of the same dtype)
+In = Array | np.ndarray
+
 __all__ = [
+    "In",
     "sym2_pairs",
     "sym2",
     "sym2_weights",
@@ -63,7 +67,7 @@ def sym2_dim(d: int) -> int:
     return d * (d + 1) // 2
 
 
-def sym2(x: Float[Array, "... d"]) -> Float[Array, "... d*(d+1)/2"]:
+def sym2(x: Float[In, "... d"]) -> Float[Array, "... d*(d+1)/2"]:
     r"""The symmetric second-order monomials :math:`x_a x_b,\ a \le b`, ordered as :func:`sym2_pairs`.
 
     Built as ``d`` slices ``x_a · x[a:]`` concatenated (XLA fuses them into one pass;
@@ -79,7 +83,7 @@ def sym2_weights(d: int, dtype) -> Float[Array, " D"]:
     return jnp.asarray(np.where(ia == ib, 1.0, 2.0), dtype=dtype)
 
 
-def symmetric_square(z: Float[Array, "... d"]) -> Float[Array, "... d*(d+1)/2"]:
+def symmetric_square(z: Float[In, "... d"]) -> Float[Array, "... d*(d+1)/2"]:
     r""":math:`z^{\otimes 2} = \big(\sqrt{w_{ab}}\,z_a z_b\big)_{a\le b}` (order :func:`sym2_pairs`), so that
     :math:`\langle z^{\otimes 2}, y^{\otimes 2}\rangle = (z\cdot y)^2`."""
     d = z.shape[-1]
@@ -88,14 +92,14 @@ def symmetric_square(z: Float[Array, "... d"]) -> Float[Array, "... d*(d+1)/2"]:
     return sym2(z) * root_w
 
 
-def elu_plus_one(x: Float[Array, "*s"]) -> Float[Array, "*s"]:
+def elu_plus_one(x: Float[In, "*s"]) -> Float[Array, "*s"]:
     r""":math:`\phi(x) = \mathrm{elu}(x) + 1`, computed as :math:`x + 1` for :math:`x > 0` and :math:`e^x`
     otherwise: the same value, without the cancellation of :math:`(e^x - 1) + 1`, which rounds to 0 for
     :math:`x \lesssim -37` in float64 (making rows 0/0) and loses :math:`|x|`-fold relative accuracy before."""
     return jnp.where(x > 0, x + 1.0, jnp.exp(jnp.minimum(x, 0.0)))
 
 
-def log_elu_plus_one(x: Float[Array, "*s"]) -> Float[Array, "*s"]:
+def log_elu_plus_one(x: Float[In, "*s"]) -> Float[Array, "*s"]:
     r""":math:`\log\phi(x)`: :math:`\log(1 + x)` for :math:`x > 0`, :math:`x` otherwise (finite for any x)."""
     return jnp.where(x > 0, jnp.log1p(jnp.maximum(x, 0.0)), x)
 

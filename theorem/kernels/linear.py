@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from theorem.kernels.base import Kernel, LinearForm, UnknownKernelError, mask_neg_inf, mask_zero
+from theorem.kernels.base import In, Kernel, LinearForm, UnknownKernelError, mask_neg_inf, mask_zero
 from theorem.kernels.features import EluFeatures, elu_plus_one, log_elu_plus_one
 
 __all__ = ["LinearElu"]
@@ -28,7 +28,7 @@ class LinearElu(Kernel):
     is_score_kernel: bool = field(init=False, default=False)
 
     @staticmethod
-    def feature_map(x: Float[Array, "n dk"]) -> Float[Array, "n dk"]:
+    def feature_map(x: Float[In, "*b n dk"]) -> Float[Array, "*b n dk"]:
         """``φ(x) = elu(x) + 1`` (:func:`~theorem.kernels.features.elu_plus_one`)."""
         return elu_plus_one(x)
 

@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from theorem.kernels.base import Kernel, LinearForm, UnknownKernelError, mask_zero, normalize, visible
+from theorem.kernels.base import In, Kernel, LinearForm, UnknownKernelError, mask_zero, normalize, visible
 from theorem.kernels.features import SquaredFeatures, sym2_dim, symmetric_square
 
 __all__ = ["SquaredKernel", "Poly2", "CSQ"]
@@ -43,7 +43,7 @@ __all__ = ["SquaredKernel", "Poly2", "CSQ"]
 class SquaredKernel(Kernel):
     """Base of the kernels ``T = u²``: a subclass supplies :meth:`base` (``u`` from the scores)."""
 
-    def base(self, scores: Float[Array, "*b n n"], causal: bool = False) -> Float[Array, "*b n n"]:
+    def base(self, scores: Float[In, "*b n m"], causal: bool = False) -> Float[Array, "*b n m"]:
         raise NotImplementedError
 
     def unnormalized(self, scores, causal=False):
@@ -74,7 +74,7 @@ class Poly2(SquaredKernel):
     name: str = field(init=False, default="poly2")
 
     def base(self, scores, causal=False):
-        return scores
+        return jnp.asarray(scores)
 
     def features(self, q, k):
         qs = q * (1.0 / math.sqrt(q.shape[-1]))
@@ -105,8 +105,9 @@ class CSQ(SquaredKernel):
         if not math.isfinite(self.shift) or self.shift < 0:
             raise UnknownKernelError(f"csq: shift must be a finite number ≥ 0, got {self.shift}")
 
-    def shifted_scores(self, scores: Float[Array, "*b n n"], causal: bool = False) -> Float[Array, "*b n n"]:
+    def shifted_scores(self, scores: Float[In, "*b n m"], causal: bool = False) -> Float[Array, "*b n m"]:
         """``S̃_ij + c`` where ``S̃_ij = S_ij − mean_{j'∈vis(i)} S_ij'`` (or ``S_ij`` uncentered)."""
+        scores = jnp.asarray(scores)
         if self.center:
             n = scores.shape[-1]
             if causal:
@@ -119,7 +120,7 @@ class CSQ(SquaredKernel):
     def base(self, scores, causal=False):
         return self.shifted_scores(scores, causal)
 
-    def vertex_penalty(self, scores: Float[Array, "... n"], causal: bool = False) -> Float[Array, ""]:
+    def vertex_penalty(self, scores: Float[In, "... n"], causal: bool = False) -> Float[Array, ""]:
         r"""The soft penalty (reconstruction): :math:`\operatorname{mean}_{(i,j)\ \mathrm{visible}}
         \operatorname{relu}(-(\tilde S_{ij} + c))^2`.
 

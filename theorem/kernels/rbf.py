@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from theorem.kernels.base import Kernel
+from theorem.kernels.base import In, Kernel
 from theorem.kernels.softmax import Softmax
 
 __all__ = ["ScaledRBFSoftmax"]
@@ -33,9 +33,9 @@ class ScaledRBFSoftmax(Kernel):
     is_score_kernel: bool = field(init=False, default=False)
 
     @staticmethod
-    def rbf_scores(q: Float[Array, "m dk"], k: Float[Array, "n dk"]) -> Float[Array, "m n"]:
+    def rbf_scores(q: Float[In, "*b m dk"], k: Float[In, "*b n dk"]) -> Float[Array, "*b m n"]:
         r""":math:`-\lVert q_i-k_j\rVert^2/(2\sqrt{d_k})`, computed from differences (no cancellation)."""
-        diff = q[:, None, :] - k[None, :, :]
+        diff = jnp.asarray(q)[..., :, None, :] - jnp.asarray(k)[..., None, :, :]
         return -jnp.sum(diff * diff, axis=-1) / (2.0 * math.sqrt(q.shape[-1]))
 
     def unnormalized_qk(self, q, k, causal=False):
