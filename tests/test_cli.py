@@ -185,3 +185,25 @@ def test_scores_that_float64_cannot_hold_get_a_message_that_says_so(tmp_path, ca
     np.save(tmp_path / "x.npy", scale * np.random.default_rng(0).standard_normal((8, 3)))
     code, _, err = run(["rank", "--x", str(tmp_path / "x.npy")], capsys)
     assert code == 2 and message in err
+
+
+# --- fuzz -------------------------------------------------------------------------------------
+def test_fuzz_prints_the_minimal_counterexample_and_how_to_reproduce_it(capsys):
+    code, out, err = run(["fuzz", "R3.c", "--max-examples", "10", "--seed", "4"], capsys)
+    assert code == 0 and out.startswith("R3.c: fails")
+    assert "minimal counterexample:" in out and "reproduce: d2check fuzz R3.c --max-examples 10 --seed 4" in out
+    assert "examples" in err  # progress on stderr
+
+
+def test_fuzz_with_the_same_seed_finds_the_same_counterexample(capsys):
+    outs = [json.loads(run(["fuzz", "R3.b", "--max-examples", "8", "--seed", "2", "--json"], capsys)[1]) for _ in (1, 2)]
+    assert outs[0]["counterexample"] == outs[1]["counterexample"]
+    assert outs[0]["examples_tried"] == outs[1]["examples_tried"] > 0  # the search and its shrinking, replayed
+
+
+@pytest.mark.parametrize("args,message", [(["T1"], "not a claim"), (["T9.a"], "unknown claim"),
+                                          (["T1.z"], "unknown reading"), (["T1.a", "--max-examples", "0"], "≥ 1"),
+                                          (["T1.a", "--seed", "-3"], "seed")])
+def test_fuzz_bad_input_gets_one_line(capsys, args, message):
+    code, out, err = run(["fuzz", *args], capsys)
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1

@@ -152,7 +152,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def document(recs: list[dict], profile: str, seconds: float, requested: list[str] | None = None) -> dict:
+def document(recs: list[dict], profile: str, seconds: float, requested: list[str] | None = None,
+             seed: int | None = None) -> dict:
     """The versioned ``verdicts.json`` object: schema and package version, git commit, profile, the claims
     and readings run, seeds, timestamps, and the reading results under ``verdicts``."""
     prov = provenance(seconds)
@@ -163,7 +164,8 @@ def document(recs: list[dict], profile: str, seconds: float, requested: list[str
         "profile": profile,
         "claims": requested if requested is not None else list(CLAIM_IDS),
         "readings": [r["reading_id"] for r in recs],
-        "seed": "fixed per reading (each reading draws its inputs from seeds written in its module)",
+        "seed": seed,  # of the Hypothesis searches; None: their fixed derandomized exploration
+        "input_seeds": "fixed per reading (each reading draws its inputs from seeds written in its module)",
         "finished": prov["date"],
         "seconds": prov["seconds"],
         "machine": prov["machine"],
@@ -179,11 +181,11 @@ def package_version() -> str:
 
 
 def write(recs: list[dict], out: Path, profile: str, seconds: float,
-          requested: list[str] | None = None) -> tuple[Path, Path]:
+          requested: list[str] | None = None, seed: int | None = None) -> tuple[Path, Path]:
     """Write ``report.md`` and ``verdicts.json`` into ``out`` (all or nothing)."""
     out.mkdir(parents=True, exist_ok=True)
     md_text = markdown(recs, profile, seconds)
-    js_text = json.dumps(jsonable(document(recs, profile, seconds, requested)), indent=1, ensure_ascii=False)
+    js_text = json.dumps(jsonable(document(recs, profile, seconds, requested, seed)), indent=1, ensure_ascii=False)
     md_path, js_path = out / "report.md", out / "verdicts.json"
     tmp_md, tmp_js = out / ".report.md.tmp", out / ".verdicts.json.tmp"
     tmp_md.write_text(md_text, encoding="utf-8")

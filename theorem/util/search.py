@@ -7,11 +7,40 @@ Hypothesis shrank it (the last failing call is the replay of the shrunk example)
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from hypothesis import HealthCheck, given, settings, target
+from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Unsatisfiable
+
+__all__ = ["SearchOptions", "SearchResult", "search", "search_options"]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Overrides for every :func:`search` run inside :func:`search_options` (``d2check fuzz`` and
+    ``verify --seed``): ``max_examples`` replaces each search's own budget, ``seed`` replaces the
+    derandomized (fixed) exploration by a seeded one, ``progress(examples, skipped)`` hears each example."""
+
+    max_examples: int | None = None
+    seed: int | None = None
+    progress: Callable[[int, int], None] | None = None
+
+
+_OPTIONS: contextvars.ContextVar[SearchOptions] = contextvars.ContextVar("search_options", default=SearchOptions())
+
+
+@contextlib.contextmanager
+def search_options(**overrides) -> Iterator[SearchOptions]:
+    """Run the searches inside the ``with`` block with ``overrides`` (see :class:`SearchOptions`)."""
+    token = _OPTIONS.set(SearchOptions(**overrides))
+    try:
+        yield _OPTIONS.get()
+    finally:
+        _OPTIONS.reset(token)
 
 
 class _Found(Exception):
@@ -40,10 +69,11 @@ def search(
     (larger means closer to a violation).
     """
     state = {"runs": 0, "skipped": 0, "last": None}
+    opts = _OPTIONS.get()
 
     @settings(
-        max_examples=max_examples,
-        derandomize=True,
+        max_examples=opts.max_examples or max_examples,
+        derandomize=opts.seed is None,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
@@ -52,6 +82,8 @@ def search(
     def prop(x):
         state["runs"] += 1
         violated, score, detail = check(x)
+        if opts.progress is not None:
+            opts.progress(state["runs"], state["skipped"] + (violated is None))
         if violated is None:
             state["skipped"] += 1
             return
@@ -60,6 +92,8 @@ def search(
             state["last"] = (x, detail)
             raise _Found()
 
+    if opts.seed is not None:
+        prop = hypothesis_seed(opts.seed)(prop)
     try:
         prop()
     except _Found:
