@@ -33,6 +33,8 @@ import jax.numpy as jnp
 import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
 
 from theorem.kernels import (
     CSQ,
@@ -259,6 +261,17 @@ def test_weights_from_scores_match_the_oracle(label, scale, causal):
     log_got = np.asarray(kern.log_weights_from_scores(jnp.asarray(s), causal=causal))
     assert_weights(got, oracle, causal)
     assert_log_weights(log_got, oracle, causal)
+
+
+@given(st.sampled_from(SCORE_LABELS), st.floats(-300.0, 3.0), st.integers(0, 2**16), st.booleans())
+def test_weights_from_scores_match_the_oracle_at_any_magnitude(label, log10_scale, seed, causal):
+    """Scores of any magnitude from 1e-300 to 1e3 (log-uniform), fuzzed; the same oracle and bound."""
+    s = score_matrix(10.0**log10_scale, seed=seed)
+    note(f"max |S| = {np.max(np.abs(s)):.3e}")
+    oracle = oracle_scores(label, fr(s), score_error(None, None), causal)
+    kern = KERNELS[label]
+    assert_weights(np.asarray(kern.weights_from_scores(jnp.asarray(s), causal=causal)), oracle, causal)
+    assert_log_weights(np.asarray(kern.log_weights_from_scores(jnp.asarray(s), causal=causal)), oracle, causal)
 
 
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
