@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -207,3 +209,20 @@ def test_fuzz_with_the_same_seed_finds_the_same_counterexample(capsys):
 def test_fuzz_bad_input_gets_one_line(capsys, args, message):
     code, out, err = run(["fuzz", *args], capsys)
     assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("after", [0.3, 6.0])  # during the import of JAX, and during the work
+def test_an_interrupt_at_any_moment_exits_130_with_one_line_and_no_report(tmp_path, after):
+    import signal
+    import time
+
+    script = Path(sys.executable).parent / "d2check"
+    out = tmp_path / "out"
+    proc = subprocess.Popen([str(script), "verify", "--claim", "T1.a", "--out", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(after)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "d2check: interrupted" and "Traceback" not in err
+    assert not (out / "report.md").exists() and not (out / "verdicts.json").exists()
