@@ -95,7 +95,7 @@ class CSQ(SquaredKernel):
     ``center=False`` drops the centering, ``shift=0`` the shift (``CSQ(0, False)`` is poly2).
     """
 
-    shift: float = 1.0
+    shift: float | Array = 1.0  # a JAX scalar (or tracer) when the shift is fitted by gradient
     center: bool = True
     name: str = field(init=False, default="csq")
 
@@ -154,7 +154,7 @@ class CSQ(SquaredKernel):
 
     @property
     def _unshifted(self) -> bool:
-        return not isinstance(self.shift, jax.core.Tracer) and self.shift == 0
+        return not isinstance(self.shift, jax.core.Tracer) and float(self.shift) == 0.0
 
     def linear_form(self, q, k, causal=False):
         r"""``(s·q, k − μ, e)`` with :math:`T_{ij} = (s\,q_i\cdot(k_j-\mu) + e_i)^2` equal to the CSQ weight.
