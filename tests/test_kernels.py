@@ -29,6 +29,7 @@ import itertools
 import math
 from fractions import Fraction
 
+import jax
 import jax.numpy as jnp
 import mpmath as mp
 import numpy as np
@@ -543,3 +544,14 @@ def test_float32_in_float32_out(label, causal):
 
 def test_softmax_is_a_kernel_of_the_registry():
     assert isinstance(KERNELS["softmax"], Softmax) and get_kernel("softmax") == Softmax()
+
+
+def test_csq_shift_can_be_traced_and_differentiated():
+    """d log A_ij / dc = 2/u_ij − 2 Σ_j u_ij / Σ_j u_ij² (u = S̃ + c), written here, vs jax.grad through CSQ(shift=c)."""
+    q, k = query_keys(2.0, seed=12)
+    c = 1.3
+    grad = jax.jit(jax.grad(lambda c: CSQ(shift=c).log_weights(jnp.asarray(q), jnp.asarray(k))[2, 3]))(jnp.asarray(c))
+    s = q @ k.T / 2
+    u = s - s.mean(1, keepdims=True) + c
+    ref = 2 / u[2, 3] - 2 * u[2].sum() / (u[2] ** 2).sum()
+    assert abs(float(grad) - ref) <= 1e3 * EPS * (abs(2 / u[2, 3]) + abs(ref))
