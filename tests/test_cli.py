@@ -226,3 +226,17 @@ def test_an_interrupt_at_any_moment_exits_130_with_one_line_and_no_report(tmp_pa
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "d2check: interrupted" and "Traceback" not in err
     assert not (out / "report.md").exists() and not (out / "verdicts.json").exists()
+
+
+def test_check_head_reports_every_map_of_a_users_head():
+    import theorem
+
+    rng = np.random.default_rng(0)
+    x, wq, wk = rng.standard_normal((12, 4)), rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    plain = theorem.check_head(x, wq, wk, w_v=rng.standard_normal((4, 4)))
+    assert {m: (c.measured, c.predicted, c.status) for m, c in plain.items() if m != "output"} == \
+        {"scores": (16, 16, "ok"), "weights": (16, 16, "ok")}  # 2·d·d_k − d_k² = 16; 1 ∉ col X: softmax loses none
+    biased = theorem.check_head(x, wq, wk, b_q=rng.standard_normal(4), b_k=rng.standard_normal(4))
+    assert (biased["weights"].measured, biased["weights"].predicted) == (20, 20) and biased["output"].status == "not-measured"
+    with pytest.raises(ValueError, match="w_k"):
+        theorem.check_head(x, wq, wk[:3])

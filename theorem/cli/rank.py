@@ -19,10 +19,9 @@ from theorem.cli.arrays import load_npy, load_tokens_file
 from theorem.cli.common import InputError, seed
 from theorem.kernels import KERNEL_NAMES, UnknownKernelError, get_kernel
 from theorem.numeric.head import Head
-from theorem.numeric.predicted import predict_rank
-from theorem.numeric.pullback import MAPS, PullbackProblem, measure_rank
-from theorem.numeric.pullback_bias import BIAS_MAPS, BiasedHead, augment, measure
-from theorem.numeric.pullback_bias_predicted import predict
+from theorem.numeric.check_head import measure_map, status_of
+from theorem.numeric.pullback import MAPS, PullbackProblem
+from theorem.numeric.pullback_bias import BIAS_MAPS, BiasedHead, augment
 from theorem.util.jsonable import jsonable
 
 __all__ = ["add_parser", "run"]
@@ -221,20 +220,13 @@ def run(args) -> int:
                    unit="vjp", file=sys.stderr, leave=False)
     progress = None if bar is None else bar.update
     try:
-        meas = measure(problem, route=args.route, progress=progress) if isinstance(problem, BiasedHead) else \
-            measure_rank(problem, route=args.route, progress=progress)
+        meas, pred = measure_map(problem, args.route, progress)
     except ValueError as err:
         raise InputError(f"rank: {err}") from None
     if bar is not None:
         bar.close()
-    pred = predict(problem) if isinstance(problem, BiasedHead) else predict_rank(problem)
     agrees = None if pred.rank is None else bool(pred.rank == meas.rank.rank)
-    if meas.rank.status != "ok":
-        status = "ill-defined"
-    elif pred.rank is None or pred.violations:
-        status = "no-closed-form" if pred.rank is None else "conditions-violated"
-    else:
-        status = "ok" if agrees else "mismatch"
+    status = status_of(meas.rank.status, pred.rank, pred.violations, meas.rank.rank)
     n, d = x.shape
     out = jsonable({
         "measured_rank": meas.rank.rank, "predicted_rank": pred.rank, "ambient_dim": problem.ambient_dim,
