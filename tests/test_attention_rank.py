@@ -12,27 +12,25 @@ Lemmas checked:
 * LayerNorm'd tokens, with and without affine, follow :func:`layernorm_rank`;
 * the rounding bound really bounds the float64 error of ``A`` (against extended precision);
 * normalization keeps the rank; undefined rows are detected; bad input raises ``ValueError``;
-* the exact softmax certificates: generic points give rank n, repeated tokens give the number
-  of distinct tokens, and the polynomial-rank routine agrees with SymPy's symbolic rank.
+* the closed forms (SymPy, :mod:`theorem.symbolic.attention_rank_formulas`) equal an oracle written here;
+* the token families reproduce both former generators bit for bit.
+
+The exact softmax certificates are tested in ``tests/test_softmax_rank.py``.
 """
 
 from __future__ import annotations
 
 import math
-import random
 
 import numpy as np
 import pytest
-import sympy as sp
 from hypothesis import assume, example, given, note
 from hypothesis import strategies as st
-from sympy.polys.domains import QQ
-from sympy.polys.matrices import DomainMatrix
 
 from theorem.kernels import CSQ, LinearElu, Poly2, Softmax
 from theorem.numeric import attention_rank as ar
 from theorem.numeric.rank import numerical_rank
-from theorem.symbolic import softmax_rank as srk
+from theorem.util.tokens import TokenSpec
 
 KERNELS = ar.RANK_KERNELS
 POLY = tuple(k for k in KERNELS if not isinstance(k, Softmax))
@@ -186,6 +184,46 @@ def test_token_families_are_deterministic_and_have_their_structure():
     np.testing.assert_allclose(ar.degenerate_tokens("centred", n, d, 3).mean(axis=0), 0, atol=1e-12)
     with pytest.raises(ValueError, match="d"):
         ar.degenerate_tokens("layernorm_exact", 4, 1)
+
+
+def _oracle_tokens(kind, n, d, seed):
+    """The two generators that existed before theorem.util.tokens (strategies.TokenSpec.build and
+    attention_rank.degenerate_tokens), written out: the merged generator must reproduce both bit for bit."""
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal((n, d))
+    if kind == "repeated":
+        x = g.copy()
+        src, dup = rng.integers(0, n, size=n), rng.random(n) < 0.4
+        x[dup] = x[src[dup]]
+        return x
+    if kind == "repeated_half":
+        x, half = g.copy(), (n + 1) // 2
+        x[half:] = x[: n - half]
+        return x
+    if kind in ("low_rank", "offset", "low_rank_half"):
+        k = max(1, (d + 1) // 2) if kind == "low_rank_half" else max(1, min(n, d) - 1)
+        x = rng.standard_normal((n, k)) @ rng.standard_normal((k, d))
+        return x + rng.standard_normal((1, d)) if kind == "offset" else x
+    if kind in ("layernorm", "layernorm_affine"):
+        z = g - g.mean(axis=1, keepdims=True)
+        z = z / np.sqrt((z**2).mean(axis=1, keepdims=True) + 1e-5)
+        return z * (1.0 + 0.5 * rng.standard_normal(d)) + 0.5 * rng.standard_normal(d) if kind.endswith("affine") else z
+    if kind in ("layernorm_exact", "layernorm_exact_affine"):
+        z = g - g.mean(axis=1, keepdims=True)
+        z = z / np.sqrt((z**2).mean(axis=1, keepdims=True))
+        return z * rng.uniform(0.5, 1.5, d) + rng.standard_normal(d) if kind.endswith("affine") else z
+    if kind == "integer":
+        return rng.integers(-2, 3, size=(n, d)).astype(np.float64)
+    return g
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "repeated", "repeated_half", "low_rank", "low_rank_half", "offset",
+                                  "layernorm", "layernorm_affine", "layernorm_exact", "layernorm_exact_affine",
+                                  "integer"])
+def test_token_families_reproduce_both_former_generators(kind):
+    for n, d, seed in [(1, 2, 0), (7, 3, 1), (12, 4, 8), (3, 6, 5)]:
+        np.testing.assert_array_equal(TokenSpec(n, d, kind, seed).build(), _oracle_tokens(kind, n, d, seed))
+        np.testing.assert_array_equal(TokenSpec(n, d, kind, seed, 1e-3).build(), 1e-3 * _oracle_tokens(kind, n, d, seed))
 
 
 @pytest.mark.parametrize("n,d", [(5, 3), (12, 2)])
@@ -344,61 +382,3 @@ def test_bad_input_names_the_argument():
         ar.predicted_rank(LinearElu(), _head(4, 3, None))
     with pytest.raises((ValueError, TypeError), match="q, k|parameter 'k'"):  # TypeError: the runtime shape check
         ar.measured_rank(Poly2(), np.zeros((3, 2)), np.zeros((4, 2)))
-
-
-# --------------------------------------------------------------------------------
-# exact softmax certificates
-# --------------------------------------------------------------------------------
-
-
-def test_generic_certificates_hold():
-    certs = srk.generic_full_rank_certificates()
-    assert all(c.holds and c.rank == c.n for c in certs)
-    assert any(c.d == 1 for c in certs)  # rank-one scores, full-rank attention
-
-
-def test_repeated_and_special_certificates():
-    for c in srk.repeated_token_certificates():
-        assert c.rank == c.distinct_tokens < c.n
-    spec = srk.special_weights_certificate(5)
-    assert spec.rank == 1 and spec.distinct_tokens == 5
-    assert srk.gaussian_kernel_identity().holds
-
-
-@given(st.lists(st.tuples(st.integers(-2, 2), st.integers(-2, 2)), min_size=1, max_size=5))
-@example([(0, 0), (0, 0)])
-def test_identity_weights_give_rank_equal_to_distinct_tokens(tokens):
-    """With M = I (positive definite) the rank is exactly the number of distinct tokens."""
-    cert = srk.certify_softmax_rank([list(t) for t in tokens], m=[[1, 0], [0, 1]])
-    note(cert.detail)
-    assert cert.certified and cert.rank == len(set(tokens))
-
-
-def field_rank(e, z) -> int:
-    """Rank over the rational function field ℚ(z), by SymPy's exact domain arithmetic."""
-    dm = DomainMatrix.from_list_sympy(len(e), len(e[0]), [[z**v for v in row] for row in e])
-    return dm.convert_to(QQ.frac_field(z)).rank()
-
-
-def test_polynomial_rank_matches_sympy_on_monomial_matrices():
-    z = sp.Symbol("z")
-    rnd = random.Random(0)
-    seen_exhaustive = 0
-    for _ in range(300):
-        e = [[rnd.randint(0, 2) for _ in range(4)] for _ in range(4)]
-        e = [[v - min(r) for v in r] for r in e]
-        lo, hi, points, exact = srk.polynomial_rank(e)
-        assert exact
-        truth = field_rank(e, z)
-        assert lo == hi == truth, (e, lo, hi, truth)
-        seen_exhaustive += len(points) > len(srk._POINTS)
-    assert seen_exhaustive > 0  # the degree argument was exercised, not only the structural bound
-
-
-def test_certificate_bad_input():
-    with pytest.raises(ValueError, match="rational"):
-        srk.certify_softmax_rank([[sp.sqrt(2)]], m=[[1]])
-    with pytest.raises(ValueError, match="m"):
-        srk.certify_softmax_rank([[1, 2]], m=[[1]])
-    with pytest.raises(ValueError, match="either"):
-        srk.certify_softmax_rank([[1]], m=[[1]], w_q=[[1]], w_k=[[1]])
