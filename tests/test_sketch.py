@@ -35,3 +35,22 @@ def test_cotangent_batches_reproduce_the_recorded_draws():
     expect_u = [rng.standard_normal((4, 3))[:4] for _ in range(1)]
     got = list(rank_one_cotangents(4, 3, 2, seed=1, batch=4))
     assert np.array_equal(got[0][0], expect_u[0])
+
+
+def test_a_recorded_sketch_is_rederived_to_what_the_new_tolerance_measures():
+    # measure a small biased head by the sketch (new ‖Ω‖₂ reference), then rebuild the old Frobenius-scaled
+    # tolerance it would have recorded and re-derive: same tolerance, same rank and status
+    from theorem.numeric.pullback_bias import BiasedHead, measure
+    from theorem.util.tokens import TokenSpec
+
+    head = BiasedHead.draw(TokenSpec(9, 4, "gaussian", 2).build(), 2, seed=3, map="log-weights")
+    new = measure(head, route="sketch")
+    samples, p = new.samples, head.ambient_dim
+    eps = np.finfo(np.float64).eps
+    old_ref = head.jacobian_scale() * np.sqrt(head.n * head.n * samples)
+    old_tolerance = max(old_ref, new.rank.singular_values[0]) * max(samples, p) * eps
+    again, omega, scale = sketch.rederived_rank(new.rank.singular_values, (samples, p), old_tolerance, head.n, head.n)
+    assert scale == pytest.approx(head.jacobian_scale(), rel=1e-12)
+    assert again.tolerance == pytest.approx(new.rank.tolerance, rel=1e-9)
+    assert (again.rank, again.status) == (new.rank.rank, new.rank.status)
+    assert omega < np.sqrt(head.n * head.n * samples)  # ‖Ω‖₂ < ‖Ω‖_F

@@ -11,17 +11,18 @@ __all__ = ["EXPERIMENTS", "experiment_module", "UnknownExperimentError"]
 EXPERIMENTS: dict[str, str] = {
     "bench_attention": "theorem.experiments.bench_attention",
     "bench_attention_calibration": "theorem.experiments.bench_attention_calibration",
+    "matching_properties": "theorem.experiments.matching_properties",
+    "matching_contrast": "theorem.experiments.matching_contrast",
+    "matching_rates": "theorem.experiments.matching_rates",
+    "matching_penalty": "theorem.experiments.matching_penalty",
+    "matching_bottleneck": "theorem.experiments.matching_bottleneck",
     "stability": "theorem.experiments.stability",
     "depth": "theorem.experiments.depth",
     "real_heads": "theorem.experiments.real_heads",
     "real_pullback": "theorem.experiments.real_pullback",
     "real_fits": "theorem.experiments.real_fits",
     "real_pullback_full": "theorem.experiments.real_pullback_full",
-    "matching_properties": "theorem.experiments.matching_properties",
-    "matching_contrast": "theorem.experiments.matching_contrast",
-    "matching_rates": "theorem.experiments.matching_rates",
-    "matching_penalty": "theorem.experiments.matching_penalty",
-    "matching_bottleneck": "theorem.experiments.matching_bottleneck",
+    "real_pullback_full_status": "theorem.experiments.real_pullback_full_status",
     "eps_rank_sweep": "theorem.experiments.eps_rank_sweep",
 }
 

@@ -19,7 +19,9 @@ from jaxtyping import Float
 from scipy.linalg import eigvalsh
 from scipy.sparse.linalg import LinearOperator, eigsh
 
-__all__ = ["rank_one_cotangents", "stacked_norm"]
+from theorem.numeric.rank import rank_from_singular_values
+
+__all__ = ["rank_one_cotangents", "rederived_rank", "stacked_norm"]
 
 #: a stack this small gets its Gram matrix formed and diagonalized exactly
 _DENSE_LIMIT = 3000
@@ -58,3 +60,23 @@ def stacked_norm(u: Float[np.ndarray, "s n"], v: Float[np.ndarray, "s w"]) -> fl
     op = LinearOperator((s, s), matvec=matvec, dtype=np.float64)
     lam = float(eigsh(op, k=1, which="LA", return_eigenvectors=False, tol=_LANCZOS_TOL)[0])
     return math.sqrt(max(lam, 0.0)) * (1.0 + 10 * _LANCZOS_TOL)
+
+
+def rederived_rank(sv: Float[np.ndarray, " k"], shape: tuple[int, int], recorded_tolerance: float, n: int,
+                   width: int, *, seed: int = 1, batch: int = 64):
+    """The rank test of a recorded sketch re-run with the ``‖Ω‖₂`` reference, from its saved spectrum.
+
+    The recorded tolerance was ``ref·max(shape)·eps`` with ``ref = s_J·√(n·width·samples)`` (the old
+    Frobenius scale; ``s_J`` the chain-rule bound on ``‖J‖``), so ``s_J`` is read back from it; the same
+    cotangents are regenerated from ``seed`` and ``batch``, and the new reference is ``s_J·‖Ω‖₂``.
+    Returns ``(RankResult, ‖Ω‖₂, s_J)``.
+    """
+    sv = np.asarray(sv, dtype=np.float64)
+    samples = shape[0]
+    old_ref = recorded_tolerance / (max(shape) * np.finfo(np.float64).eps)
+    if old_ref <= float(np.max(sv)):
+        raise ValueError("the recorded tolerance was set by σ₁, not by the chain-rule reference; nothing to re-derive")
+    scale = old_ref / math.sqrt(n * width * samples)
+    us, vs = zip(*rank_one_cotangents(samples, n, width, seed=seed, batch=batch))
+    omega = stacked_norm(np.concatenate(us), np.concatenate(vs))
+    return rank_from_singular_values(sv, shape, reference=scale * omega), omega, scale
