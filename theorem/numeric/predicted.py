@@ -127,6 +127,10 @@ class Prediction:
     def valid(self) -> bool:
         return self.rank is not None and not self.violations
 
+    def to_dict(self) -> dict:
+        return {"rank": self.rank, "formula": self.formula, "invariants": dict(self.invariants),
+                "conditions": list(self.conditions), "violations": list(self.violations)}
+
 
 def token_invariants(x: np.ndarray) -> dict:
     """r = rank X, e = [1 ∈ col X], ρ = rank((I − 11ᵀ/n) X), and the rank statuses."""

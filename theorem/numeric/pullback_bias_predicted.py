@@ -7,11 +7,9 @@ The count is the factorized closed form of :mod:`theorem.symbolic.rank_formulas`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from theorem.numeric.predicted import Subspace
+from theorem.numeric.predicted import Prediction, Subspace
 from theorem.numeric.pullback_bias import BiasedHead, augment
 from theorem.symbolic.rank_formulas import evaluate, formula
 from theorem.util.precision import float64
@@ -19,23 +17,8 @@ from theorem.util.precision import float64
 __all__ = ["BiasPrediction", "closed_form", "predict"]
 
 
-@dataclass
-class BiasPrediction:
-    """The closed form, the invariants it used, and the conditions it rests on."""
-
-    rank: int | None
-    formula: str
-    invariants: dict = field(default_factory=dict)
-    conditions: list[str] = field(default_factory=list)
-    violations: list[str] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return self.rank is not None and not self.violations
-
-    def to_dict(self) -> dict:
-        return {"rank": self.rank, "formula": self.formula, "invariants": dict(self.invariants),
-                "conditions": list(self.conditions), "violations": list(self.violations)}
+#: a biased head's prediction is the same kind of record as an unbiased one's
+BiasPrediction = Prediction
 
 
 def closed_form(map: str, r: int, q1: int, k1: int, ones_in_u: bool, ones_in_k: bool) -> int:
