@@ -76,7 +76,7 @@ class PullbackProblem:
             )
         object.__setattr__(self, "x", x)
         if self.head is None:
-            object.__setattr__(self, "head", Head.draw(x, self.dk, self.dv, seed=self.seed))
+            object.__setattr__(self, "head", Head.draw(x, self.dk, dv=self.dv, seed=self.seed))
         elif self.head.has_bias:
             raise ValueError("a head with biases is measured by theorem.numeric.pullback_bias")
 
