@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         if arrays:
             write_arrays(name, arrays, folder=args.out)
         path = write_record(name, result, profile=args.profile, settings=settings,
-                            seconds=time.perf_counter() - start, folder=args.out)
+                            seconds=time.perf_counter() - start, folder=args.out,
+                            command=["python", "-m", "theorem.experiments", name, "--profile", args.profile])
         print(f"[{name}] wrote {path} ({time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
     return 0
 
