@@ -127,7 +127,8 @@ def test_per_token_reading_is_decided_by_the_marginal_count():
                  + Fraction(d * (dv + 1), block) + 6 * dk + 1)  # state updates per block, the offsets e_i
     assert counts.supports and counts.predicted == pytest.approx(float(per_token))
     assert counts.measured == [counts.predicted] * len(counts.measured)
-    assert rule_b(ev).verdict == Verdict.HOLDS_WITH_CONDITIONS
+    out = rule_b(ev)  # independent of n, but Θ(d³) per token: "of order d²" fails
+    assert out.verdict == Verdict.FAILS and "Θ(d³)" in out.corrected and out.counterexample["per_token_over_d3"] == "1025/512"
     bent = [e if e.key != "counts.per_token" else Evidence("numeric", "", False, {}, key="counts.per_token",
                                                             measured=[1.0, 2.0], predicted=1.0) for e in ev]
     out = rule_b(bent)

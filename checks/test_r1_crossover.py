@@ -100,17 +100,32 @@ def _bench_ev(dk, n_star, causal=False):
                     key=f"benchmark.crossover.d{dk}{'.causal' if causal else ''}", measured=n_star, predicted=n_star)
 
 
-SYM_D = Evidence("symbolic", "", None, {"n_star_over_d2_limit": "1/2", "n_star_128": 8427.0},
-                 key="symbolic.flop_crossover")
+def _sym(kappa, key="symbolic.flop_crossover"):
+    return Evidence("symbolic", "", None, {"n_star_over_d2_limit": str(kappa), "n_star_128": 8427.0}, key=key,
+                    measured=kappa)
 
 
-def test_rule_d_can_come_out_either_way():
-    assert rule_d([SYM_D, _bench_ev(8, 140), _bench_ev(16, 500)]).verdict == Verdict.HOLDS_WITH_CONDITIONS
-    assert rule_d([SYM_D, _bench_ev(8, 5 * 64), _bench_ev(16, 5 * 256)]).verdict == Verdict.HOLDS
-    assert rule_d([SYM_D, _bench_ev(8, None)]).verdict == Verdict.OPEN
-    # 4·d² is the line: 4.0·d² holds, just under it does not
-    assert rule_d([SYM_D, _bench_ev(8, 4 * 64), _bench_ev(8, 4 * 64, True)]).verdict == Verdict.HOLDS
-    assert rule_d([SYM_D, _bench_ev(8, 4 * 64 - 1)]).verdict == Verdict.HOLDS_WITH_CONDITIONS
+SYM_D = [_sym(0.5), _sym(1.0, "symbolic.based_crossover")]
+
+
+def test_rule_d_is_decided_by_the_flop_count():
+    # the measured crossover is context: far above d² or absent, the count's n* → d²/2 decides
+    assert rule_d([*SYM_D, _bench_ev(8, 140), _bench_ev(16, 500)]).verdict == Verdict.HOLDS_WITH_CONDITIONS
+    assert rule_d([*SYM_D, _bench_ev(8, 5 * 64), _bench_ev(16, 5 * 256)]).verdict == Verdict.HOLDS_WITH_CONDITIONS
+    assert rule_d([*SYM_D, _bench_ev(8, None)]).verdict == Verdict.HOLDS_WITH_CONDITIONS
+    # 4·d² is the line: 4.0·d² holds, just under it does not; a crossover not of order d² fails
+    assert rule_d([_sym(4.0), SYM_D[1], _bench_ev(8, None)]).verdict == Verdict.HOLDS
+    assert rule_d([_sym(4.0 - 1e-9), SYM_D[1]]).verdict == Verdict.HOLDS_WITH_CONDITIONS
+    assert rule_d([_sym(None), SYM_D[1]]).verdict == Verdict.FAILS
+
+
+def test_based_features_move_the_crossover_to_d_squared():
+    # Based's unsymmetrized features: D = 1 + d + d², about twice the symmetric (d+1)(d+2)/2
+    assert fl.feature_dim("based", 16) == 1 + 16 + 256 and fl.feature_dim("csq", 16) == 17 * 18 // 2
+    sym = r1.flop_crossover("csq", "symbolic.flop_crossover")
+    based = r1.flop_crossover("based", "symbolic.based_crossover")
+    assert sym.measured == pytest.approx(0.5, abs=0.01) and based.measured == pytest.approx(1.0, abs=0.01)
+    assert based.predicted > 1.9 * sym.predicted  # n*(128)
 
 
 # -- R1.a: decided from the traced operation counts, the clock is context ---------------------

@@ -80,8 +80,8 @@ def test_rule_a_comes_out_either_way():
     moving = [{"n": 8, "measured": 9, "predicted": 9, "status": "ok"},
               {"n": 16, "measured": 12, "predicted": 12, "status": "ok"}]
     assert r2.rule_a(_ev_a(fixed)).verdict is Verdict.HOLDS
-    assert r2.rule_a(_ev_a(moving)).verdict is Verdict.OPEN
-    assert r2.rule_a(_ev_a(fixed, count_slope=0.5)).verdict is Verdict.OPEN
+    assert r2.rule_a(_ev_a(moving)).verdict is Verdict.FAILS  # the dimension moves with n
+    assert r2.rule_a(_ev_a(fixed, count_slope=0.5)).verdict is Verdict.FAILS  # the cost does not grow
     assert r2.rule_a(_ev_a(fixed, exact=False)).verdict is Verdict.OPEN
     assert r2.rule_a(_ev_a(fixed, time_slope=0.1)).verdict is Verdict.HOLDS  # the clock is context
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from theorem.attention import attention
 from theorem.claims.ledger import Evidence, Profile, Verdict
-from theorem.claims.t7_csq_cost import (EXPONENT_MAX, READINGS, cost_evidence, counts_evidence, exactness_evidence,
+from theorem.claims.t7_csq_cost import (READINGS, cost_evidence, counts_evidence, exactness_evidence,
                                         memory_evidence, rule_a, rule_b)
 from theorem.kernels.features import sym2_pairs
 from theorem.numeric.linear_jaxpr import count_flops, square_arrays
@@ -158,8 +158,7 @@ def _identity(ok=True):
 
 
 def _timing(method, exponent):
-    return Evidence("benchmark", "", exponent <= EXPONENT_MAX, {}, key=f"timing.n.{method}", measured=exponent,
-                    predicted=1.0)
+    return Evidence("benchmark", "", None, {}, key=f"timing.n.{method}", measured=exponent, predicted=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +181,8 @@ def test_rule_a_decides_on_the_evidence_it_is_given(untimed_a):
     out = rule_a(ok)
     assert out.verdict == Verdict.HOLDS_WITH_CONDITIONS and "0.90" in out.because and "1.10" in out.because
     slow = [_identity(), *untimed_a, _timing("csq-linear", 0.9), _timing("csq-linear-causal", 1.8)]
-    out = rule_a(slow)
-    assert out.verdict == Verdict.FAILS and out.counterexample["key"] == "timing.n.csq-linear-causal"
+    out = rule_a(slow)  # a clock that looks quadratic (a loaded machine) is context, it does not refute
+    assert out.verdict == Verdict.HOLDS_WITH_CONDITIONS and "1.80" in out.because
     assert rule_a([_identity(False), *untimed_a]).verdict == Verdict.FAILS
     context = Evidence("benchmark", "", None, {}, key="timing.d", measured=5.0)  # context never decides
     assert rule_a([_identity(), *untimed_a, context]).verdict == Verdict.HOLDS_WITH_CONDITIONS
@@ -194,12 +193,12 @@ def test_rule_b_decides_on_the_evidence_it_is_given():
         return [Evidence("numeric", "", grad_ok, {}, key="exactness.grads", measured=[1e-15], predicted=[1e-12]),
                 Evidence("numeric", "", True, {}, key="counts.grad_ratio", measured=list(ratios)),
                 Evidence("numeric", "", True, {}, key="memory.backward", measured=0, predicted=0),
-                Evidence("benchmark", "", time_exp <= EXPONENT_MAX, {}, key="timing.grad", measured=time_exp)]
+                Evidence("benchmark", "", None, {}, key="timing.grad", measured=time_exp)]
 
     out = rule_b(ev())
     assert out.verdict == Verdict.HOLDS_WITH_CONDITIONS and "3.10–3.20" in out.corrected
     assert rule_b(ev(grad_ok=False)).verdict == Verdict.FAILS
-    assert rule_b(ev(time_exp=1.9)).verdict == Verdict.FAILS
+    assert rule_b(ev(time_exp=1.9)).verdict == Verdict.HOLDS_WITH_CONDITIONS  # the clock never decides
 
 
 def test_readings_exist():

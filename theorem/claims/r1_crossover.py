@@ -9,14 +9,15 @@ The commenter compared d³ = 2,097,152 (d = 128) with n² = 4,194,304 (n = 2048)
 * **R1.c** — comparing d³ with n² decides which algorithm is cheaper.  The comparison that decides
   is n·d³ vs n²·d, i.e. d² vs n: a Hypothesis search finds the minimal (d, n) with d³ < n² where
   the O(n d³) form is nevertheless the dearer one; the commenter's own numbers are such a case.
-* **R1.d** — O(n d³) beats O(n² d) only when n ≫ d²: the crossover n* with constants (the exact
-  FLOP counts of :mod:`theorem.symbolic.flops`, solved by SymPy), the measured crossover on this
-  machine, and the cost model's prediction (what ``algorithm="auto"`` uses, with the balance of the
-  calibration record, :func:`theorem.util.machine.this_machine`), side by side.
+* **R1.d** — O(n d³) beats O(n² d) only when n ≫ d²: decided by the crossover n* with constants (the
+  exact FLOP counts of :mod:`theorem.symbolic.flops`, solved by SymPy: n* → d²/2 with CSQ's symmetric
+  features, → d² with Based's unsymmetrized 1 + d + d²); the measured crossover on this machine and
+  the cost model's prediction (what ``algorithm="auto"`` uses, with the balance of the calibration
+  record, :func:`theorem.util.machine.this_machine`) are context beside it.
 
 Evidence keys — R1.a: ``symbolic.softmax``, ``symbolic.csq``, ``counts.softmax``, ``timing.softmax-jnp``,
 ``timing.softmax-dpa`` (context); R1.b: ``arithmetic``; R1.c: ``fuzz.comparison``, ``commenter``;
-R1.d: ``symbolic.flop_crossover``, ``benchmark.crossover.d<d_k>[.causal]``, ``literature.nauen2024``.
+R1.d: ``symbolic.flop_crossover``, ``symbolic.based_crossover``, ``benchmark.crossover.d<d_k>[.causal]``, ``literature.nauen2024``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from hypothesis import strategies as st
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all
 from theorem.numeric.linear_scaling import counted_vs_model, crossover_sweep, time_vs_dk
 from theorem.symbolic.flops import (B, D_SYM, DK, DV, N, PURE_FLOPS, commenter_arithmetic, cost, crossover,
-                                    crossover_value)
+                                    crossover_value, feature_dim)
 from theorem.util.machine import this_machine
 from theorem.util.search import search
 
@@ -203,20 +204,30 @@ def rule_c(ev: list[Evidence]) -> Outcome:
 
 
 # --- R1.d ------------------------------------------------------------------------------------
-def gather_d(profile: Profile) -> list[Evidence]:
-    expr = crossover("csq", False, rho_q=1, rho_l=1, omega=0, kappa=0)
+def flop_crossover(kernel: str, key: str) -> Evidence:
+    """The pure FLOP crossover n*(d) of ``kernel`` (SymPy: the positive root of quadratic = linear count, d_k = d_v = d)
+    and its limit n*/d² as d → ∞ (the measured value)."""
+    expr = crossover(kernel, False, rho_q=1, rho_l=1, omega=0, kappa=0)
     ed = expr.subs({DK: D_SYM, DV: D_SYM, B: 256})
     kappa = sp.limit(ed / D_SYM**2, D_SYM, sp.oo)
-    at128 = crossover_value("csq", 128, 128, False, PURE_FLOPS)
-    ev = [Evidence(
+    at128 = crossover_value(kernel, 128, 128, False, PURE_FLOPS)
+    dim = feature_dim(kernel, D_SYM)
+    what = {"csq": "CSQ, symmetric features", "based": "Based's unsymmetrized Taylor features"}[kernel]
+    finite = bool(kappa.is_finite)
+    return Evidence(
         "symbolic",
-        f"pure FLOP crossover (SymPy, positive root of quadratic cost = linear cost, d_k = d_v = d): "
-        f"n*(d)/d² → {kappa} as d → ∞; n*(128) = {at128:,.0f} vs d² = 16,384 "
-        + "; " + ", ".join(f"n*({d}) = {crossover_value('csq', d, d, False, PURE_FLOPS):.0f}" for d in (8, 16, 32, 64)),
+        f"{what} (D = {dim}): pure FLOP crossover n*(d)/d² → {kappa}"
+        f"{f' = {float(kappa):.3f}' if finite else ''} as d → ∞; n*(128) = {at128:,.0f} vs d² = 16,384; "
+        + ", ".join(f"n*({d}) = {crossover_value(kernel, d, d, False, PURE_FLOPS):.0f}" for d in (8, 16, 32, 64)),
         None,
-        {"n_star_over_d2_limit": str(kappa), "n_star_128": at128, "expr": str(expr)},
-        key="symbolic.flop_crossover", predicted=at128,
-    )]
+        {"kernel": kernel, "feature_dim": str(dim), "n_star_over_d2_limit": str(kappa), "n_star_128": at128,
+         "expr": str(expr)},
+        key=key, measured=float(kappa) if finite else None, predicted=at128,
+    )
+
+
+def gather_d(profile: Profile) -> list[Evidence]:
+    ev = [flop_crossover("csq", "symbolic.flop_crossover"), flop_crossover("based", "symbolic.based_crossover")]
     balance = this_machine()
     dks = profile.pick((8, 16), (8, 16, 32, 64))
     causals = profile.pick((False,), (False, True))
@@ -231,8 +242,8 @@ def gather_d(profile: Profile) -> list[Evidence]:
                 ms = f"measured: {m['status']} the range (bound {m.get('bound')})"
             ev.append(Evidence(
                 "benchmark",
-                f"d_k = d_v = {dk}{', causal' if causal else ''}: {ms}; cost model {r['model_n_star']:.0f}; pure FLOP "
-                f"count {r['flop_count_n_star']:.0f}; d² = {dk**2}",
+                f"d_k = d_v = {dk}{', causal' if causal else ''} (context): {ms}; cost model {r['model_n_star']:.0f}; "
+                f"pure FLOP count {r['flop_count_n_star']:.0f}; d² = {dk**2}",
                 None, r, key=f"benchmark.crossover.d{dk}{'.causal' if causal else ''}",
                 measured=m.get("n_star"), predicted=r["model_n_star"],
             ))
@@ -243,25 +254,36 @@ def gather_d(profile: Profile) -> list[Evidence]:
 
 
 def rule_d(ev: list[Evidence]) -> Outcome:
-    sym = find(ev, "symbolic.flop_crossover")
+    """Decided by the FLOP count alone (no clock): n*/d² → κ.  κ ≥ MUCH_GREATER: holds; 0 < κ < MUCH_GREATER:
+    the crossover scales like d² but is not ≫ d² (holds with conditions); κ = 0 or ∞: n* is not of order d² (fails).
+    The measured crossovers and the cost model's are context."""
+    sym, based = find(ev, "symbolic.flop_crossover"), find(ev, "symbolic.based_crossover")
     bench = find_all(ev, "benchmark.crossover")
     measured = [(e.data["dk"], e.data["causal"], e.measured) for e in bench if e.measured]
-    if not measured:
-        return Outcome(Verdict.OPEN, "no crossover inside the measured range: " + "; ".join(e.summary for e in bench))
-    kappas = [n / dk**2 for dk, _, n in measured]
-    desc = ", ".join(f"d={dk}{'c' if c else ''}: {n:.0f} ({n / dk**2:.2f}·d²)" for dk, c, n in measured)
-    if min(kappas) >= MUCH_GREATER:
-        return Outcome(Verdict.HOLDS, f"measured n* ≥ {MUCH_GREATER:g}·d² everywhere: {desc}")
-    model = ", ".join(f"d={e.data['dk']}{'c' if e.data['causal'] else ''}: {e.predicted:.0f}" for e in bench)
+    desc = ", ".join(f"d={dk}{'c' if c else ''}: {n:.0f} ({n / dk**2:.2f}·d²)" for dk, c, n in measured) or "none in range"
+    model = ", ".join(f"d={e.data['dk']}{'c' if e.data['causal'] else ''}: {e.predicted:.0f}" for e in bench
+                      if e.predicted is not None)
+    kappa, kb = sym.measured, based.measured
+    counts = (f"pure FLOP count n*/d² → {sym.data['n_star_over_d2_limit']} with symmetric features "
+              f"({sym.data['n_star_128']:,.0f} at d = 128), → {based.data['n_star_over_d2_limit']} with Based's "
+              f"unsymmetrized 1 + d + d² ({based.data['n_star_128']:,.0f} at d = 128)")
+    context = f"; measured on this machine (context): {desc}" + (f"; cost model {model}" if model else "")
+    if kappa is None or kappa <= 0:
+        return Outcome(Verdict.FAILS, f"the crossover is not of order d²: {counts}{context}",
+                       corrected="the O(n·d³) form's crossover with the O(n²·d) form is not Θ(d²): " + sym.summary,
+                       counterexample={"n_star_over_d2_limit": sym.data["n_star_over_d2_limit"]})
+    if kappa >= MUCH_GREATER:
+        return Outcome(Verdict.HOLDS, f"n* ≥ {MUCH_GREATER:g}·d² by the FLOP count: {counts}{context}")
     return Outcome(
         Verdict.HOLDS_WITH_CONDITIONS,
-        f"the crossover scales like d² but is not ≫ d²: measured {desc}; pure FLOP count → "
-        f"{sym.data['n_star_over_d2_limit']}·d² ({sym.data['n_star_128']:,.0f} at d = 128)",
+        f"the crossover scales like d² but is not ≫ d²: {counts}{context}",
         corrected=(
             "The O(n·d³) form (CSQ, symmetric features) is cheaper than the O(n²·d) form when n > n*(d), n* the "
-            f"positive root of the two exact counts: n* → d²/2 in FLOPs (≈ {sym.data['n_star_128']:,.0f} at d = 128, "
-            f"not ≫ 16,384); measured on this machine {desc}, cost model {model}. Above n* the gain grows like "
-            "n/n*; 'n ≫ d²' is needed only for a large speed-up, not for a win."
+            f"positive root of the two exact counts: n* → {kappa:.2f}·d² in FLOPs (≈ {sym.data['n_star_128']:,.0f} at "
+            f"d = 128, not ≫ 16,384); with Based's unsymmetrized features (D = 1 + d + d²) n* → "
+            + (f"{kb:.2f}·d² (≈ {based.data['n_star_128']:,.0f} at d = 128)" if kb is not None else "a limit that is not finite")
+            + " (the measured crossover of a machine, later than the count's, is beside it in the evidence)"
+            + ". Above n* the gain grows like n/n*; 'n ≫ d²' is needed only for a large speed-up, not for a win."
         ),
     )
 

@@ -58,13 +58,20 @@ RHO_Q, RHO_L = sp.symbols("rho_q rho_l", nonnegative=True)
 KAPPA = sp.Symbol("kappa", real=True)
 D_SYM = sp.Symbol("d", positive=True, integer=True)
 
-KERNELS = ("softmax", "poly2", "csq", "csq-uncentered", "linear")
+KERNELS = ("softmax", "poly2", "csq", "csq-uncentered", "linear", "based")
+#: kernels whose counts are exact for :mod:`theorem.attention` (checked against its jaxpr); ``based`` (Arora
+#: et al. 2024's 2nd-order Taylor map, unsymmetrized) has no implementation here: its counts are by hand
+IMPLEMENTED = ("softmax", "poly2", "csq", "csq-uncentered", "linear")
 
 
 def feature_dim(kernel: str, dk=DK) -> sp.Expr:
-    r"""Feature dimension :math:`D` of the linear form: csq :math:`(d_k+1)(d_k+2)/2`, poly2 :math:`d_k(d_k+1)/2`, linear :math:`d_k`."""
+    r"""Feature dimension :math:`D` of the linear form: csq :math:`(d_k+1)(d_k+2)/2`, poly2 :math:`d_k(d_k+1)/2`,
+    linear :math:`d_k`, based :math:`1 + d_k + d_k^2` (Based's Taylor map :math:`[1, x, \mathrm{vec}(x\otimes x)/\sqrt2]`,
+    the full tensor square, not its symmetric half)."""
     if isinstance(dk, (int,)):
         dk = sp.Integer(dk)
+    if kernel == "based":
+        return sp.expand(1 + dk + dk**2)
     d2 = dk * (dk + 1) / 2
     if kernel in ("csq", "csq-uncentered"):
         return sp.expand(d2 + dk + 1)
@@ -119,6 +126,7 @@ def _quadratic(kernel: str, causal: bool) -> Cost:
         "csq": (5, 7),  # row mean (sum), subtract, + c, square, row sum (+ 2 masks)
         "csq-uncentered": (3, 4),  # + c, square, row sum (+ mask)
         "linear": (1, 2),  # row sum (+ mask)
+        "based": (5, 6),  # square, halve, + s, + 1, row sum (+ mask): 1 + s + s²/2, by hand
     }[kernel][int(causal)]
     lower = dk * n + dv * n  # scale q (or features), divide by the row sums
     if kernel in ("csq",):
@@ -144,8 +152,11 @@ def _linear(kernel: str, causal: bool) -> Cost:
     n, dk, dv = N, DK, DV
     v = dv + 1
     d = feature_dim(kernel)
-    lower_order = kernel in ("csq", "csq-uncentered")
-    if kernel == "linear":
+    lower_order = kernel in ("csq", "csq-uncentered", "based")
+    if kernel == "based":
+        # by hand: x ⊗ x (d_k² products) and the 1/√2 on them, on keys and (scaled) queries
+        key_feats, query_feats = 2 * n * dk**2, 2 * n * dk**2 + n * dk
+    elif kernel == "linear":
         key_feats, query_feats = 4 * n * dk, 4 * n * dk  # elu + 1 (stable form): add, min, exp, select
     else:
         key_feats = n * d  # sym2([k, 1]) (or sym2(k))
@@ -155,6 +166,8 @@ def _linear(kernel: str, causal: bool) -> Cost:
     if causal:
         # intra-chunk weights: (+e), square, mask for the squared kernels; mask only for elu+1
         intra_ew = (3 if lower_order else 2) * n * C if kernel != "linear" else n * C
+        if kernel == "based":
+            intra_ew = 5 * n * C  # square, halve, + s, + 1, mask (by hand)
         ew += intra_ew + n * v + (n / C) * d * v  # intra + inter, state updates
         mm += 2 * n * C * dk + 2 * n * C * v  # C×C scores and weights @ [v, 1] per chunk
         loops = n / C
@@ -168,7 +181,9 @@ def _linear(kernel: str, causal: bool) -> Cost:
 def cost(kernel: str, algorithm: str, causal: bool) -> Cost:
     """The operation count of ``attention(kernel=..., algorithm=..., causal=...)`` for one head.
 
-    ``kernel``: ``softmax | poly2 | csq | csq-uncentered | linear``; ``algorithm``: ``quadratic | linear``.
+    ``kernel``: ``softmax | poly2 | csq | csq-uncentered | linear | based``; ``algorithm``: ``quadratic | linear``.
+    ``based`` (Arora et al. 2024: :math:`1 + s + s^2/2` with the unsymmetrized Taylor features,
+    :math:`D = 1 + d_k + d_k^2`) is counted by hand for the same two algorithms; nothing here implements it.
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel: unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")

@@ -1,0 +1,225 @@
+"""Every rule of R1, T7, B1 and R2 driven, on synthetic evidence found by key, to each verdict its reading
+allows; and the clock never decides: the same evidence with its timings replaced by wild values (as a
+loaded machine gives) reaches the same verdict and corrected statement.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from theorem.claims import b1_press as b1
+from theorem.claims import r1_crossover as r1
+from theorem.claims import r2_conflation as r2
+from theorem.claims import t7_csq_cost as t7
+from theorem.claims.ledger import Evidence, MissingEvidence, Verdict
+
+
+def ev(key, supports=None, measured=None, predicted=None, kind="numeric", **data):
+    return Evidence(kind, f"{key}: synthetic", supports, data, key=key, measured=measured, predicted=predicted)
+
+
+def loaded(evidence, factor):
+    """The same evidence with every timing (``timing.*``, ``benchmark.*``) rescaled by ``factor``, as load would."""
+    out = []
+    for e in evidence:
+        if e.key.startswith(("timing.", "benchmark.")) and isinstance(e.measured, (int, float)):
+            e = Evidence(e.kind, e.summary, e.supports, e.data, key=e.key, measured=e.measured * factor,
+                         predicted=e.predicted)
+        out.append(e)
+    return out
+
+
+def same_outcome(rule, evidence):
+    """The rule's outcome, asserted identical under 20× slower and 20× faster timings."""
+    base = rule(evidence)
+    for factor in (20.0, 0.05):
+        other = rule(loaded(evidence, factor))
+        assert (other.verdict, other.corrected) == (base.verdict, base.corrected)
+    return base
+
+
+# --- R1.a ---------------------------------------------------------------------------------------
+def r1a(sym_ok=True, counts_ok=True, share=0.5):
+    rows = [{"dk": 16, "measured_matmul": 100}, {"dk": 256, "measured_matmul": 1600}]
+    return [ev("symbolic.softmax", sym_ok), ev("symbolic.csq", True),
+            ev("counts.softmax", counts_ok, rows=rows, elementwise_over_matmul=share),
+            ev("timing.softmax-jnp", None, 1.0, kind="benchmark"), ev("timing.softmax-dpa", None, 0.4, kind="benchmark")]
+
+
+@pytest.mark.parametrize("kwargs,verdict", [
+    ({}, Verdict.HOLDS),
+    ({"share": 2.0}, Verdict.HOLDS_WITH_CONDITIONS),
+    ({"sym_ok": False}, Verdict.FAILS),
+    ({"counts_ok": False}, Verdict.FAILS),
+])
+def test_r1a_reaches_each_verdict(kwargs, verdict):
+    assert same_outcome(r1.rule_a, r1a(**kwargs)).verdict is verdict
+
+
+def test_r1a_without_its_counts_is_a_toolkit_error():
+    with pytest.raises(MissingEvidence):
+        r1.rule_a(r1a()[:2])
+
+
+# --- R1.b, R1.c ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("ok,verdict", [(True, Verdict.HOLDS), (False, Verdict.FAILS)])
+def test_r1b_reaches_each_verdict(ok, verdict):
+    out = r1.rule_b([ev("arithmetic", ok, {"d_cubed": 1}, {"d_cubed": 2 if not ok else 1})])
+    assert out.verdict is verdict and (out.counterexample is not None) == (not ok)
+
+
+@pytest.mark.parametrize("found,verdict", [(True, Verdict.FAILS), (False, Verdict.HOLDS)])
+def test_r1c_reaches_each_verdict(found, verdict):
+    own = ev("commenter", False, n_d_cubed=2048 * 128**3, n_squared_d=2048**2 * 128, linear_flops=8.0,
+             quadratic_flops=2.0)
+    fz = ev("fuzz.comparison", not found, counterexample={"d": 2, "n": 3}) if found else ev("fuzz.comparison", True)
+    out = r1.rule_c([fz, own])
+    assert out.verdict is verdict
+    if found:
+        assert out.counterexample == {"d": 2, "n": 3} and "8×" in out.corrected  # d²/n = 16384/2048
+
+
+# --- R1.d: decided by the FLOP count, the measured crossovers are context -------------------------
+def r1d(kappa, based=1.0, measured=(140.0, 500.0)):
+    sym = ev("symbolic.flop_crossover", None, kappa, 8435.0, kind="symbolic", n_star_over_d2_limit=str(kappa),
+             n_star_128=8435.0)
+    bsym = ev("symbolic.based_crossover", None, based, 16672.0, kind="symbolic", n_star_over_d2_limit=str(based),
+              n_star_128=16672.0)
+    bench = [ev(f"benchmark.crossover.d{dk}", None, m, 100.0, kind="benchmark", dk=dk, causal=False)
+             for dk, m in zip((8, 16), measured)]
+    return [sym, bsym, *bench, ev("literature.nauen2024", kind="literature")]
+
+
+@pytest.mark.parametrize("kappa,verdict", [
+    (0.5, Verdict.HOLDS_WITH_CONDITIONS), (r1.MUCH_GREATER, Verdict.HOLDS), (r1.MUCH_GREATER - 1e-9,
+                                                                           Verdict.HOLDS_WITH_CONDITIONS),
+    (None, Verdict.FAILS), (0.0, Verdict.FAILS),
+])
+def test_r1d_reaches_each_verdict(kappa, verdict):
+    assert same_outcome(r1.rule_d, r1d(kappa)).verdict is verdict
+
+
+def test_r1d_is_not_moved_by_the_measured_crossover():
+    # a measured crossover of 10·d² (as a loaded machine might give) does not make "n ≫ d²" hold
+    far = r1d(0.5, measured=(10 * 64.0, 10 * 256.0))
+    none = r1d(0.5, measured=(None, None))
+    assert r1.rule_d(far).verdict is r1.rule_d(none).verdict is Verdict.HOLDS_WITH_CONDITIONS
+
+
+def test_r1d_names_both_feature_maps_in_the_corrected_statement():
+    out = r1.rule_d(r1d(0.5005, based=1.001))
+    assert "0.50·d²" in out.corrected and "1.00·d²" in out.corrected and "1 + d + d²" in out.corrected
+
+
+# --- T7.a, T7.b -------------------------------------------------------------------------------
+def t7a(refuted=None, timing=1.0):
+    items = [ev(k, k != refuted, [1e-14] if k == "exactness.outputs" else (0 if k == "memory.forward" else None),
+                [1e-12] if k == "exactness.outputs" else None) for k in t7.DECIDING_A]
+    return items + [ev("timing.n.csq-linear", None, timing, 1.0, kind="benchmark"),
+                    ev("timing.n.csq-linear-causal", None, timing, 1.0, kind="benchmark"),
+                    ev("timing.d", None, 2.0, kind="benchmark")]
+
+
+@pytest.mark.parametrize("refuted", [None, *t7.DECIDING_A])
+def test_t7a_reaches_each_verdict(refuted):
+    out = same_outcome(t7.rule_a, t7a(refuted))
+    if refuted is None:
+        assert out.verdict is Verdict.HOLDS_WITH_CONDITIONS and out.corrected == t7.CORRECTED_A
+    else:
+        assert out.verdict is Verdict.FAILS and out.counterexample["key"] == refuted
+
+
+def test_t7a_a_quadratic_looking_clock_does_not_refute_it():
+    assert t7.rule_a(t7a(timing=2.0)).verdict is Verdict.HOLDS_WITH_CONDITIONS
+
+
+# --- B1.a, B1.b -------------------------------------------------------------------------------
+def b1a(first, slope_positive=True):
+    rows = [(512, 100, 100.0), (1024, 200, 200.0), (2048, 400, 400.0)]
+    return [ev("symbolic.count", not slope_positive, kind="symbolic"),
+            ev("counts.traced", first is None, [r[1] for r in rows], [r[2] for r in rows], rows=rows,
+               first_growth=first),
+            ev("timing.csq-linear", None, 1.0, 1.0, kind="benchmark",
+               rows=[{"n": n, "seconds": 1e-3 * n} for n, _, _ in rows])]
+
+
+@pytest.mark.parametrize("first,positive,verdict", [
+    ((512, 1024, 2.0), True, Verdict.FAILS),
+    (None, True, Verdict.FAILS),  # no doubling measured grows, but the closed form does: the whole range decides
+    (None, False, Verdict.HOLDS),
+])
+def test_b1a_reaches_each_verdict(first, positive, verdict):
+    assert same_outcome(b1.rule_a, b1a(first, positive)).verdict is verdict
+
+
+def b1b(flat_in_n=True, order_d2=False, counts_flat=True):
+    sym = ev("symbolic.per_token", flat_in_n and order_d2, kind="symbolic", per_token="4*D*(d_v+1)",
+             per_token_d="2*d**3", per_token_over_d3="2" if not order_d2 else "0",
+             per_token_over_d2="oo" if not order_d2 else "3", independent_of_n=flat_in_n, order_d2=order_d2)
+    counts = ev("counts.per_token", counts_flat, [10.0, 10.0] if counts_flat else [10.0, 12.0], 10.0)
+    return [sym, counts, ev("timing.per_token", None, 0.1, 0.0, kind="benchmark")]
+
+
+@pytest.mark.parametrize("kwargs,verdict,key", [
+    ({"order_d2": True}, Verdict.HOLDS, None),
+    ({}, Verdict.FAILS, None),  # independent of n, but Θ(d³): the reading's "of order d²" fails
+    ({"counts_flat": False}, Verdict.FAILS, "counts.per_token"),
+    ({"flat_in_n": False}, Verdict.FAILS, "symbolic.per_token"),
+])
+def test_b1b_reaches_each_verdict(kwargs, verdict, key):
+    out = same_outcome(b1.rule_b, b1b(**kwargs))
+    assert out.verdict is verdict
+    if key:
+        assert out.counterexample["key"] == key
+    elif verdict is Verdict.FAILS:
+        assert "Θ(d³)" in out.corrected and out.counterexample["per_token_over_d3"] == "2"
+
+
+# --- R2.a, R2.b -------------------------------------------------------------------------------
+def r2a(dims=(9, 9), predicted=None, status="ok", slope=2.0, exact=True):
+    rows = [{"n": n, "measured": m, "predicted": m, "status": status} for n, m in zip((8, 16), dims)]
+    return [ev("dimension.softmax", None, list(dims), list(predicted or dims), rows=rows),
+            ev("counts.softmax", None, [1, 4], [1, 4] if exact else [1, 5], slope=slope),
+            ev("timing.softmax", None, 2.0, kind="benchmark"), ev("literature.keles2022", kind="literature")]
+
+
+@pytest.mark.parametrize("kwargs,verdict", [
+    ({}, Verdict.HOLDS),
+    ({"dims": (9, 12)}, Verdict.FAILS),
+    ({"slope": 0.5}, Verdict.FAILS),
+    ({"exact": False}, Verdict.OPEN),
+    ({"status": "ill-defined"}, Verdict.OPEN),
+    ({"predicted": (9, 10)}, Verdict.OPEN),
+])
+def test_r2a_reaches_each_verdict(kwargs, verdict):
+    assert same_outcome(r2.rule_a, r2a(**kwargs)).verdict is verdict
+
+
+def r2b(same=True, differ=True, err=1e-14):
+    dims = {"softmax": {"measured": 12, "status": "ok"}, "csq": {"measured": 12 if same else 13, "status": "ok"}}
+    ranks = {"softmax_rank_lower_bound": 48 if differ else 15, "csq_rank": 15, "csq_closed_form": 15,
+             "csq_factorized_error": err}
+    return [ev("dimension.pair", None, **dims), ev("rank.pair", None, **ranks), ev("literature.keles2022")]
+
+
+@pytest.mark.parametrize("kwargs,verdict", [
+    ({}, Verdict.HOLDS), ({"same": False}, Verdict.OPEN), ({"differ": False}, Verdict.OPEN),
+    ({"err": 1e-3}, Verdict.OPEN),
+])
+def test_r2b_reaches_each_verdict(kwargs, verdict):
+    assert r2.rule_b(r2b(**kwargs)).verdict is verdict
+
+
+def t7b(refuted=None, timing=1.0):
+    items = [ev(k, k != refuted, {"exactness.grads": [1e-13], "counts.grad_ratio": [3.1, 3.2]}.get(k, 0))
+             for k in t7.DECIDING_B]
+    return items + [ev("timing.grad", None, timing, 1.0, kind="benchmark"), ev("literature.katharopoulos2020")]
+
+
+@pytest.mark.parametrize("refuted", [None, *t7.DECIDING_B])
+def test_t7b_reaches_each_verdict(refuted):
+    out = same_outcome(t7.rule_b, t7b(refuted))
+    if refuted is None:
+        assert out.verdict is Verdict.HOLDS_WITH_CONDITIONS and "3.10–3.20" in out.corrected
+    else:
+        assert out.verdict is Verdict.FAILS and out.counterexample["key"] == refuted
