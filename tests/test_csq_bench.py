@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from theorem.bench import attention as ba
+from theorem.bench import rank as br
 from theorem.bench.fits import fit_balance
 from theorem.bench.report_text import summary
 from theorem.experiments.records import load_record
@@ -159,3 +160,52 @@ def test_summary_renders_every_crossover_and_target_of_the_record():
 def test_quick_bench_runs_end_to_end(tmp_path):
     assert ba.main(["--quick", "--out", str(tmp_path), "--no-plot"]) == 0
     assert (tmp_path / "bench_attention_quick.json").exists()
+
+
+def test_the_printed_summary_fits_100_columns_and_prints_no_rss_figure():
+    rec = load_record("bench_attention")["result"]
+    text = summary(rec)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    # the peak temporaries printed for a quadratic program hold (nearly all of) its n×n float32 array
+    # (oracle: 4·n² bytes; the RSS rise misses the few pages already resident), never "0.0 MiB"
+    printed = re.findall(r"(sm-jnp|sm-dpa|csq-q|csq-q-c) (\d+\.\d) MiB \((xla|rss); n=(\d+)", text)
+    assert len(printed) == 4 * len(rec["dks"])
+    for _, mib, _, n in printed:
+        assert float(mib) * 2**20 >= 0.95 * 4 * int(n) ** 2
+
+
+def _no_run(*args, **kwargs):
+    raise AssertionError("computed before the options were checked")
+
+
+def test_bench_attention_without_a_flag_runs_the_quick_grid(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_run(profile, **kwargs):
+        seen["profile"] = profile
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(ba, "run", fake_run)
+    for argv, profile in (([], "quick"), (["--quick"], "quick"), (["--full"], "full")):
+        with pytest.raises(RuntimeError, match="stop"):
+            ba.main([*argv, "--out", str(tmp_path)])
+        assert seen.pop("profile") == profile
+
+
+def test_bench_attention_out_is_checked_before_any_computation(monkeypatch, tmp_path):
+    monkeypatch.setattr(ba, "run", _no_run)
+    f = tmp_path / "file"
+    f.write_text("x")
+    for bad, why in ((f, "not a folder"), (f / "sub", "cannot write there")):
+        with pytest.raises(ValueError, match=why) as err:
+            ba.main(["--out", str(bad)])
+        assert "\n" not in str(err.value)
+
+
+def test_bench_rank_json_is_checked_before_any_computation(monkeypatch, tmp_path):
+    monkeypatch.setattr(br, "measure_rank", _no_run)
+    monkeypatch.setattr(br, "PullbackProblem", _no_run)
+    for bad, why in ((tmp_path, "is a folder"), (tmp_path / "missing" / "r.json", "does not exist")):
+        with pytest.raises(ValueError, match=why) as err:
+            br.main(["--n", "8", "--d", "2", "--json", str(bad)])
+        assert "\n" not in str(err.value)

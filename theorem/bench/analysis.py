@@ -97,16 +97,19 @@ def analyse(result: dict, balance: MachineBalance) -> dict:
     except Exception as err:  # keep the run's data even if a fit fails
         fit = {"error": f"{type(err).__name__}: {err}"}
     out["balance_fit"] = fit
-    # memory: XLA temporaries at the largest n each method was compiled for
+    # memory: XLA temporaries (the compiled program's buffer assignment) at the largest n each method ran at;
+    # the RSS high-water mark of one call is kept beside it but under-reads (XLA reuses memory it holds)
     mem = []
     for dk in dks:
-        peak, at = {}, {}
+        temp, peak, at = {}, {}, {}
         for m in METHODS:
-            recs = [r for r in grid if r["method"] == m and r["dk"] == dk and r.get("peak_rss_bytes") is not None]
+            recs = [r for r in grid if r["method"] == m and r["dk"] == dk and r.get("temp_bytes") is not None
+                    and not r.get("skipped")]
             if recs:
                 r = max(recs, key=lambda r: r["n"])
-                peak[m], at[m] = r["peak_rss_bytes"], r["n"]
-        mem.append({"dk": dk, "peak_rss_bytes": peak, "n": at, "n_by_n_bytes": {m: 4 * at[m] ** 2 for m in at},
+                temp[m], peak[m], at[m] = r["temp_bytes"], r.get("peak_rss_bytes"), r["n"]
+        mem.append({"dk": dk, "temp_bytes": temp, "peak_rss_bytes": peak, "n": at,
+                    "n_by_n_bytes": {m: 4 * at[m] ** 2 for m in at},
                     "state_bytes": 4 * int(fl.feature_dim("csq", dk)) * (dk + 1)})
     out["memory"] = mem
     # targets

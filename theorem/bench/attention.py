@@ -16,9 +16,10 @@ measured on a finer grid and set beside the cost model's and the pure FLOP count
 (peak temporary memory).  Sizes whose quadratic program would need more than
 ``--max-gib`` of temporaries are skipped and say so.
 
-Profiles: ``--quick`` (n ≤ 2048, d_k ∈ {8, 16}; under a minute) and ``--full`` (the default:
-n = 128 … 32768, d_k ∈ {8, 16, 32, 64}; many minutes — run it with ``nice``).  Writes
-``bench_attention_<profile>.json`` and ``.png`` to ``--out`` (default ``out/``).
+Profiles: ``--quick`` (the default: n ≤ 2048, d_k ∈ {8, 16}; under a minute) and ``--full``
+(n = 128 … 32768, d_k ∈ {8, 16, 32, 64}; many minutes — run it with ``nice``).  Writes
+``bench_attention_<profile>.json`` and ``.png`` to ``--out`` (default ``out/``), which is checked
+(creatable, writable, not a file) before anything is computed.
 
 The pieces live in small modules, re-exported here: the methods and the timer
 (:mod:`theorem.numeric.attention_timing`), peak memory (:mod:`theorem.numeric.process_memory`), the
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from theorem.bench.analysis import analyse, targets
 from theorem.bench.fits import fit_balance, fit_exponent, measured_crossover
@@ -44,6 +44,7 @@ from theorem.numeric.attention_timing import (METHODS, Method, Timing, compile_m
                                               measure, time_interleaved)
 from theorem.numeric.process_memory import peak_rss_of_call
 from theorem.util.jsonable import jsonable
+from theorem.util.outpaths import writable_dir
 
 __all__ = [
     "METHODS", "Method", "PROFILES", "Timing", "compile_method", "time_interleaved", "measure", "matmul_rate",
@@ -72,8 +73,8 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str]) -> int:
     ap = _Parser(prog="d2check bench attention", description=__doc__.split("\n\n")[0])
     g = ap.add_mutually_exclusive_group()
-    g.add_argument("--quick", action="store_true", help="small grid, under a minute")
-    g.add_argument("--full", action="store_true", help="the full grid (the default)")
+    g.add_argument("--quick", action="store_true", help="small grid, under a minute (the default)")
+    g.add_argument("--full", action="store_true", help="the full grid (many minutes; run it with nice)")
     ap.add_argument("--n", type=_csv_ints("--n"), help="comma-separated sequence lengths (overrides the profile)")
     ap.add_argument("--dk", type=_csv_ints("--dk"), help="comma-separated head dimensions (overrides the profile)")
     ap.add_argument("--max-gib", type=float, default=4.0, help="skip programs needing more temporaries (GiB; default 4)")
@@ -87,12 +88,9 @@ def main(argv: list[str]) -> int:
         return int(err.code or 0)
     if not (args.max_gib > 0):
         raise ValueError(f"--max-gib must be > 0, got {args.max_gib}")
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a folder")
-    profile = "quick" if args.quick else "full"
+    out = writable_dir("--out", args.out)  # before any computation
+    profile = "full" if args.full else "quick"
     result = run(profile, ns=args.n, dks=args.dk, max_gib=args.max_gib, crossover=not args.no_crossover)
-    out.mkdir(parents=True, exist_ok=True)
     path = out / f"bench_attention_{profile}.json"
     path.write_text(json.dumps(jsonable(result), indent=1))
     if not args.no_plot:

@@ -21,6 +21,7 @@ from theorem.kernels import KERNEL_NAMES, get_kernel
 from theorem.numeric.predicted import predict_rank
 from theorem.numeric.pullback import PullbackProblem, dense_jacobian, measure_rank
 from theorem.util.jsonable import jsonable
+from theorem.util.outpaths import writable_file
 
 
 def main(argv: list[str]) -> int:
@@ -39,6 +40,8 @@ def main(argv: list[str]) -> int:
         raise ValueError("bad options (see d2check bench rank --help)") from None
     if args.n < 2 or args.d < 1 or args.small_n < 2:
         raise ValueError("--n and --small-n must be ≥ 2 and --d ≥ 1")
+    if args.json:
+        writable_file("--json", args.json)  # before any computation
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.n, args.d))

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from theorem.numeric.attention_timing import METHODS
 
-__all__ = ["summary"]
+__all__ = ["summary", "SHORT"]
+
+#: the widest line printed
+WIDTH = 100
+#: column labels of at most 10 characters, so that the printed tables fit 100 columns
+SHORT = {"softmax-jnp": "sm-jnp", "softmax-dpa": "sm-dpa", "csq-quadratic": "csq-q", "csq-quadratic-causal": "csq-q-c",
+         "csq-linear": "csq-lin", "csq-linear-causal": "csq-lin-c"}
+
+
+def _fmt(x, fmt: str) -> str:
+    width = int(fmt.split(".")[0])
+    return format(x, fmt) if x is not None else f"{'-':>{width}}"
 
 
 def summary(result: dict) -> str:
@@ -14,14 +27,18 @@ def summary(result: dict) -> str:
     lines.append(f"bench attention ({result['profile']}, float32, {result['machine']['backend']}, "
                  f"{result['machine']['cpus']} CPUs, load {result['machine']['load_average']}) in {result['seconds']:.0f} s")
     lines.append(f"  matmul {mm['before']['size']}² float32: {mm['flops_per_second'] / 1e9:.1f} GFLOP/s (best of before/after)")
-    lines.append("  time per call (ms), and ratios measured in this run:")
-    hdr = f"  {'d_k':>4} {'n':>6} " + " ".join(f"{m:>14}" for m in METHODS) + f" {'dpa/lin':>8} {'causal/nc':>9} {'lin %mm':>7}"
-    lines.append(hdr)
+    lines.append("  time per call (ms), measured in this run (" + ", ".join(f"{SHORT[m]} = {m}" for m in METHODS) + "):")
+    lines.append(f"  {'d_k':>4} {'n':>6} " + " ".join(f"{SHORT[m]:>10}" for m in METHODS))
     for r in result["ratios"]:
-        cells = " ".join(f"{r[m] * 1e3:14.3f}" if r[m] else f"{'-':>14}" for m in METHODS)
-        f = lambda x, fmt: (format(x, fmt) if x is not None else "-")  # noqa: E731
-        lines.append(f"  {r['dk']:>4} {r['n']:>6} {cells} {f(r['dpa_over_linear'], '8.1f'):>8} "
-                     f"{f(r['causal_over_noncausal'], '9.2f'):>9} {f(r['linear_fraction_of_matmul'] and 100 * r['linear_fraction_of_matmul'], '7.1f'):>7}")
+        lines.append(f"  {r['dk']:>4} {r['n']:>6} " + " ".join(f"{r[m] * 1e3:10.3f}" if r[m] else f"{'-':>10}"
+                                                             for m in METHODS))
+    lines.append("  ratios: dpa/lin = softmax-dpa over csq-linear, causal/nc = csq-linear causal over non-causal, "
+                 "lin %mm = the linear form's FLOP rate in % of the matmul's:")
+    lines.append(f"  {'d_k':>4} {'n':>6} {'dpa/lin':>9} {'causal/nc':>9} {'lin %mm':>8}")
+    for r in result["ratios"]:
+        pct = r["linear_fraction_of_matmul"] and 100 * r["linear_fraction_of_matmul"]
+        lines.append(f"  {r['dk']:>4} {r['n']:>6} {_fmt(r['dpa_over_linear'], '9.1f')} "
+                     f"{_fmt(r['causal_over_noncausal'], '9.2f')} {_fmt(pct, '8.1f')}")
     lines.append("  exponent of n (fit of log t on log n, n ≥ 1024; model: quadratic 2, linear 1):")
     for m, per in result["n_exponents"].items():
         lines.append("    " + f"{m:>22}: " + ", ".join(f"d_k={dk}: {v['exponent']:.2f}" for dk, v in per.items()))
@@ -50,16 +67,44 @@ def summary(result: dict) -> str:
                 f"d_k={x['dk']}{' causal' if x['causal'] else ''}: {x['n_star']:.0f}" for x in bf["refit_crossovers"]))
     mem = result.get("memory", [])
     if mem:
-        lines.append("  peak memory of one call above the memory before it (RSS high-water mark), at the largest n run:")
+        lines.append("  peak temporaries of one call at the largest n run, the larger of XLA's buffer assignment "
+                     "(xla) and the resident-memory rise (rss), beside one n×n float32 array:")
         for m in mem:
-            lines.append(f"    d_k={m['dk']:>3}: " + ", ".join(f"{k} {v / 2**20:.1f} MiB (n={m['n'][k]}; n×n float32 "
-                                                         f"{m['n_by_n_bytes'][k] / 2**20:.0f} MiB)"
-                                                         for k, v in m["peak_rss_bytes"].items())
-                         + f"; state of the linear form {m['state_bytes'] / 2**10:.1f} KiB")
+            cells = [f"{SHORT[k]} {v / 2**20:.1f} MiB ({src}; n={n}, n×n {4 * n * n / 2**20:.0f} MiB)"
+                     for k, (n, v, src) in _temporaries(result["grid"], m["dk"]).items()]
+            lines.append(f"    d_k={m['dk']:>3}: state of the linear form {m['state_bytes'] / 2**10:.1f} KiB")
+            lines.extend(f"      {c}" for c in cells)
     lines.append("  targets:")
     for t in result["targets"]:
         v = t["measured"]
         vs = "-" if v is None else (f"{v:.3g}")
         met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
         lines.append(f"    [{met:>12}] {t['target']}: {vs}")
-    return "\n".join(lines)
+    return "\n".join(_fit(line) for line in lines)
+
+
+def _temporaries(grid: list[dict], dk: int) -> dict[str, tuple[int, int, str]]:
+    """``{method: (n, bytes, source)}``: the peak temporaries of one call at the largest n each method ran at.
+
+    Two lower bounds, each exact where it sees the buffers: XLA's buffer assignment (``memory_analysis``),
+    which reports 0 for the jnp quadratic programs from n = 4096 on (those buffers are allocated outside
+    its accounting), and the rise of the resident-memory high-water mark over one call, which reads 0
+    where the allocator serves the call from memory the process already holds (small n).  Their maximum
+    is printed with the source it came from."""
+    out = {}
+    for m in METHODS:
+        recs = [r for r in grid if r["method"] == m and r["dk"] == dk and not r.get("skipped")
+                and (r.get("temp_bytes") is not None or r.get("peak_rss_bytes") is not None)]
+        if recs:
+            r = max(recs, key=lambda r: r["n"])
+            xla, rss = r.get("temp_bytes") or 0, r.get("peak_rss_bytes") or 0
+            out[m] = (r["n"], max(xla, rss), "xla" if xla >= rss else "rss")
+    return out
+
+
+def _fit(line: str, width: int = WIDTH) -> str:
+    """``line`` wrapped to ``width`` columns, continuation lines indented under it."""
+    if len(line) <= width:
+        return line
+    indent = " " * (len(line) - len(line.lstrip()) + 4)
+    return "\n".join(textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False))
