@@ -52,3 +52,13 @@ def test_the_shipped_record_is_readable_and_matches_its_spectrum():
         assert sv.size == min(r["measurement"]["samples"], r["ambient_dim"])
         assert int(np.sum(sv > r["measurement"]["tolerance"])) == r["measured"]
         assert spectrum_margins(sv, r["measured"], r["measurement"]["tolerance"]) == r["margins"]
+
+
+def test_the_rederived_whole_head_status_is_certified_and_equals_the_closed_form():
+    # the shipped re-derivation: the ‖Ω‖₂ tolerance certifies the count the Frobenius one left ill-defined
+    (ev,) = rev.rederived_full_head()
+    (row,) = ev.data["rows"]
+    assert row["recorded"]["status"] == "ill-defined" and row["rederived"]["status"] == "ok"
+    assert row["rederived"]["rank"] == row["predicted"] == 23520 and ev.data["agrees"]
+    assert row["omega_2"] < row["omega_frobenius"] / 100
+    assert "certified" in ev.summary
