@@ -8,18 +8,21 @@ Lemmas checked:
   ``α·C + O(α³)``: the relative error of the linear law falls ~100× per decade of ``α``;
 * centered CSQ's normalizer is exactly ``Σ_j S̃_ij² + n c²`` (the centered scores sum to 0), so it is
   never below ``n c²``; without centering it reaches 0 at ``S = −c``, where the weights are 0/0;
-* the ledger: T6.stab.grad returns ``holds`` from these measurements; T6.stab.sweep returns the
-  verdict that the reading's statement, applied by hand in the test, gives on the measured summaries, and a
-  ``fails`` carries the setting it failed on.
+* the ledger: T6.stab.grad returns ``holds`` from these measurements; in the quick profile T6.stab.sweep
+  is decided by the recorded full sweep: open exactly when no Newcombe interval (built here from scipy's
+  Wilson bounds) separates CSQ from poly2, and the widths cannot separate them at 5 seeds per rate.
 """
 
 from __future__ import annotations
+
+import math
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import example, given, note
 from hypothesis import strategies as st
+from scipy import stats
 
 from theorem.claims.ledger import Profile, Verdict, find, find_all
 from theorem.claims.t6_stability import READINGS
@@ -81,38 +84,41 @@ def test_gradient_reading_holds_from_its_measurements(results):
     assert grads["csq(shift=1, center=True)"]["measured"][-1] < grads["csq(shift=1, center=True)"]["measured"][0]
 
 
-def _oracle_relation(a: dict, b: dict) -> str:
-    """The comparison of the reading, written from its statement: a is *more* stable than b when its divergence
-    rate is lower by more than two standard errors (at least 1/N) or its trainable width is wider by a grid step,
-    and it is not worse on the other count."""
-    runs = min(a["runs"], b["runs"])
-    pooled = (a["divergence_rate"] + b["divergence_rate"]) / 2
-    margin = max(1 / runs, 2 * (2 * pooled * (1 - pooled) / runs) ** 0.5)
-    step = max(a["grid_spacing_decades"], b["grid_spacing_decades"])
-    rate = a["divergence_rate"] - b["divergence_rate"]
-    width = a["trainable_width_decades"] - b["trainable_width_decades"]
-    better = rate < -margin or width >= step - 1e-9
-    worse = rate > margin or width <= -step + 1e-9
-    return "mixed" if better and worse else "more" if better else "less" if worse else "same"
+def _separated(k1: int, n1: int, k2: int, n2: int) -> bool:
+    """Does Newcombe's 95 % interval of p₁ − p₂ (from scipy's Wilson bounds) exclude 0?"""
+    w1 = stats.binomtest(k1, n1).proportion_ci(method="wilson")
+    w2 = stats.binomtest(k2, n2).proportion_ci(method="wilson")
+    p1, p2 = k1 / n1, k2 / n2
+    return (p1 - p2 + math.hypot(w1.high - p1, p2 - w2.low) < 0) or (p1 - p2 - math.hypot(p1 - w1.low, w2.high - p2) > 0)
 
 
-def test_sweep_reading_agrees_with_the_statement_applied_by_hand(results):
+def test_sweep_reading_is_decided_by_the_recorded_full_sweep(results):
     res = results["T6.stab.sweep"]
     assert res.error is None, res.error
-    sweeps = find_all(res.evidence, "sweep")
-    assert sweeps
-    ok_pen, ok_any = [], []
-    for e in sweeps:
-        summ = e.data["summaries"]
-        for label in ("softmax", "poly2", "csq", "csq+penalty", "linear"):
-            assert 0.0 <= summ[label]["divergence_rate"] <= 1.0 and summ[label]["trainable_width_decades"] >= 0
-        good = {label: _oracle_relation(summ[label], summ["poly2"]) == "more"
-                and _oracle_relation(summ[label], summ["softmax"]) in ("more", "same") for label in ("csq", "csq+penalty")}
-        ok_pen.append(good["csq+penalty"])
-        ok_any.append(good["csq+penalty"] or good["csq"])
-    expected = (Verdict.HOLDS if all(ok_pen) else Verdict.HOLDS_WITH_CONDITIONS if any(ok_any) else Verdict.FAILS)
-    assert res.outcome.verdict is expected
-    if expected is Verdict.FAILS:
-        assert res.outcome.counterexample["setting"] in {e.data["name"] for e in sweeps}
-    record = find(res.evidence, "record.stability")  # the recorded full sweep, or a note that it is missing
+    record = find(res.evidence, "record.stability")
     assert record.supports is None
+    quick = find_all(res.evidence, "quick")
+    assert quick and all(e.supports is None for e in quick)
+    for e in quick:  # the smoke run trained every kernel and counted sensibly
+        for label in ("softmax", "poly2", "csq", "csq+penalty", "linear"):
+            s = e.data["summaries"][label]
+            assert 0 <= s["diverged_runs"] <= s["runs"] == len(e.data["seeds"]) * len(e.data["lrs"])
+    if record.data.get("missing"):
+        assert res.outcome.verdict is Verdict.OPEN
+        return
+    assert res.outcome.because.startswith("from the recorded full sweep")
+    separated = []
+    for setting in record.data["settings"]:
+        summ = setting["summaries"]
+        poly = summ["poly2"]
+        # with fewer seeds than a Wilson lower bound of n/n ≥ 0.8 needs, no width bracket separates anything
+        assert stats.binomtest(poly["seeds"], poly["seeds"]).proportion_ci(method="wilson").low < 0.8
+        for label in ("csq", "csq+penalty"):
+            if _separated(summ[label]["diverged_runs"], summ[label]["runs"], poly["diverged_runs"], poly["runs"]):
+                separated.append((setting["name"], label))
+    if not separated:
+        assert res.outcome.verdict is Verdict.OPEN and "cannot detect" in res.outcome.because
+    else:
+        assert res.outcome.verdict is not Verdict.OPEN
+    for label in ("softmax", "poly2", "csq+penalty"):
+        assert f"{label} " in res.outcome.because

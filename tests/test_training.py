@@ -290,18 +290,23 @@ def test_comparison_relations():
     assert compare(_summary(2, 3), _summary(0, 1))["relation"] == "mixed"
 
 
-def test_the_stability_rule_can_return_every_verdict():
-    good, bad = _summary(0, 3), _summary(2, 1)
+def test_summary_counts_runs_by_learning_rate():
+    s = _summary(div=1, width_points=2)
+    assert s["diverged_runs"] == round(s["divergence_rate"] * s["runs"]) == sum(s["diverged_by_lr_count"])
+    assert s["diverged_by_lr_count"] == [0] * (len(s["lrs"]) - 1) + [s["seeds"]]
+    assert s["train_count_by_lr"][:2] == [s["seeds"]] * 2
 
-    def setting(name, csq, poly, soft, csq_nopen=None):
-        return {"name": name, "summaries": {"csq+penalty": csq, "poly2": poly, "softmax": soft,
-                                             "csq": csq_nopen or csq}}
 
-    assert judge([setting("a", good, bad, good)])["verdict"] == "holds"
-    assert judge([setting("a", good, bad, good), setting("b", bad, good, good, bad)])["verdict"] == "holds-with-conditions"
-    out = judge([setting("a", good, good, good)])
-    assert out["verdict"] == "fails" and out["counterexample"]["setting"] == "a"
-    assert judge([{"name": "x", "summaries": {"softmax": good}}])["verdict"] == "open"
+def test_equal_kernels_are_open_not_fails():
+    # the former rule called CSQ as stable as poly2 "fails"; with intervals an equal count separates nothing
+    same = _summary(0, 3)
+
+    def setting(name, csq, poly, soft):
+        return {"name": name, "summaries": {"csq+penalty": csq, "poly2": poly, "softmax": soft, "csq": csq}}
+
+    out = judge([setting("a", same, same, same)])
+    assert out["verdict"] == "open" and "cannot detect" in out["because"]
+    assert judge([{"name": "x", "summaries": {"softmax": same}}])["verdict"] == "open"
 
 
 def test_sweep_json_round_trip_and_bad_input():

@@ -120,6 +120,11 @@ def summarize(stats: dict[str, Any], lrs, chance: float) -> dict[str, Any]:
     gstat = lambda k, f: float(f(pick(k))) if finite_runs.any() else float("nan")  # noqa: E731
     return {
         "runs": int(diverged.size),
+        "seeds": int(diverged.shape[0]),
+        "lrs": lrs.tolist(),
+        "diverged_runs": int(diverged.sum()),
+        "diverged_by_lr_count": diverged.sum(axis=0).astype(int).tolist(),
+        "train_count_by_lr": trains.sum(axis=0).astype(int).tolist(),
         "divergence_rate": float(diverged.mean()),
         "nonfinite_rate": float(nonfinite.mean()),
         "blowup_rate": float(blowup.mean()),
