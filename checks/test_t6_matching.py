@@ -148,7 +148,11 @@ def test_penalty_rule_reads_the_runs():
         return _penalty_evidence("csq", lam, runs)
 
     assert rule_penalty([ev(0.0, [0.2], [1.0]), ev(100.0, [0.001], [1.05])]).verdict == Verdict.HOLDS
-    assert rule_penalty([ev(0.0, [0.2], [1.0]), ev(100.0, [0.001], [1.5])]).verdict == Verdict.HOLDS_WITH_CONDITIONS
+    # (a) kept but +50% loss against the 10% bar: fails for cost (issue 12: it used to say holds-with-conditions)
+    assert rule_penalty([ev(0.0, [0.2], [1.0]), ev(100.0, [0.001], [1.5])]).verdict == Verdict.FAILS
+    # a smaller λ meets both bars where the largest does not: holds only at that λ
+    assert rule_penalty([ev(0.0, [0.2], [1.0]), ev(10.0, [0.005], [1.08]), ev(100.0, [0.001], [1.5])]).verdict \
+        == Verdict.HOLDS_WITH_CONDITIONS
     assert rule_penalty([ev(0.0, [0.2], [1.0]), ev(100.0, [0.05], [1.0])]).verdict == Verdict.FAILS
     # the worst seed decides "kept": one seed above 1% fails the reading even if the median is below
     assert rule_penalty([ev(0.0, [0.2, 0.2], [1.0, 1.0]), ev(100.0, [0.001, 0.02, 0.001], [1.0] * 3)]).verdict == Verdict.FAILS

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all, find_optional
+from theorem.claims.t4e_causal import gather_causal, rule_causal
 from theorem.kernels import KERNELS
 from theorem.numeric import matching as nm
 from theorem.symbolic import matching as sm
@@ -70,7 +71,13 @@ def _symbolic_evidence(kernel_name: str, reading: str) -> list[Evidence]:
     else:
         supports = region.everywhere
         why = f"f(t) = {region.weight}, f'(t) = {region.derivative} > 0 exactly on {region.region}"
-    return [
+    extra = []
+    if kernel_name == "csq-noshift":  # c = 0: 'above-vertex' asks every centred score > 0, which cannot be
+        proof = sm.centered_scores_sum()
+        extra.append(Evidence("symbolic", proof.statement, supports=None,
+                              data={"holds": proof.holds, "value": str(proof.value), "sum": str(proof.expr)},
+                              key="symbolic.conditions_unsatisfiable", measured=str(proof.value), predicted="0"))
+    return extra + [
         Evidence(
             "symbolic",
             f"{kernel_name}: {why}",
@@ -167,6 +174,15 @@ def rule_property(kernel_name: str, reading: str, evidence: list[Evidence]) -> O
         )
     names = cond.data["conditions"]
     text = "; ".join(nm.CONDITIONS[c] for c in names)
+    proof = find_optional(evidence, "symbolic.conditions_unsatisfiable")
+    if proof is not None and proof.data["holds"]:
+        return Outcome(
+            Verdict.FAILS,
+            f"violated at q = {cex['q']}, keys = {cex['keys']}; the conditions that would rescue it "
+            f"({', '.join(names)}) are unsatisfiable, proved: {proof.summary} "
+            f"(the search agrees: met by {cond.data['cases_meeting_conditions']} of {cond.data['cases_evaluated']} cases)",
+            counterexample=cex,
+        )
     if cond.data["cases_meeting_conditions"] == 0:
         return Outcome(
             Verdict.FAILS,
@@ -335,42 +351,14 @@ def rule_contrast(evidence: list[Evidence]) -> Outcome:
         f"exactly log(n − 1) for L ≤ −log(n − 1) (n = {ex['n']}, L = {ex['level']}: {ex['measured']:.4g})",
         corrected=(
             "Softmax gives the best of n keys half the mass with a score gap log(n − 1), at any score level. "
-            "Linear (elu+1) attention loses that contrast only where the distractors' scores are ≥ 0, where it "
-            "needs a gap (n − 2)(1 + L), linear in n; for distractor scores below −log(n − 1) the elu branch is "
-            "exponential and the gap is log(n − 1), as for softmax."
+            "In the scalar model (d_k = 1, q = 1; the case measured) linear (elu+1) attention loses that contrast "
+            "only where the distractors' scores are ≥ 0, where it needs a gap (n − 2)(1 + L), linear in n; for "
+            "distractor scores below −log(n − 1) the elu branch is exponential and the gap is log(n − 1), as for "
+            "softmax. For d_k > 1 the elu+1 weight φ(q)·φ(k) is no function of the score q·k, so a gap in score "
+            "units is not defined; the d_k = 1 result is the slice along one coordinate."
         ),
         counterexample=ex,
     )
-
-
-# ------------------------------------------------------------------------------------
-# T4.e: the causal part
-# ------------------------------------------------------------------------------------
-
-
-def gather_causal(profile: Profile) -> list[Evidence]:
-    return [
-        Evidence("literature", "Katharopoulos et al. 2020: linear (elu+1) attention trains and runs in O(n), "
-                 "with a quality gap to softmax on some tasks", supports=None, key="literature.katharopoulos2020"),
-        Evidence("literature", "Zhang et al. 2024 (Hedgehog): attribute the gap of linear attentions to missing "
-                 "low-entropy 'spikiness' and dot-product monotonicity; learned feature maps that restore them "
-                 "close much of the gap", supports=None, key="literature.zhang2024"),
-        Evidence("literature", "Arora et al. 2024 (Based): the recall quality of linear-time models is tied to "
-                 "their state size (a recall–throughput trade-off)", supports=None, key="literature.arora2024"),
-    ]
-
-
-def rule_causal(evidence: list[Evidence]) -> Outcome:
-    decisive = [e for e in find_all(evidence, "benchmark") if e.supports is not None]
-    if not decisive:
-        return Outcome(
-            Verdict.OPEN,
-            "a causal claim about trained models; the kernel-level readings (T4.a/b/d) show which properties "
-            "elu+1 lacks, the literature (Zhang et al. 2024) links such properties to quality, but nothing here "
-            "tests the 'which is why'",
-        )
-    ok = all(e.supports for e in decisive)
-    return Outcome(Verdict.HOLDS if ok else Verdict.FAILS, "; ".join(e.summary for e in decisive))
 
 
 READINGS: tuple[Reading, ...] = (
@@ -385,7 +373,8 @@ READINGS: tuple[Reading, ...] = (
     Reading(
         "T4.d",
         "Contrast: softmax gives the best of n keys half the mass with a score gap of only log(n − 1), while "
-        "linear (elu+1) attention, having removed exp(), needs a larger gap at every score level.",
+        "linear (elu+1) attention, having removed exp(), needs a larger gap at every score level (measured in "
+        "the scalar model: d_k = 1, query q = 1, where the elu+1 weight φ(q)φ(k) = φ(k) is a function of the score).",
         gather_contrast,
         rule_contrast,
     ),

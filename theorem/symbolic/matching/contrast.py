@@ -171,3 +171,63 @@ def contrast_gap_value(kernel: str, n: int, level: float, shift: float = 1.0) ->
         raise ValueError(f"n: the contrast gap is defined for n ≥ 3, got {n}")
     expr = contrast_gap(kernel).expr
     return float(expr.subs({N: n, L: sp.Float(level, 30), C: sp.Float(shift, 30)}).evalf(30))
+
+
+@dataclass(frozen=True)
+class ContrastCrossover:
+    r"""Where CSQ's gap :math:`\Delta^*(n, c)` meets softmax's :math:`\log(n-1)` at a fixed shift ``c``.
+
+    ``n_star``: the real root :math:`n^* \ge 3` of :math:`\Delta^*_{CSQ}(n, c) = \log(n-1)` (None when
+    CSQ already needs the larger gap at :math:`n = 3`); ``sharper_up_to``: the largest integer ``n`` at
+    which CSQ needs the smaller gap (0 when none); ``scaling``: the limit of
+    :math:`\Delta^*_{CSQ}/\log n` as :math:`n\to\infty` when the shift scales as ``c(n)`` (SymPy), by label.
+    """
+
+    shift: float
+    n_star: float | None
+    sharper_up_to: int
+    scaling: dict[str, str]
+
+
+_B = sp.Symbol("beta", real=True)
+_C0 = sp.Symbol("c_0", positive=True)
+
+#: shift schedules c(n) whose effect on the gap is derived in :func:`contrast_crossover`
+SHIFT_SCHEDULES: dict[str, sp.Expr] = {
+    "c = c0 (fixed)": _C0,
+    "c = c0·log(n)/√n": _C0 * sp.log(N) / sp.sqrt(N),
+    "c = c0/√n": _C0 / sp.sqrt(N),
+    "c = c0·√n": _C0 * sp.sqrt(N),
+}
+
+
+@lru_cache(maxsize=None)
+def contrast_crossover(shift: float = 1.0) -> ContrastCrossover:
+    r"""Solve :math:`\Delta^*_{CSQ}(n, c) = \log(n - 1)` for real :math:`n \ge 3` (bisection to 1e-12 on
+    the SymPy expressions), and the limit of :math:`\Delta^*_{CSQ}/\log n` under each shift schedule of
+    :data:`SHIFT_SCHEDULES`.  The difference is negative at :math:`n = 3` for small ``c`` and grows like
+    :math:`c\sqrt n`; the bracket is widened until it changes sign and the root checked unique on the
+    integers of :math:`[3, 4 n^*]`."""
+    if not shift > 0:
+        raise ValueError(f"shift: CSQ's contrast crossover needs c > 0, got {shift}")
+    gap = contrast_gap("csq").expr.subs(C, sp.Float(shift, 30))
+    diff = sp.lambdify(N, gap - sp.log(N - 1), "mpmath")
+    scaling = {
+        label: str(sp.limit(contrast_gap("csq").expr.subs(C, sched) / sp.log(N), N, sp.oo))
+        for label, sched in SHIFT_SCHEDULES.items()
+    }
+    if diff(3) >= 0:
+        return ContrastCrossover(shift, None, 0, scaling)
+    lo, hi = 3.0, 6.0
+    while diff(hi) < 0:
+        lo, hi = hi, 2 * hi
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if diff(mid) < 0 else (lo, mid)
+        if hi - lo <= 1e-12 * hi:
+            break
+    n_star = 0.5 * (lo + hi)
+    signs = [diff(m) < 0 for m in range(3, int(4 * n_star) + 2)]
+    if signs != sorted(signs, reverse=True):
+        raise ArithmeticError(f"csq contrast at c = {shift}: more than one crossing with log(n − 1) in [3, {4 * n_star:.0f}]")
+    return ContrastCrossover(shift, float(n_star), sum(signs) + 2, scaling)
