@@ -210,10 +210,20 @@ def test_r2b_reaches_each_verdict(kwargs, verdict):
     assert r2.rule_b(r2b(**kwargs)).verdict is verdict
 
 
-def t7b(refuted=None, timing=1.0):
+def penalty(name, growth, square=0):
+    rows = [{"n": n, "forward_and_backward": int(100 * (n / 256) ** growth), "square": [[n, n]] * square}
+            for n in (256, 1024)]
+    return ev(f"penalty.{name}", (square == 0 and growth < 1.5) if name == "exact" else None,
+              [r["forward_and_backward"] for r in rows], [50, 200], rows=rows, growth_exponent=growth,
+              square_arrays=square)
+
+
+def t7b(refuted=None, timing=1.0, penalty_linear=True):
     items = [ev(k, k != refuted, {"exactness.grads": [1e-13], "counts.grad_ratio": [3.1, 3.2]}.get(k, 0))
              for k in t7.DECIDING_B]
-    return items + [ev("timing.grad", None, timing, 1.0, kind="benchmark"), ev("literature.katharopoulos2020")]
+    exact = penalty("exact", 1.0) if penalty_linear else penalty("exact", 2.0, square=3)
+    return items + [exact, penalty("moments", 1.0), penalty("sampled", 1.0),
+                    ev("timing.grad", None, timing, 1.0, kind="benchmark"), ev("literature.katharopoulos2020")]
 
 
 @pytest.mark.parametrize("refuted", [None, *t7.DECIDING_B])
@@ -223,3 +233,10 @@ def test_t7b_reaches_each_verdict(refuted):
         assert out.verdict is Verdict.HOLDS_WITH_CONDITIONS and "3.10–3.20" in out.corrected
     else:
         assert out.verdict is Verdict.FAILS and out.counterexample["key"] == refuted
+
+
+def test_t7b_fails_when_the_penalty_gradient_is_quadratic():
+    out = same_outcome(t7.rule_b, t7b(penalty_linear=False))
+    assert out.verdict is Verdict.FAILS and out.counterexample["key"] == "penalty.exact"
+    assert out.counterexample["growth_exponent"] == 2.0 and "n^2.00" in out.corrected
+    assert "3 arrays with two axes ≥ n" in out.corrected and "1,600" in out.corrected  # 100·4²
