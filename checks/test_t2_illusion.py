@@ -71,7 +71,7 @@ def test_reading_b_verdict_and_scope(results):
     res = results["T2.b"]
     assert res.verdict == "holds-with-conditions"
     kinds = [e.kind for e in res.evidence]
-    assert kinds.count("literature") == 2  # Keles et al. 2022, Alman & Song 2023
+    assert kinds.count("literature") == 3  # Keles et al. 2022, Alman & Song 2023, Gupta et al. 2025
     assert find(res.evidence, "literature.keles2022").supports is None
     assert find(res.evidence, "record.eps_rank_sweep").supports is None  # the committed sweep is context
 

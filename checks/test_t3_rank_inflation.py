@@ -5,16 +5,18 @@ Lemmas checked:
 * (a) ``rank S ≤ min(n, d, d_k)`` on every input Hypothesis draws (degenerate families too),
   with equality ``min(rank X, d_k)`` for generic weights;
 * (b) exact rank of softmax A = number of distinct tokens at M = I for every small integer
-  token set (SymPy certificate); the minimal input with rank < n is a repeated token, and
-  special weights (M = 0) do it with distinct tokens;
+  token set (SymPy certificate); the headline input with rank < n is a repeated token with
+  d ≥ 2, n > d and rank X = d, and special weights (M = 0) do it with distinct tokens;
 * (c) the ε-rank never exceeds the n-independent Taylor bound, and it is far below n for
   small score bounds: the ledger's counterexample is such an input;
 * (d) causal linear attention has exact rank n and its output is computed by prefix sums:
-  the minimal counterexample is n = 2, d_k = 1;
+  the headline is the panel case (n = 64, d_k = 4), the minimal one in the regime n > d_k ≥ 2 is n = 3, d_k = 2;
 * each ledger reading returns its verdict without error; each rule can come out otherwise.
 """
 
 from __future__ import annotations
+
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -90,9 +92,13 @@ def test_rank_one_scores_still_give_full_rank():
 def test_reading_b_counterexample_is_a_repeated_token(results):
     res = results["T3.b"]
     assert res.verdict == "holds-with-conditions"
-    cex = res.outcome.counterexample
-    assert cex["tokens"] == [["0"], ["0"]] and cex["exact_rank"] == 1
-    weights_search = find(res.evidence, "fuzz.weights").data
+    cex = res.outcome.counterexample  # the headline lives in the claim's regime: d ≥ 2, n > d, rank X = d
+    x = np.array([[float(Fraction(v)) for v in row] for row in cex["tokens"]])
+    n, d = x.shape
+    assert d >= 2 and n > d and np.linalg.matrix_rank(x) == d
+    distinct = len({tuple(row) for row in x.tolist()})
+    assert cex["exact_rank"] == distinct < n  # a repeated token, rank = number of distinct tokens
+    weights_search = find(res.evidence, "fuzz.weights").data  # secondary: special weights, distinct tokens
     assert weights_search["found"] and weights_search["counterexample"]["weights"] == [[["0"]]]
 
 
@@ -128,6 +134,7 @@ def test_reading_c_fails_with_a_small_score_counterexample(results):
     res = results["T3.c"]
     assert res.verdict == "fails"
     cex = res.outcome.counterexample
+    assert cex["n"] > cex["d"] >= 2  # in the claim's regime
     a = er.softmax_attention(er.softmax_scores(cex["n"], cex["d"], cex["B"]))
     again = er.eps_rank(a, cex["eps"], method="svd")
     assert again.upper < cex["n"] / 2  # the counterexample replays
@@ -158,8 +165,10 @@ def test_causal_linear_attention_is_full_rank_and_linear_time(n, dk, seed):
 def test_reading_d_minimal_counterexample(results):
     res = results["T3.d"]
     assert res.verdict == "fails"
-    cex = res.outcome.counterexample
-    assert (cex["n"], cex["d_k"]) == (2, 1) and cex["exact_rank"] == 2
+    cex = res.outcome.counterexample  # headline: the panel case, in the regime n > d_k ≥ 2
+    assert cex["n"] > cex["d_k"] >= 2 and cex["exact_rank"] == cex["n"] and cex["prefix_sum_rel_error"] < 1e-12
+    minimal = find(res.evidence, "fuzz.minimal").data["counterexample"]  # secondary: the smallest in the regime
+    assert (minimal["n"], minimal["d_k"]) == (3, 2) and minimal["exact_rank"] == 3
     cases = find(res.evidence, "cases.causal_linear").data["cases"]  # the chunked algorithm, counted
     assert all(c["prefix_sum_rel_error"] < 1e-12 and c["exact_rank"] == c["n"] for c in cases)
     largest = max(cases, key=lambda c: c["n"])

@@ -162,8 +162,15 @@ def test_measured_eps_rank_never_exceeds_the_taylor_bound(b, d):
     assert er.taylor_eps_rank_bound(b, 1e-2, d, 10**6) == er.taylor_eps_rank_bound(b, 1e-2, d, 10**7)
 
 
-def test_threshold_curve():
-    np.testing.assert_allclose(er.alman_song_threshold([1, math.e**4]), [0.0, 2.0])
+def test_threshold_curve_is_in_score_units():
+    # Alman & Song bound the entries of Q, K by B_e with A = exp(QKᵀ/d): scores ≤ B_e², so the
+    # entry threshold √(ln n) is ln n in score units
+    np.testing.assert_allclose(er.alman_song_threshold([1, math.e**4]), [0.0, 4.0])
+    np.testing.assert_allclose(er.alman_song_entry_threshold([1, math.e**4]), [0.0, 2.0])
+    rng = np.random.default_rng(0)
+    d, be = 6, 0.7
+    q, k = rng.uniform(-be, be, (20, d)), rng.uniform(-be, be, (20, d))
+    assert np.max(np.abs(q @ k.T / d)) <= be**2
 
 
 def test_softmax_scores_have_the_requested_bound_and_rank():
@@ -177,7 +184,7 @@ def test_sweep_records_pair_measured_with_bound():
     assert len(recs) == 4
     for r in recs:
         assert r["lower"] <= r["rank"] <= r["upper"] and r["lower"] <= r["taylor_bound"]
-        assert r["sqrt_log_n"] == pytest.approx(math.sqrt(math.log(r["n"])))
+        assert r["log_n"] == pytest.approx(math.log(r["n"]))
 
 
 # --------------------------------------------------------------------------------

@@ -9,10 +9,13 @@ measurement on random inputs is not a worst case).  The readings say which is wh
   feature map (linear, poly2, every CSQ variant) give exact attention in ``O(n·D·d_v)``.
   Evidence: their exact rank ≤ ``D`` at every n, equal to the closed forms, and the
   factorized algorithm reproducing the quadratic output.
-* **T2.b** for softmax itself the n² is avoidable.  Proven elsewhere, conditionally:
-  not exactly (Keles et al. 2022, under SETH); approximately iff the scores are bounded by
-  ``B = o(√log n)`` (Alman & Song 2023).  Evidence here: ε-rank against n for small and large
-  ``B`` — consistent with, but no proof of, that split.
+* **T2.b** for softmax itself the n² is avoidable.  Proven elsewhere, conditionally, each result
+  under its own conditions on the head dimension d and the score bound B = max|S_ij|: for
+  d = ω(log n) not even approximately (Keles et al. 2022, under SETH); for d = O(log n)
+  approximately iff B = o(log n) (Alman & Song 2023 bound the entries of Q, K by o(√log n) with
+  A = exp(QKᵀ/d), i.e. scores by o(log n)); for constant d, approximately to error ε in
+  Õ(n^{2−1/d}) time for any B (Gupta et al. 2025).  Evidence here: ε-rank against n for small
+  and large ``B`` — consistent with, but no proof of, that split.
 * **T2.c** the n² comes from the *normalization* step.  The row division never changes the
   rank, costs ``O(n)`` per row given the row sums, and the unnormalized ``exp(S)`` is already
   of rank n: refuted.
@@ -159,7 +162,8 @@ def gather_b(profile: Profile) -> list[Evidence]:
         Evidence(
             "numeric",
             f"ε-rank (ε = {eps:g}) of softmax A on random inputs, d = {cfg['d']}: saturates in n for B ∈ {sat}, grows "
-            f"with n for B ∈ {grow} (√ln n ∈ [{table[min(table)]['sqrt_log_n_max']:.2f}] at the largest n); "
+            f"with n for B ∈ {grow} (the Alman–Song threshold in score units, ln n, is "
+            f"{table[min(table)]['log_n_max']:.2f} at the largest n); "
             + "; ".join(f"B={b:g}: slope {t['slope']:.2f}" for b, t in table.items()),
             supports=None,
             data={"growth": {str(b): t for b, t in table.items()}, "saturating": sat, "growing": grow,
@@ -176,7 +180,7 @@ def gather_b(profile: Profile) -> list[Evidence]:
             key="scope",
         ),
         sweep_record_evidence(eps),
-        *literature("keles2022", "alman_song2023"),
+        *literature("keles2022", "alman_song2023", "gupta2025"),
     ]
 
 
@@ -195,11 +199,15 @@ def rule_b(evidence: list[Evidence]) -> Outcome:
         f"proven results (Keles et al. 2022; Alman & Song 2023) make it conditional on the score bound; the ε-ranks "
         f"measured here agree: they saturate in n for B ≤ {max(sat):g} and grow with n for B ≥ {min(grow):g}",
         corrected=(
-            "For softmax the n² is avoidable only approximately and only for bounded scores: with d = O(log n) and "
-            "B = o(√log n), attention is approximable in n^{1+o(1)} time (Alman & Song 2023); for B = Ω(√log n), "
-            "or for exact computation, no truly subquadratic algorithm exists unless SETH fails (Alman & Song 2023; "
-            "Keles et al. 2022). It is not an artefact in general. The measurements here (random inputs) "
-            "illustrate the split and prove neither side."
+            "For softmax the n² is avoidable only approximately, and only under conditions on the head dimension d "
+            "and the score bound B = max|S_ij|: with d = O(log n) and B = o(log n) (entries of Q, K bounded by "
+            "o(√log n) with A = exp(QKᵀ/d)) attention is approximated to additive error 1/poly(n) in n^{1+o(1)} "
+            "time, and with B of order log n no truly subquadratic algorithm exists unless SETH fails (Alman & Song "
+            "2023); with constant d it is approximated to error ε in Õ(n^{2−1/d}) time for any B, with factors "
+            "polylogarithmic in B and 1/ε (Gupta et al. 2025) — subquadratic, not linear; the SETH lower bound for "
+            "exact or approximate computation holds for d = ω(log n) (Keles et al. 2022). No exact subquadratic "
+            "algorithm for softmax is cited. It is not an artefact in general. The measurements here (random "
+            "inputs) illustrate the split and prove neither side."
         ),
     )
 

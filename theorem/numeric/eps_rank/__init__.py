@@ -44,10 +44,12 @@ C(r+p, p)`` (the ``k``-th Hadamard power of a rank-``r`` matrix lies in the span
 ``‖D⁻¹(exp S − P)‖₂ ≤ (e^B/n)·n·R_p(B)``; and ``σ₁(A) ≥ 1`` because ``A1 = 1``.  The bound is
 loose (polynomial approximations better than Taylor's exist: Alman & Song 2023 use them),
 but it is the n-independence that matters: for bounded ``B`` the ε-rank saturates, while for
-large ``B`` the degree ``p`` and with it the bound exceed ``n``.  Alman & Song 2023 place the
-transition at ``B ≈ √(log n)`` (for ``d = O(log n)``, worst-case inputs, under SETH); the sweep
-draws that curve beside measured ε-ranks of random inputs, which illustrate but cannot
-prove a worst-case statement.
+large ``B`` the degree ``p`` and with it the bound exceed ``n``.  Alman & Song 2023 bound the
+entries of ``Q, K`` by ``B_e`` with ``A = exp(QKᵀ/d)``, so the score bound is ``B = B_e²``; they place
+the transition at ``B_e = Θ(√log n)``, i.e. at a score bound of order ``ln n`` (for ``d = O(log n)``,
+worst-case inputs, additive error ``1/poly(n)``, the hard side under SETH).  The sweep draws
+``B = ln n`` beside measured ε-ranks of random inputs, which illustrate but cannot prove a
+worst-case statement.
 """
 
 from __future__ import annotations
@@ -66,7 +68,12 @@ from theorem.numeric.eps_rank.softmax_sweep import (
     softmax_eps_rank_sweep,
     softmax_scores,
 )
-from theorem.numeric.eps_rank.taylor import alman_song_threshold, taylor_degree, taylor_eps_rank_bound
+from theorem.numeric.eps_rank.taylor import (
+    alman_song_entry_threshold,
+    alman_song_threshold,
+    taylor_degree,
+    taylor_eps_rank_bound,
+)
 
 __all__ = [
     "EPS",
@@ -81,6 +88,7 @@ __all__ = [
     "taylor_degree",
     "taylor_eps_rank_bound",
     "alman_song_threshold",
+    "alman_song_entry_threshold",
     "softmax_scores",
     "softmax_attention",
     "softmax_eps_rank_sweep",

@@ -27,7 +27,8 @@ def softmax_scores(n: int, d: int, b: float, *, dk: int | None = None, seed: int
 
     ``X``, ``W_Q``, ``W_K`` (entries N(0, 1), N(0, 1/d), N(0, 1/d)) are drawn in that order from
     ``np.random.default_rng([seed, n, d, d_k])``.  ``rank S = min(n, d, d_k)`` (generic).  Rescaling is a
-    temperature: ``B`` is the score bound of Alman & Song 2023.
+    temperature.  ``B`` bounds the scores; Alman & Song 2023 bound the entries of ``Q, K`` instead, by ``√B``
+    in their normalization ``A = exp(QKᵀ/d)`` (:func:`~theorem.numeric.eps_rank.taylor.alman_song_threshold`).
     """
     for name, v in (("n", n), ("d", d)):
         if not isinstance(v, (int, np.integer)) or v < 1:
@@ -65,7 +66,8 @@ def softmax_eps_rank_sweep(
     """ε-rank of softmax attention for every ``(n, B)`` and every ``ε``.
 
     One record per ``(n, B, ε)`` with the measured interval, the estimate, the Taylor bound
-    ``min(n, C(r+p, p))`` beside it, ``r = min(n, d, d_k)``, and ``√(ln n)``.  With
+    ``min(n, C(r+p, p))`` beside it, ``r = min(n, d, d_k)``, and ``ln n`` (the Alman–Song threshold in
+    score units, :func:`~theorem.numeric.eps_rank.taylor.alman_song_threshold`).  With
     ``method="auto"``, an ``(n, B)`` whose ε-rank at a previous ``n ≥ 512`` exceeded a quarter
     of that ``n`` skips the sketch and goes straight to the dense route.
     """
@@ -94,7 +96,7 @@ def softmax_eps_rank_sweep(
                     "rank": er.rank, "lower": er.lower, "upper": er.upper, "method": er.method,
                     "taylor_bound": taylor_eps_rank_bound(b, e, r, n),
                     "taylor_degree": taylor_degree(b, e),
-                    "sqrt_log_n": float(alman_song_threshold(n)),
+                    "log_n": float(alman_song_threshold(n)),
                     "seconds": round(time.perf_counter() - start, 3),
                 })
             if n >= 512 and res[e_min].upper > n / 4:  # a sizeable fraction of n: the sketch would not pay off

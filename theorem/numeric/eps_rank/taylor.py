@@ -1,4 +1,4 @@
-"""The n-independent Taylor bound on the ε-rank of softmax attention, and the Alman–Song threshold."""
+"""The n-independent Taylor bound on the ε-rank of softmax attention, and the Alman–Song threshold (score units)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from jaxtyping import Float
 
 from theorem.numeric.eps_rank.result import check_eps
 
-__all__ = ["taylor_degree", "taylor_eps_rank_bound", "alman_song_threshold"]
+__all__ = ["taylor_degree", "taylor_eps_rank_bound", "alman_song_threshold", "alman_song_entry_threshold"]
 
 
 def _log_taylor_tail(b: float, p: int) -> float:
@@ -64,9 +64,22 @@ def taylor_eps_rank_bound(b: float, eps: float, r: int, n: int) -> int:
 
 
 def alman_song_threshold(n: int | float | Sequence[int | float] | np.ndarray) -> Float[np.ndarray, "*shape"]:
-    """``√(ln n)``: the score bound where Alman & Song 2023 place the fast/hard transition
-    (up to constants they leave unspecified); elementwise, a 0-d array for a scalar ``n``."""
+    r"""``ln n``: the order of the score bound at which Alman & Song 2023 place the fast/hard transition,
+    in score units ``B_S = max|S_ij|``; elementwise, a 0-d array for a scalar ``n``.
+
+    Alman & Song bound the *entries* of ``Q, K`` by ``B`` with ``A = exp(QKᵀ/d)``, so the scores obey
+    ``|S_ij| ≤ d·B²/d = B²``.  Their upper bound (``d = O(log n)``, ``B = o(√log n)``: an ``n^{1+o(1)}``
+    approximation to additive error ``1/poly(n)``) and their SETH lower bound (``B = Θ(√log n)``) place the
+    transition at ``B² = Θ(log n)`` in score units: of order ``ln n``, with constants they leave unspecified.
+    (Entry units: :func:`alman_song_entry_threshold`.)
+    """
     n = np.asarray(n, dtype=np.float64)
     if np.any(n < 1):
         raise ValueError("n must be ≥ 1")
-    return np.asarray(np.sqrt(np.log(n)))
+    return np.asarray(np.log(n))
+
+
+def alman_song_entry_threshold(n: int | float | Sequence[int | float] | np.ndarray) -> Float[np.ndarray, "*shape"]:
+    """``√(ln n)``: the same transition in Alman & Song 2023's own units, the bound ``B`` on the entries of
+    ``Q`` and ``K`` (:func:`alman_song_threshold` is its square, the score bound)."""
+    return np.asarray(np.sqrt(alman_song_threshold(n)))
