@@ -8,7 +8,8 @@ Lemmas checked:
   non-zero control residual is an optimizer failure, not a limit of the model;
 * degree-``p`` attention is *not* a re-scaling of degree 2: for ``p ≥ 4`` the weights differ
   (the pattern sharpens), so the targets are genuinely different functions;
-* the ledger's probe returns ``open`` with one of the rule's named patterns, and the numbers in
+* the ledger's probe returns ``open`` with one of the rule's named patterns, every realizable control
+  (p = 2, every depth, every width ≥ 2d) is reported, the function-space dimensions sit beside, and the numbers in
   its table are finite residuals in [0, ∞).
 """
 
@@ -74,3 +75,18 @@ def test_the_ledger_probe_is_open_with_a_named_pattern(probe_result):
     table = np.asarray(data["residual"], dtype=float)
     assert table.shape == (len(data["degrees"]), len(data["depths"]), len(data["widths"]))
     assert np.all(table >= 0)
+
+
+def test_every_control_and_the_dimension_counts_are_reported(probe_result):
+    data = find(probe_result.evidence, "probe").data
+    controls = data["pattern"]["controls"]
+    assert {(c["depth"], c["width"]) for c in controls} == {
+        (L, w) for L in data["depths"] for w in data["widths"] if w >= 2 * data["d"]}
+    assert (data["pattern"]["pattern"] == "optimizer-unreliable") == any(not c["fitted"] for c in controls)
+    algebra = find(probe_result.evidence, "algebra.dimension")
+    d = algebra.data["settings"]["d"]
+    for row in algebra.data["rows"]:
+        assert row["ok"] and row["saturated"] and row["rank"] <= row["parameters"]
+        if "p" in row:
+            assert row["rank"] == 2 * d * d - 1
+    assert "exact-algebra probe" in probe_result.outcome.because

@@ -14,7 +14,12 @@ table shows; the rule classifies the table into a fixed set of patterns (see
 measured, with the numbers.  Quick profile: d = 3, n = 6, p ∈ {2, 4}, L ∈ {1, 2}, width 6,
 8 restarts × 400 steps; full profile: p ∈ {2, 4, 8}, L ∈ {1, 2, 3}, widths {6, 12}, 8 restarts ×
 1000 steps (the experiment ``depth``, ``python -m theorem.experiments depth``, records the same numbers in
-``theorem/data/records/depth.json``, which the notebook plots).  Evidence keys: ``probe``, ``record.depth`` (quick profile: the recorded full probe, as context).
+``theorem/data/records/depth.json``, which the notebook plots).  Every realizable control (p = 2 at every
+depth and every width ≥ 2d) is reported; one that fails makes the pattern ``optimizer-unreliable`` (a minimum
+over widths no longer hides it).  Beside it, the exact-algebra probe: the function-space dimension (Jacobian
+rank) of degree-p attention (closed form 2d² − 1) and of L-layer quadratic stacks (3d² − 1 at L = 1), which
+is a necessary condition for containment only.  Evidence keys: ``probe``, ``algebra.dimension``,
+``record.depth`` (quick profile: the recorded full probe, as context).
 """
 
 from __future__ import annotations
@@ -27,13 +32,14 @@ import numpy as np
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_optional
 from theorem.experiments.records import load_record
 from theorem.training.depth import FULL_PROBE, QUICK_PROBE, run_probe
+from theorem.training.function_dimension import polynomial_dimension, stack_dimension
 from theorem.util.precision import float64
 
 PATTERN_WORDS = {
     "consistent-with-6.2": "depth log₂ p fits degree-p attention and one layer less does not: consistent with 6.2 at these sizes",
     "depth-does-not-help": "extra depth does not lower the residual for p ≥ 4: no support for 6.2 from this probe",
     "depth-helps-but-no-fit": "depth lowers the residual but depth log₂ p does not reach a fit: partial support at best",
-    "optimizer-unreliable": "the optimizer did not fit the realizable control (p = 2, one layer): the probe is inconclusive",
+    "optimizer-unreliable": "the optimizer did not fit a realizable control (p = 2 at some depth and width ≥ 2d): the probe is inconclusive",
     "mixed": "no consistent pattern across degrees",
 }
 
@@ -44,10 +50,54 @@ REALIZABLE = 1e-3  # the p = 2, L = 1 control must reach this
 DEPTH_GAIN = 3.0  # "depth helps" needs the residual to drop by this factor
 
 
+def controls(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every realizable control of the table: ``p = 2`` at every depth and every width ``w ≥ 2d`` (one layer
+    realises it exactly; further layers with ``W_V = 0`` leave it unchanged), each with its residual."""
+    res = np.asarray(result["residual"], dtype=np.float64)
+    degrees, depths, widths, d = result["degrees"], result["depths"], result["widths"], result["d"]
+    if 2 not in degrees:
+        return []
+    i = degrees.index(2)
+    per = result.get("residual_restarts")  # every restart, when the probe recorded them
+    out = []
+    for j, L in enumerate(depths):
+        for k, w in enumerate(widths):
+            if w < 2 * d:
+                continue
+            c = {"depth": L, "width": w, "residual": float(res[i, j, k]), "fitted": bool(res[i, j, k] <= REALIZABLE)}
+            if per is not None:
+                r = np.asarray(per[i][j][k], dtype=np.float64)
+                c["restarts_fitted"], c["restarts"] = int(np.sum(r <= REALIZABLE)), int(r.size)
+            out.append(c)
+    return out
+
+
+def nesting_violations(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cells beaten DEPTH_GAIN× by an architecture they contain: a smaller stack (depth ``L' ≤ L``, width
+    ``w' ≤ w``, zero-padded, extra layers with ``W_V = 0``) is a special case of a larger one, so the larger
+    one's optimum is at most the smaller one's; a larger residual is the optimizer's, not the model's."""
+    res = np.asarray(result["residual"], dtype=np.float64)
+    degrees, depths, widths = result["degrees"], result["depths"], result["widths"]
+    out = []
+    for i, p in enumerate(degrees):
+        for j, L in enumerate(depths):
+            for k, w in enumerate(widths):
+                inner = [(float(res[i, jj, kk]), LL, ww) for jj, LL in enumerate(depths) for kk, ww in enumerate(widths)
+                         if LL <= L and ww <= w and (LL, ww) != (L, w)]
+                if not inner:
+                    continue
+                r_in, LL, ww = min(inner)
+                if res[i, j, k] > FIT and res[i, j, k] >= DEPTH_GAIN * r_in:
+                    out.append({"degree": p, "depth": L, "width": w, "residual": float(res[i, j, k]),
+                                "contained": {"depth": LL, "width": ww, "residual": r_in}})
+    return out
+
+
 def classify_pattern(result: dict[str, Any]) -> dict[str, Any]:
     """What the residual table shows, by a fixed rule.
 
-    * ``optimizer-unreliable``: the realizable control (p = 2, L = 1, w ≥ 2d) is not fitted;
+    * ``optimizer-unreliable``: some realizable control (:func:`controls`: p = 2 at any depth and any
+      width ≥ 2d) is not fitted to REALIZABLE — every control is checked, none hidden by a minimum;
     * ``consistent-with-6.2``: for every tested ``p = 2^L`` (L ≥ 2) depth ``L`` fits (residual ≤ FIT)
       and depth ``L − 1`` is at least DEPTH_GAIN× worse;
     * ``depth-does-not-help``: for every ``p ≥ 4`` the best residual over depths ≥ 2 is not
@@ -55,18 +105,18 @@ def classify_pattern(result: dict[str, Any]) -> dict[str, Any]:
     * ``depth-helps-but-no-fit``: depth lowers the residual by DEPTH_GAIN× for some ``p`` but
       depth ``log₂ p`` does not reach FIT for all of them;
     * ``mixed`` otherwise.
+
+    The cells an architecture they contain beats (:func:`nesting_violations`) are reported beside.
     """
     res = np.asarray(result["residual"], dtype=np.float64)
-    degrees, depths, widths = result["degrees"], result["depths"], result["widths"]
-    best = res.min(axis=2)  # over widths
-    d = result["d"]
+    degrees, depths = result["degrees"], result["depths"]
+    best = res.min(axis=2)  # over widths (only after every control passed)
     out: dict[str, Any] = {"fit_threshold": FIT, "realizable_threshold": REALIZABLE, "depth_gain": DEPTH_GAIN}
-    control = None
-    if 2 in degrees and 1 in depths:
-        ok_widths = [k for k, w in enumerate(widths) if w >= 2 * d]
-        if ok_widths:
-            control = float(res[degrees.index(2), depths.index(1), ok_widths].min())
-    out["control_residual"] = control
+    ctrl = controls(result)
+    out["controls"] = ctrl
+    out["failed_controls"] = [c for c in ctrl if not c["fitted"]]
+    out["control_residual"] = max((c["residual"] for c in ctrl), default=None)  # the worst control
+    out["nesting_violations"] = nesting_violations(result)
     checks = []
     for p in degrees:
         L = int(round(math.log2(p)))
@@ -78,7 +128,7 @@ def classify_pattern(result: dict[str, Any]) -> dict[str, Any]:
         checks.append({"degree": p, "depth": L, "residual_at_log2p": r_L, "residual_at_one_less": r_prev,
                        "residual_depth1": r_1, "fits": r_L <= FIT, "gain": r_prev / r_L if r_L > 0 else float("inf")})
     out["checks"] = checks
-    if control is not None and control > REALIZABLE:
+    if out["failed_controls"]:
         out["pattern"] = "optimizer-unreliable"
     elif checks and all(c["fits"] and c["gain"] >= DEPTH_GAIN for c in checks):
         out["pattern"] = "consistent-with-6.2"
@@ -99,6 +149,65 @@ def classify_pattern(result: dict[str, Any]) -> dict[str, Any]:
         else:
             out["pattern"] = "mixed"
     return out
+
+
+def describe_controls(pat: dict[str, Any]) -> str:
+    """Every control and every nesting violation, as text."""
+    text = "realizable controls (p = 2, w ≥ 2d): " + ", ".join(
+        f"L={c['depth']} w={c['width']} {c['residual']:.1e}{'' if c['fitted'] else ' FAILED'}"
+        + (f" ({c['restarts_fitted']}/{c['restarts']} restarts fit)" if "restarts" in c else "")
+        for c in pat["controls"])
+    if pat["nesting_violations"]:
+        text += "; beaten by an architecture they contain: " + ", ".join(
+            f"p={v['degree']} L={v['depth']} w={v['width']} {v['residual']:.2e} (L={v['contained']['depth']} "
+            f"w={v['contained']['width']}: {v['contained']['residual']:.2e})" for v in pat["nesting_violations"])
+    return text
+
+
+ALGEBRA = {"d": 2, "n": 4, "width": 4, "degrees": (2, 4, 8), "depths": (1, 2, 3), "samples": (24, 32)}
+
+
+@float64
+def algebra_dimensions() -> Evidence:
+    """Function-space dimensions (Jacobian ranks, two sample counts to show saturation) of degree-p attention
+    and of L-layer quadratic stacks, beside their closed forms (:mod:`theorem.training.function_dimension`)."""
+    a = ALGEBRA
+    rows = []
+    for kind, values in (("poly", a["degrees"]), ("stack", a["depths"])):
+        for v in values:
+            runs = [polynomial_dimension(a["d"], a["n"], v, m) if kind == "poly" else
+                    stack_dimension(a["d"], a["n"], a["width"], v, m) for m in a["samples"]]
+            last = runs[-1]
+            rows.append({**last, "saturated": len({r["rank"] for r in runs}) == 1,
+                         "ok": all(r["status"] == "ok" for r in runs), "ranks": [r["rank"] for r in runs]})
+    text = "; ".join(
+        f"{r['family']}: dim {r['rank']} ({r['parameters']} parameters, closed form "
+        f"{'none' if r['closed_form'] is None else r['closed_form']}, ranks {r['ranks']} at {list(a['samples'])} "
+        f"samples, {'ok' if r['ok'] else 'ill-defined'})" for r in rows)
+    return Evidence(
+        "numeric", f"function-space dimension (Jacobian rank in float64, d = {a['d']}, n = {a['n']}, width "
+        f"{a['width']}): " + text, None, {"rows": rows, "settings": {k: list(v) if isinstance(v, tuple) else v
+                                                                       for k, v in a.items()}},
+        key="algebra.dimension", measured=[r["rank"] for r in rows], predicted=[r["closed_form"] for r in rows])
+
+
+def describe_algebra(ev: Evidence) -> str:
+    """What the dimension counts show, computed from them."""
+    rows = ev.data["rows"]
+    poly = [r for r in rows if "p" in r]
+    stack = [r for r in rows if "depth" in r]
+    bad = [r["family"] for r in rows if not (r["ok"] and r["saturated"])
+           or (r["closed_form"] is not None and r["closed_form"] != r["rank"])]
+    if bad:
+        return f"the dimension probe is not conclusive for {', '.join(bad)} (rank ill-defined, unsaturated or off its closed form)"
+    target = max(r["rank"] for r in poly)
+    smallest = min(stack, key=lambda r: r["depth"])
+    return (f"degree-p attention has dimension {', '.join(str(r['rank']) for r in poly)} for p = "
+            f"{', '.join(str(r['p']) for r in poly)} (closed form 2d² − 1, the same for every p); the quadratic stacks "
+            f"have {', '.join(str(r['rank']) for r in stack)} for L = {', '.join(str(r['depth']) for r in stack)}: "
+            + ("already one layer has at least the target's dimension, so counting dimensions does not separate "
+               "depths and neither supports nor excludes 6.2" if smallest["rank"] >= target else
+               "one layer has a smaller dimension than the target and cannot contain it"))
 
 
 def probe_config(profile: Profile):
@@ -123,13 +232,14 @@ def gather_probe(profile: Profile) -> list[Evidence]:
             "numeric",
             f"held-out residual Σ‖Ô − O‖²/Σ‖O‖² (best of {res['restarts']} restarts, widths {res['widths']}, "
             f"n = {res['n']}, d = {res['d']}, {res['steps']} Adam steps): " + "; ".join(lines)
-            + f"; realizable control (p = 2, L = 1): {pat['control_residual']:.1e} (exact fit exists: 0)",
+            + f"; {describe_controls(pat)} (an exact fit exists for each: 0)",
             None,
             res,
             key="probe",
             measured=res["residual"],
             predicted={"control_residual": 0.0},
         ),
+        algebra_dimensions(),
         *([] if profile.full else [recorded_probe()]),
     ]
 
@@ -145,8 +255,7 @@ def recorded_probe() -> Evidence:
     return Evidence(
         "record",
         f"recorded full probe (record {RECORD!r}, p ∈ {res['degrees']}, L ∈ {res['depths']}, widths {res['widths']}, "
-        f"{res['steps']} steps, not re-run here): pattern '{pat['pattern']}', realizable control residual "
-        f"{pat['control_residual']:.1e}",
+        f"{res['steps']} steps, not re-run here): pattern '{pat['pattern']}'; {describe_controls(pat)}",
         None,
         {"record": RECORD, "pattern": pat, "provenance": rec["provenance"]},
         key=f"record.{RECORD}", measured=res["residual"], predicted={"control_residual": 0.0},
@@ -160,10 +269,15 @@ def rule_probe(evidence: list[Evidence]) -> Outcome:
         f"p = {c['degree']}: depth {c['depth']} residual {c['residual_at_log2p']:.2e} vs depth {c['depth'] - 1} "
         f"{c['residual_at_one_less']:.2e}" for c in pat["checks"]
     )
-    because = f"pattern '{pat['pattern']}': {PATTERN_WORDS[pat['pattern']]}" + (f" ({checks})" if checks else "")
+    because = (f"pattern '{pat['pattern']}': {PATTERN_WORDS[pat['pattern']]}" + (f" ({checks})" if checks else "")
+               + f"; {describe_controls(pat)}")
+    algebra = find_optional(evidence, "algebra.dimension")
+    if algebra is not None:
+        because += f"; exact-algebra probe: {describe_algebra(algebra)}"
     recorded = find_optional(evidence, f"record.{RECORD}")
     if recorded is not None and not recorded.data.get("missing"):  # context: the verdict is open either way
-        because += f" [the recorded full probe shows '{recorded.data['pattern']['pattern']}']"
+        rp = recorded.data["pattern"]
+        because += f" [the recorded full probe shows '{rp['pattern']}'; {describe_controls(rp)}]"
     return Outcome(
         Verdict.OPEN,
         because,

@@ -155,20 +155,23 @@ def _fit_one_architecture(probe: DepthProbe, xs, targets, depth: int, width: int
 
 @float64
 def run_probe(probe: DepthProbe) -> dict[str, Any]:
-    """Residual table ``[degree][depth][width]`` (best over restarts), with the probe's sizes.
+    """Residual table ``[degree][depth][width]`` (best over restarts) and every restart's residual
+    (``residual_restarts``, non-finite stored as 1e300), with the probe's sizes.
 
     What the table shows is decided in :mod:`theorem.claims.t8_depth` (``classify_pattern``).
     """
     xs, targets = _teacher(probe)
-    table = np.full((len(probe.degrees), len(probe.depths), len(probe.widths)), np.inf)
+    restarts = np.full((len(probe.degrees), len(probe.depths), len(probe.widths), probe.restarts), np.inf)
     for j, depth in enumerate(probe.depths):
         for k, width in enumerate(probe.widths):
-            table[:, j, k] = _fit_one_architecture(probe, xs, targets, depth, width).min(axis=1)
+            restarts[:, j, k] = _fit_one_architecture(probe, xs, targets, depth, width)
+    table = restarts.min(axis=3)
     result = {
         "n": probe.n, "d": probe.d, "degrees": list(probe.degrees), "depths": list(probe.depths),
         "widths": list(probe.widths), "steps": probe.steps, "restarts": probe.restarts,
         "train_size": probe.train_size, "test_size": probe.test_size,
         "residual": table.tolist(),
+        "residual_restarts": np.where(np.isfinite(restarts), restarts, 1e300).tolist(),  # [degree][depth][width][restart]
     }
     return result
 
