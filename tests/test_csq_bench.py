@@ -16,6 +16,7 @@ from theorem.bench import rank as br
 from theorem.bench.fits import fit_balance
 from theorem.bench.report_text import summary
 from theorem.experiments.records import load_record
+from theorem.numeric import attention_timing as at
 from theorem.experiments.registry import EXPERIMENTS, experiment_module
 from theorem.symbolic import flops as fl
 from theorem.util import machine
@@ -95,7 +96,12 @@ def test_targets_read_the_analysis():
                                 "flop_count_n_star": 49, "measured": {"n_star": 100, "status": "ok"}}]}
     rows = ba.targets(analysis, {"dks": [16], "flop_rate_check": None})
     met = {r["target"].split(":")[0]: r["met"] for r in rows}
-    assert list(met.values()) == [True, False, False, False]
+    # the two state + emit targets are not measured without the interleaved rate check
+    assert list(met.values()) == [True, False, False, False, None, None]
+    check = {"fraction": 0.5, "state_emit_fraction": 0.71, "state_emit_fraction_causal": 0.69,
+             "linear_flops_per_second": 1.0, "matmul_flops_per_second": 2.0}
+    rows = ba.targets(analysis, {"dks": [16], "flop_rate_check": check})
+    assert [r["met"] for r in rows[-3:]] == [True, True, False]
 
 
 # -- the records and the machine balance read from them ------------------------------------------
@@ -209,3 +215,38 @@ def test_bench_rank_json_is_checked_before_any_computation(monkeypatch, tmp_path
         with pytest.raises(ValueError, match=why) as err:
             br.main(["--n", "8", "--d", "2", "--json", str(bad)])
         assert "\n" not in str(err.value)
+
+
+def test_state_emit_flops_count_the_two_products_on_the_symmetric_features():
+    # oracle: D = (d_k+1)(d_k+2)/2 features, state Σ ψ(k)[v, 1]ᵀ and emit φ(q)ᵀ S, 2 FLOPs per multiply-add each
+    n, dk, dv = 32768, 64, 64
+    d = (dk + 1) * (dk + 2) // 2
+    assert int(fl.state_emit_flops("csq", dk, dv, n)) == 2 * (2 * n * d * (dv + 1))
+    assert at.state_emit_fraction(n, dk, dv, 0.5, 1e12) == pytest.approx(4 * n * d * (dv + 1) / 0.5 / 1e12)
+    assert at.state_emit_fraction(n, dk, dv, None, 1e12) is None
+
+
+def test_timed_calls_pause_after_a_multi_threaded_n_by_n_program(monkeypatch):
+    slept, calls = [], []
+    monkeypatch.setattr(at.time, "sleep", slept.append)
+
+    def prog(name):
+        return lambda *a: calls.append(name) or 0.0
+
+    fns = {"softmax-jnp": prog("softmax-jnp"), "csq-linear": prog("csq-linear")}
+    settle = {name: at.settle_after(name, 2048) for name in fns}
+    assert settle == {"softmax-jnp": at.SETTLE_SECONDS, "csq-linear": 0.0}
+    assert at.settle_after("softmax-dpa", 2048) == at.SETTLE_SECONDS and at.settle_after("softmax-jnp", 128) == 0.0
+    times = at.time_interleaved(fns, (), min_rounds=3, max_rounds=3, min_seconds=0.0, settle=settle)
+    assert [len(t) for t in times.values()] == [3, 3]
+    # one pause after the warm-up and after each timed call of the n×n program, none after the linear form's
+    assert calls == ["softmax-jnp", "csq-linear"] * 4
+    assert slept == [at.SETTLE_SECONDS] * 4
+
+
+def test_the_summary_prints_the_state_plus_emit_fractions():
+    rec = load_record("bench_attention")["result"]
+    text = summary(rec)
+    row = next(r for r in rec["ratios"] if r["n"] == 32768 and r["dk"] == 64)
+    frac = at.state_emit_fraction(32768, 64, 64, row["csq-linear-causal"], rec["matmul"]["flops_per_second"])
+    assert re.search(rf"\n\s+64\s+32768 .* {100 * frac:.1f}\n", text)

@@ -148,4 +148,8 @@ def targets(analysis: dict, result: dict) -> list[dict]:
     rows.append({"target": "n=32768, d_k=64: linear form ≥ 40% of a large float32 matmul's FLOP rate",
                  "measured": v, "threshold": 0.4, "met": None if v is None else v >= 0.4,
                  "detail": rc and {k: rc[k] for k in ("linear_flops_per_second", "matmul_flops_per_second")}})
+    for key, what in (("state_emit_fraction", "non-causal"), ("state_emit_fraction_causal", "causal")):
+        v = rc.get(key) if rc else None
+        rows.append({"target": f"n=32768, d_k=64, {what}: state + emit (4·n·D·(d_v+1)) ≥ 70% of the matmul's FLOP rate",
+                     "measured": v, "threshold": 0.7, "met": None if v is None else v >= 0.7})
     return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from theorem.numeric.attention_timing import METHODS
+from theorem.numeric.attention_timing import METHODS, state_emit_fraction
 
 __all__ = ["summary", "SHORT"]
 
@@ -13,6 +13,10 @@ WIDTH = 100
 #: column labels of at most 10 characters, so that the printed tables fit 100 columns
 SHORT = {"softmax-jnp": "sm-jnp", "softmax-dpa": "sm-dpa", "csq-quadratic": "csq-q", "csq-quadratic-causal": "csq-q-c",
          "csq-linear": "csq-lin", "csq-linear-causal": "csq-lin-c"}
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100 * x
 
 
 def _fmt(x, fmt: str) -> str:
@@ -32,13 +36,23 @@ def summary(result: dict) -> str:
     for r in result["ratios"]:
         lines.append(f"  {r['dk']:>4} {r['n']:>6} " + " ".join(f"{r[m] * 1e3:10.3f}" if r[m] else f"{'-':>10}"
                                                              for m in METHODS))
-    lines.append("  ratios: dpa/lin = softmax-dpa over csq-linear, causal/nc = csq-linear causal over non-causal, "
-                 "lin %mm = the linear form's FLOP rate in % of the matmul's:")
-    lines.append(f"  {'d_k':>4} {'n':>6} {'dpa/lin':>9} {'causal/nc':>9} {'lin %mm':>8}")
+    lines.append("  ratios: dpa/lin = softmax-dpa over csq-linear, causal/nc = csq-linear causal over non-causal; "
+                 "lin %mm, lin-c %mm = the linear form's FLOP rate (non-causal, causal) in % of the square float32 "
+                 "matmul's, FLOPs counted as 4·n·D·(d_v+1): state plus emit on the symmetric features "
+                 "D = (d_k+1)(d_k+2)/2, 2 per multiply-add:")
+    lines.append(f"  {'d_k':>4} {'n':>6} {'dpa/lin':>9} {'causal/nc':>9} {'lin %mm':>8} {'lin-c %mm':>9}")
+    mm_rate = mm["flops_per_second"]
     for r in result["ratios"]:
-        pct = r["linear_fraction_of_matmul"] and 100 * r["linear_fraction_of_matmul"]
+        pct, pct_c = (_pct(state_emit_fraction(r["n"], r["dk"], r["dk"], r[m], mm_rate))
+                      for m in ("csq-linear", "csq-linear-causal"))
         lines.append(f"  {r['dk']:>4} {r['n']:>6} {_fmt(r['dpa_over_linear'], '9.1f')} "
-                     f"{_fmt(r['causal_over_noncausal'], '9.2f')} {_fmt(pct, '8.1f')}")
+                     f"{_fmt(r['causal_over_noncausal'], '9.2f')} {_fmt(pct, '8.1f')} {_fmt(pct_c, '9.1f')}")
+    rc = result.get("flop_rate_check")
+    if rc and "state_emit_fraction" in rc:
+        lines.append(f"  interleaved with the matmul at n = {rc['n']}, d_k = {rc['dk']}: CSQ linear at "
+                     f"{100 * rc['state_emit_fraction']:.0f}% (non-causal) and {100 * rc['state_emit_fraction_causal']:.0f}% "
+                     f"(causal) of the matmul's FLOP rate ({rc['matmul_flops_per_second'] / 1e9:.1f} GFLOP/s), "
+                     "state plus emit")
     lines.append("  exponent of n (fit of log t on log n, n ≥ 1024; model: quadratic 2, linear 1):")
     for m, per in result["n_exponents"].items():
         lines.append("    " + f"{m:>22}: " + ", ".join(f"d_k={dk}: {v['exponent']:.2f}" for dk, v in per.items()))

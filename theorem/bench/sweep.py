@@ -15,33 +15,48 @@ from tqdm import tqdm
 
 from theorem.bench.analysis import analyse
 from theorem.bench.profiles import PROFILES
-from theorem.numeric.attention_timing import METHODS, compile_method, cost_counts, matmul_rate, measure
+from theorem.numeric.attention_timing import (METHODS, SETTLE_SECONDS, compile_method, cost_counts, matmul_rate,
+                                              measure, state_emit_fraction)
+from theorem.symbolic import flops as fl
 from theorem.util.machine import MachineBalance, this_machine
 
 __all__ = ["run", "flop_rate_check"]
 
 
 def flop_rate_check(n: int, dk: int, matmul_n: int, rounds: int = 5) -> dict:
-    """The linear form's FLOP rate (FLOPs of the closed form / time) beside a square float32 matmul's,
-    the two programs called alternately so that the machine's load hits both alike."""
-    compiled, mem, args = compile_method("csq-linear", n, dk, dk)
+    """The linear form's FLOP rate (non-causal and causal) beside a square float32 matmul's, the programs
+    called alternately so that the machine's load hits them alike, with a pause (untimed) after each
+    multi-threaded matmul.  Two counts: the closed form's total (``fraction``, as before) and the state
+    plus emit products on the symmetric features, 4·n·D·(d_v+1) (``state_emit_fraction``, issue 15)."""
     rng = np.random.default_rng(2)
     a = jnp.asarray(rng.standard_normal((matmul_n, matmul_n)), jnp.float32)
     mm = jax.jit(jnp.matmul).lower(a, a).compile()
-    lin_flops = cost_counts("csq-linear", n, dk, dk)["flops"]
-    times = {"linear": [], "matmul": []}
-    jax.block_until_ready(compiled(*args))
-    jax.block_until_ready(mm(a, a))
+    progs = {"matmul": (mm, (a, a))}
+    mems = {}
+    for name in ("csq-linear", "csq-linear-causal"):
+        compiled, mems[name], args = compile_method(name, n, dk, dk)
+        progs[name] = (compiled, args)
+    times = {k: [] for k in progs}
+    for f, xs in progs.values():
+        jax.block_until_ready(f(*xs))
+    time.sleep(SETTLE_SECONDS)
     for _ in range(rounds):
-        for name, f, xs in (("linear", compiled, args), ("matmul", mm, (a, a))):
+        for name, (f, xs) in progs.items():
             t0 = time.perf_counter()
             jax.block_until_ready(f(*xs))
             times[name].append(time.perf_counter() - t0)
-    lin_rate = lin_flops / min(times["linear"])
+            if name == "matmul":
+                time.sleep(SETTLE_SECONDS)
     mm_rate = 2 * matmul_n**3 / min(times["matmul"])
-    return {"n": n, "dk": dk, "matmul_n": matmul_n, "linear_flops": lin_flops, "seconds": times,
-            "linear_flops_per_second": lin_rate, "matmul_flops_per_second": mm_rate, "fraction": lin_rate / mm_rate,
-            "linear_temp_bytes": mem.temp_size_in_bytes}
+    lin_flops = cost_counts("csq-linear", n, dk, dk)["flops"]
+    lin_rate = lin_flops / min(times["csq-linear"])
+    out = {"n": n, "dk": dk, "matmul_n": matmul_n, "linear_flops": lin_flops, "seconds": times,
+           "linear_flops_per_second": lin_rate, "matmul_flops_per_second": mm_rate, "fraction": lin_rate / mm_rate,
+           "linear_temp_bytes": mems["csq-linear"].temp_size_in_bytes,
+           "state_emit_flops": float(fl.state_emit_flops("csq", dk, dk, n))}
+    for name, key in (("csq-linear", "state_emit_fraction"), ("csq-linear-causal", "state_emit_fraction_causal")):
+        out[key] = state_emit_fraction(n, dk, dk, min(times[name]), mm_rate)
+    return out
 
 
 def run(profile: str = "full", *, ns=None, dks=None, max_gib: float = 4.0, crossover: bool = True,

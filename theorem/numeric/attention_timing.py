@@ -30,7 +30,8 @@ from theorem.symbolic import flops as fl
 from theorem.util.tiling import default_block, optimal_chunk
 
 __all__ = ["Method", "METHODS", "Timing", "inputs", "compile_method", "time_interleaved", "measure",
-           "matmul_rate", "cost_counts", "predicted_quadratic_temp"]
+           "matmul_rate", "cost_counts", "predicted_quadratic_temp", "settle_after", "SETTLE_SECONDS",
+           "state_emit_fraction"]
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,37 @@ def predicted_quadratic_temp(n: int) -> int:
     return 4 * n * n
 
 
+#: seconds to wait after a multi-threaded n×n program before the next timed call: right after one, XLA's
+#: CPU runtime runs the next call ~20× slower for a few hundred ms (issue 15: 378 ms against 17 ms)
+SETTLE_SECONDS = 0.4
+#: a quadratic program at n ≥ this is multi-threaded and gets the pause after it
+SETTLE_MIN_N = 1024
+
+
+def settle_after(name: str, n: int) -> float:
+    """The pause after a timed call of method ``name`` at ``n``: SETTLE_SECONDS after an n×n program
+    (quadratic or dot_product_attention) at n ≥ SETTLE_MIN_N, none after the linear form."""
+    return SETTLE_SECONDS if METHODS[name].algorithm != "linear" and n >= SETTLE_MIN_N else 0.0
+
+
 def time_interleaved(fns: dict[str, Callable], args, *, min_rounds: int, max_rounds: int,
-                     min_seconds: float) -> dict[str, list[float]]:
+                     min_seconds: float, settle: dict[str, float] | None = None) -> dict[str, list[float]]:
     """Call each program once per round (after one warm-up call each), until every program has
-    ``min_rounds`` calls and ``min_seconds`` of timed calls, or ``max_rounds`` rounds."""
-    for f in fns.values():
+    ``min_rounds`` calls and ``min_seconds`` of timed calls, or ``max_rounds`` rounds.  ``settle[name]``:
+    seconds slept (untimed) after each call of ``name``, so that its aftermath is not charged to the next."""
+    settle = settle or {}
+    for name, f in fns.items():
         jax.block_until_ready(f(*args))
+        if settle.get(name):
+            time.sleep(settle[name])
     times: dict[str, list[float]] = {k: [] for k in fns}
     for r in range(max_rounds):
         for name, f in fns.items():
             t0 = time.perf_counter()
             jax.block_until_ready(f(*args))
             times[name].append(time.perf_counter() - t0)
+            if settle.get(name):
+                time.sleep(settle[name])
         if r + 1 >= min_rounds and all(sum(t) >= min_seconds for t in times.values()):
             break
     return times
@@ -160,7 +180,8 @@ def measure(names, n: int, dk: int, dv: int | None = None, *, max_bytes: float =
             fns[name] = compiled
         out[name] = t
     if fns:
-        times = time_interleaved(fns, args, min_rounds=min_rounds, max_rounds=max_rounds, min_seconds=min_seconds)
+        times = time_interleaved(fns, args, min_rounds=min_rounds, max_rounds=max_rounds, min_seconds=min_seconds,
+                                 settle={name: settle_after(name, n) for name in fns})
         for name, ts in times.items():
             out[name].seconds = ts
         if peak_memory:
@@ -193,3 +214,11 @@ def cost_counts(method: str, n: int, dk: int, dv: int) -> dict[str, Any]:
     out["loops"] = float(c.loops.subs({fl.N: n, fl.C: chunk, fl.B: block}))
     out["chunk"], out["block"] = chunk, block
     return out
+
+
+def state_emit_fraction(n: int, dk: int, dv: int, seconds: float | None, matmul_flops_per_second: float) -> float | None:
+    """The linear form's FLOP rate, counted as :func:`~theorem.symbolic.flops.state_emit_flops` (4·n·D·(d_v+1),
+    symmetric features, 2 per multiply-add, state plus emit) per second, over a square float32 matmul's."""
+    if not seconds:
+        return None
+    return float(fl.state_emit_flops("csq", dk, dv, n)) / seconds / matmul_flops_per_second

@@ -48,7 +48,7 @@ __all__ = [
     "N", "DK", "DV", "C", "B", "RHO", "RHO_Q", "RHO_L", "OMEGA", "KAPPA",
     "Cost", "MachineBalance", "PURE_FLOPS", "this_machine", "model_costs",
     "feature_dim", "cost", "crossover", "crossover_value", "predicted_faster",
-    "optimal_chunk", "cubic_leading_term", "commenter_arithmetic",
+    "optimal_chunk", "cubic_leading_term", "commenter_arithmetic", "state_emit_flops",
 ]
 
 N, DK, DV = sp.symbols("n d_k d_v", positive=True, integer=True)
@@ -295,6 +295,13 @@ def predicted_faster(kernel: str, n: int, dk: int, dv: int, causal: bool,
 # ---------------------------------------------------------------------------------------
 # the claims' arithmetic
 # ---------------------------------------------------------------------------------------
+
+
+def state_emit_flops(kernel: str = "csq", dk=DK, dv=DV, n=N):
+    r"""FLOPs of the linear form's two products, state :math:`\sum_j \psi(k_j)[v_j, 1]^	op` and emit
+    :math:`arphi(q_i)^	op S`, at 2 per multiply-add: :math:`4 n D (d_v + 1)`, D the symmetric feature
+    dimension (:func:`feature_dim`) — the count issue 15 rates the linear form by, causal or not."""
+    return 4 * n * feature_dim(kernel, dk) * (dv + 1)
 
 
 def cubic_leading_term(kernel: str = "csq", causal: bool = False) -> dict[str, sp.Expr]:
