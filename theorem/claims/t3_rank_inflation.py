@@ -18,7 +18,8 @@ Four readings, each with its own verdict:
 Evidence keys: T3.a ``panel.score_rank``, ``fuzz.bound``; T3.b ``certificates.generic``,
 ``identity.gaussian_kernel``, ``certificates.degenerate``, ``panel.float_lower_bounds``, ``fuzz.tokens``,
 ``fuzz.weights``; T3.c ``sweep.eps_rank``, ``bound.taylor``, ``fuzz.half_n``, ``record.eps_rank_sweep`` (the
-committed n ≤ 4096 sweep, context), ``literature.*``; T3.d ``cases.causal_linear``, ``fuzz.minimal``,
+committed n ≤ 4096 sweep, context), ``record.eps_rank_small_d`` (d = 2 to 4, n up to 8192, where the
+bound has content), ``literature.*``; T3.d ``cases.causal_linear``, ``fuzz.minimal``,
 ``literature.*``.
 """
 
@@ -31,10 +32,11 @@ from theorem.claims._rank_sweep import (
     LITERATURE,
     growth_table,
     literature,
+    small_d_record_evidence,
     sweep_record_evidence,
     sweep_settings,
 )
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_optional
 from theorem.claims.t3d_cost import _causal_linear_case, gather_d, rule_d  # noqa: F401 (the case, for checks/)
 from theorem.kernels import Softmax
 from theorem.numeric import attention_rank as ar
@@ -322,15 +324,18 @@ def gather_c(profile: Profile) -> list[Evidence]:
         predicted=res.detail.get("n") if res.found else None,
     ))
     ev.append(sweep_record_evidence(eps))
-    ev += literature("alman_song2023")
+    ev.append(small_d_record_evidence(eps))
+    ev += literature("alman_song2023", "gupta2025")
     return ev
 
 
 def rule_c(evidence: list[Evidence]) -> Outcome:
     sweep, bound, fuzz = find(evidence, "sweep.eps_rank"), find(evidence, "bound.taylor"), find(evidence, "fuzz.half_n")
-    if bound.data["violations"]:
+    small_d = find_optional(evidence, "record.eps_rank_small_d")
+    violations = bound.data["violations"] + (small_d.data.get("violations", []) if small_d is not None else [])
+    if violations:
         return Outcome(Verdict.OPEN, "a measured ε-rank exceeded the proven Taylor bound: the measurement is suspect",
-                       counterexample=bound.data["violations"][0])
+                       counterexample=violations[0])
     growth = sweep.data["growth"]
     small = min(growth, key=float)
     large = max(growth, key=float)
@@ -346,10 +351,29 @@ def rule_c(evidence: list[Evidence]) -> Outcome:
             "rank_ε(A) ≤ min(n, C(r+p, p)) with p = min{p : e^B·Σ_{k>p} B^k/k! ≤ ε}, r = rank S — a bound "
             "independent of n; the ε-rank grows in proportion to n only when B grows. Alman & Song 2023 bound the "
             "entries of Q, K by B_e with A = exp(QKᵀ/d), so the scores by B_e²: their transition B_e = Θ(√log n) "
-            "(d = O(log n), error 1/poly(n)) is a score bound of order ln n."
+            "(d = O(log n), error 1/poly(n)) is a score bound of order ln n." + _small_d_sentence(small_d)
         ),
         counterexample=fuzz.data["counterexample"] or _lowest_fraction(sweep.data["records"]),
     )
+
+
+def _small_d_sentence(small_d: Evidence | None) -> str:
+    """What the small-d sweep adds to the corrected statement, rendered from its table (or that it is missing)."""
+    if small_d is None or small_d.data.get("missing"):
+        return " (The small-d sweep where the bound has content is not recorded.)"
+    parts = []
+    for d, t in small_d.data["table"].items():
+        grow = (f"grows with n from B = {t['growing_from']:g} ({t['growing_from_over_log_n']:.2f}·ln n)"
+                if t["growing_from"] is not None else
+                f"saturates in n up to B = {t['max_B']:g} ({t['max_B_over_log_n']:.1f}·ln n)")
+        vac = (f"the bound has content below B = {t['vacuous_from']:g}" if t["vacuous_from"] is not None
+               else "the bound has content at every swept B")
+        parts.append(f"d = {d}: {vac}, the measured ε-rank {grow}")
+    return (f" At small head dimension (record {small_d.data['record']}, profile {small_d.data['profile']}, "
+            f"n ≤ {max(t['n'] for t in small_d.data['table'].values())}): " + "; ".join(parts)
+            + ("; at no swept d and B does the ε-rank grow with n (random inputs; the constant-d algorithm of "
+               "Gupta et al. 2025 is subquadratic for every B)."
+               if all(t["growing_from"] is None for t in small_d.data["table"].values()) else "."))
 
 
 def _lowest_fraction(records: list[dict]) -> dict | None:

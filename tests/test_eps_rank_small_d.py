@@ -1,0 +1,111 @@
+"""The small-d ε-rank sweep (experiment ``eps_rank_small_d``) and its reading in T3.c.
+
+Oracles written here: the ε-rank counted from NumPy's singular values, the Taylor bound's ``C(d + p, p)`` from
+the degree, least-squares slopes by ``numpy.polyfit``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from theorem.claims import _rank_sweep as rs
+from theorem.claims import t3_rank_inflation as t3
+from theorem.claims.ledger import Evidence, Verdict
+from theorem.experiments import eps_rank_small_d as exp
+from theorem.experiments.records import load_record
+from theorem.experiments.registry import experiment_module
+from theorem.numeric import eps_rank as er
+
+
+def test_registered_with_quick_and_full_settings():
+    assert experiment_module("eps_rank_small_d") is exp
+    assert max(exp.FULL["ns"]) == 8192 and set(exp.FULL["ds"]) == {2, 3, 4}
+    assert max(exp.QUICK["ns"]) < max(exp.FULL["ns"])
+
+
+@pytest.mark.parametrize("n,d,b", [(200, 2, 4.0), (700, 3, 16.0)])
+def test_measure_against_numpy_singular_values(n, d, b):
+    recs = exp.measure(n, d, b, [1e-2, 1e-3], k0=8, k_max=n, seed=3)
+    a = er.softmax_attention(er.softmax_scores(n, d, b, seed=3))
+    s = np.linalg.svd(a, compute_uv=False)
+    for r in recs:
+        exact = int(np.sum(s > r["eps"] * s[0]))
+        assert r["lower"] <= exact <= r["upper"], (r, exact)
+        p = er.taylor_degree(b, r["eps"])
+        assert r["taylor_bound"] == min(n, math.comb(d + p, p))
+        assert r["lower"] <= r["taylor_bound"]
+        assert r["log_n"] == pytest.approx(math.log(n))
+        assert r["method"] == ("svd" if n <= 600 else "randomized")
+
+
+def _rec(n, d, b, rank, bound):
+    return {"n": n, "d": d, "B": b, "eps": 1e-3, "rank": rank, "lower": rank, "upper": rank, "taylor_bound": bound}
+
+
+def test_small_d_table_locates_where_the_bound_is_vacuous_and_where_the_rank_grows():
+    recs = [_rec(n, 2, 1.0, 5, 28) for n in (256, 512, 1024)]
+    recs += [_rec(n, 2, 64.0, n // 4, n) for n in (256, 512, 1024)]  # grows like n
+    t = rs.small_d_table(recs, 1e-3)[2]
+    assert t["n"] == 1024 and t["log_n"] == pytest.approx(math.log(1024))
+    assert t["per_B"][1.0]["bound_has_content"] and not t["per_B"][64.0]["bound_has_content"]
+    assert t["vacuous_from"] == 64.0 and t["growing_from"] == 64.0
+    assert t["growing_from_over_log_n"] == pytest.approx(64.0 / math.log(1024))
+    slope = np.polyfit(np.log([256, 512, 1024]), np.log([64, 128, 256]), 1)[0]
+    assert t["per_B"][64.0]["slope"] == pytest.approx(slope)
+    assert t["per_B"][1.0]["slope"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_noisy_two_point_rise_does_not_count_as_growth():
+    recs = [_rec(256, 3, 16.0, 31, 256), _rec(512, 3, 16.0, 16, 512), _rec(1024, 3, 16.0, 29, 1024)]
+    slope = np.polyfit(np.log([256, 512, 1024]), np.log([31, 16, 29]), 1)[0]
+    t = rs.small_d_table(recs, 1e-3)[3]
+    assert t["per_B"][16.0]["slope"] == pytest.approx(slope) and t["growing_from"] is None
+
+
+def test_committed_record_measures_at_most_the_bound():
+    rec = load_record("eps_rank_small_d")
+    if rec is None:
+        pytest.skip("record eps_rank_small_d is not committed")
+    for r in rec["result"]["records"]:
+        assert r["lower"] <= r["upper"] and r["lower"] <= r["taylor_bound"]
+    ev = rs.small_d_record_evidence(1e-3)
+    assert not ev.data["violations"] and ev.key == "record.eps_rank_small_d"
+    assert rec["profile"] in ev.summary  # the profile it was made with is said
+
+
+def _t3c(small_d: Evidence | None):
+    ev = [Evidence("fuzz", "", False, {"found": True, "counterexample": {"n": 9, "d": 8}}, key="fuzz.half_n"),
+          Evidence("numeric", "", None, {"violations": []}, key="bound.taylor"),
+          Evidence("numeric", "", False, {"records": [], "growth": {"0.5": {"ranks": [6], "ns": [128], "slope": 0.0},
+                                                                    "8.0": {"ranks": [9], "ns": [128], "slope": 0.9}}},
+                   key="sweep.eps_rank")]
+    return ev + ([small_d] if small_d is not None else [])
+
+
+def test_rule_c_says_when_the_small_d_record_is_missing():
+    missing = Evidence("record", "", None, {"record": "eps_rank_small_d", "missing": True, "violations": []},
+                       key="record.eps_rank_small_d")
+    out = t3.rule_c(_t3c(missing))
+    assert out.verdict is Verdict.FAILS and "not recorded" in out.corrected
+
+
+def test_rule_c_is_open_when_the_small_d_record_breaks_the_bound():
+    bad = _rec(1024, 2, 1.0, 40, 28)
+    rec = Evidence("record", "", False, {"record": "eps_rank_small_d", "profile": "quick", "table": {},
+                                         "violations": [bad]}, key="record.eps_rank_small_d")
+    out = t3.rule_c(_t3c(rec))
+    assert out.verdict is Verdict.OPEN and out.counterexample == bad
+
+
+def test_rule_c_renders_the_small_d_transition_from_the_table():
+    table = rs.small_d_table([_rec(n, 2, b, 5 if b < 64 else n // 4, 28 if b < 64 else n)
+                              for n in (256, 1024) for b in (1.0, 64.0)], 1e-3)
+    rec = Evidence("record", "", False, {"record": "eps_rank_small_d", "profile": "full",
+                                         "table": {str(d): t for d, t in table.items()}, "violations": []},
+                   key="record.eps_rank_small_d")
+    out = t3.rule_c(_t3c(rec))
+    assert out.verdict is Verdict.FAILS
+    assert "grows with n from B = 64" in out.corrected and "content below B = 64" in out.corrected
