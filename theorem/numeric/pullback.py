@@ -159,7 +159,7 @@ class PullbackProblem:
             bound = norm(x) ** 2 * (norm(p["W_Q"]) + norm(p["W_K"])) / math.sqrt(self.dk)
         if self.map == "scores":
             return bound
-        if self.kernel.name == "linear":
+        if not self.kernel.is_score_kernel:  # elu+1, a user's q,k kernel: no chain-rule bound through S
             return float("nan")
         s = self.scores_at(self.theta0())
         t = np.asarray(self.kernel.unnormalized(s))
@@ -168,10 +168,13 @@ class PullbackProblem:
         a = t / t.sum(axis=1, keepdims=True)
         if self.kernel.name == "softmax":
             row = np.max(a, axis=1)  # ‖diag(a) − a aᵀ‖₂ ≤ max_j a_j
-        else:  # T = f², row Jacobian (2/Z)(diag(f) − a fᵀ), f = √T with signs
+        elif self.kernel.name in ("poly2", "csq"):  # T = f², row Jacobian (2/Z)(diag(f) − a fᵀ), f = √T with signs
             f = np.asarray(self.kernel.null_direction(s))
             z = t.sum(axis=1)
             row = 2.0 / z * (np.max(np.abs(f), axis=1) + np.linalg.norm(a, axis=1) * np.linalg.norm(f, axis=1))
+        else:  # any other score kernel (a user's, weight function only): ‖∂A_i/∂S_i‖₂ of each row, computed
+            jac = jax.vmap(jax.jacfwd(lambda r: self.kernel.weights_from_scores(r[None])[0]))(jnp.asarray(s))
+            row = np.linalg.norm(np.asarray(jac), 2, axis=(1, 2))
         bound *= float(np.max(row))
         if self.map == "output":
             bound *= norm(x @ p["W_V"])

@@ -52,8 +52,11 @@ READINGS_AB = ("a", "b")
 MATCHING_KERNELS: dict[str, Kernel] = KERNELS
 
 
-def matching_kernel(name: str) -> Kernel:
-    """The kernel labelled ``name`` in :data:`theorem.kernels.KERNELS` (ValueError naming it otherwise)."""
+def matching_kernel(name: "str | Kernel") -> Kernel:
+    """The kernel labelled ``name`` in :data:`theorem.kernels.KERNELS` (ValueError naming it otherwise); a
+    :class:`~theorem.kernels.Kernel` object (a user's own kernel) is returned as it is."""
+    if isinstance(name, Kernel):
+        return name
     if name not in KERNELS:
         raise ValueError(f"kernel: unknown matching kernel {name!r}; choose one of {', '.join(KERNELS)}")
     return KERNELS[name]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from theorem.kernels import Kernel
 from theorem.numeric.matching.cases import MatchingCase, matching_kernel, query_weights
 from theorem.symbolic.matching import contrast_gap, contrast_gap_value
 
@@ -29,7 +30,7 @@ CONTRAST_LEVELS: dict[str, tuple[float, ...]] = {
 }
 
 
-def contrast_case(kernel_name: str, n: int, level: float, gap: float) -> MatchingCase:
+def contrast_case(kernel_name: "str | Kernel", n: int, level: float, gap: float) -> MatchingCase:
     r"""One query, a best key at score ``level + gap`` and ``n − 1`` distractors at ``level``.
 
     d_k = 1 and q = 1, so the score of key ``k`` is ``k`` itself (linear: the dot product
@@ -47,13 +48,13 @@ def contrast_case(kernel_name: str, n: int, level: float, gap: float) -> Matchin
     return MatchingCase(np.ones(1), np.array([[level + gap]] + [[level]] * (n - 1)))
 
 
-def best_key_mass(kernel_name: str, n: int, level: float, gap: float) -> float:
+def best_key_mass(kernel_name: "str | Kernel", n: int, level: float, gap: float) -> float:
     """Weight of the best key in :func:`contrast_case` (computed by the kernel's own code)."""
     case = contrast_case(kernel_name, n, level, gap)
     return float(query_weights(matching_kernel(kernel_name), case.q, case.keys)[0])
 
 
-def measure_contrast_gap(kernel_name: str, n: int, level: float, *, iterations: int = 80) -> dict[str, Any]:
+def measure_contrast_gap(kernel_name: "str | Kernel", n: int, level: float, *, iterations: int = 80) -> dict[str, Any]:
     r"""Smallest gap :math:`\Delta \ge 0` with best-key mass :math:`\ge 1/2`, found numerically.
 
     Doubling finds a bracket, bisection its crossing; a grid of 32 gaps below the result is

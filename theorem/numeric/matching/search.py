@@ -73,7 +73,7 @@ def describe_violation(kernel: Kernel, case: MatchingCase, reading: str) -> dict
 
 
 def search_counterexample(
-    kernel_name: str,
+    kernel_name: "str | Kernel",
     reading: str,
     conditions: tuple[str, ...] = (),
     *,
@@ -109,7 +109,7 @@ def search_counterexample(
     found = search(strategy, check, max_examples=max_examples)
     cex = describe_violation(kernel, found.example, reading) if found.found else None
     return SearchResult(
-        kernel_name, reading, tuple(conditions), cex, counts["evaluated"], counts["met"], max_examples,
+        kernel_name if isinstance(kernel_name, str) else kernel.name, reading, tuple(conditions), cex, counts["evaluated"], counts["met"], max_examples,
         time.perf_counter() - start,
     )
 
