@@ -57,7 +57,7 @@ def _two_shift_features(q, k, kernel: CSQ):
 
 def query_moments(q: Float[Array, "n dk"], k: Float[Array, "n dk"],
                   kernel: CSQ = CSQ()) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
-    """Per query, :math:`\mu_i = E_j[\tilde s_{ij} + c]` and :math:`E_j[(\tilde s_{ij} + c)^2]`, exact, in O(n·D):
+    r"""Per query, :math:`\mu_i = E_j[\tilde s_{ij} + c]` and :math:`E_j[(\tilde s_{ij} + c)^2]`, exact, in O(n·D):
     :math:`E_j[x^2] = \varphi_c(q_i)\cdot\bar\psi_c` and :math:`2E_j[x] + 1 = \varphi_{c+1}(q_i)\cdot\bar\psi_{c+1} - E_j[x^2]`."""
     (phi_c, psi_c), (phi_c1, psi_c1) = _two_shift_features(q, k, kernel)
     second = phi_c @ jnp.mean(psi_c, axis=0)
