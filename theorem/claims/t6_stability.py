@@ -336,7 +336,7 @@ READINGS = (
         "T6.stab.sweep",
         "Trained with its soft penalty, CSQ diverges less often or trains over a wider learning-rate range than poly2 "
         "(no centering, no shift), and is not less stable than softmax, on every setting measured; a difference "
-        "counts when its 95 % interval (Newcombe for rates, Wilson brackets for widths) excludes none, and the "
+        "counts only when its 95 % interval (Newcombe for rates, Wilson brackets for widths) excludes 0, and the "
         "design's power (smallest detectable effect at α = 0.05, power 0.8) is reported beside.",
         gather_sweep,
         rule_sweep,
