@@ -96,11 +96,43 @@ def test_t4d_rule(gaps, agrees, verdict):
 
 
 # --- T4.e ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("supports,verdict", [
-    ([], Verdict.OPEN), ([None], Verdict.OPEN), ([True, True], Verdict.HOLDS), ([True, False], Verdict.FAILS)])
-def test_t4e_rule(supports, verdict):
-    evidence = [ev("literature.zhang2024")] + [ev(f"benchmark.{i}", supports=s) for i, s in enumerate(supports)]
-    assert t4e.rule_causal(evidence).verdict is verdict
+def acc(mean, half=0.02):
+    return {"lr": 3e-3, "mean": mean, "lo": mean - half, "hi": mean + half, "seeds": 10}
+
+
+RATES = {"linear": {"a_rate": 0.3, "b_rate": 0.4}, "rebased": {"a_rate": 0.05, "b_rate": 0.2},
+         "csq": {"a_rate": 0.07, "b_rate": 0.2}, "softmax": {"a_rate": 0.0, "b_rate": 0.1}}
+
+
+def t4e_evidence(linear, rebased, csq, softmax, profile="full"):
+    accuracy = {"linear": acc(linear), "rebased": acc(*rebased) if isinstance(rebased, tuple) else acc(rebased),
+                "csq": acc(csq), "softmax": acc(softmax)}
+    return [ev("literature.zhang2024"),
+            ev("benchmark.matching_causal", profile=profile, accuracy=accuracy, rates=RATES, chance=0.06)]
+
+
+@pytest.mark.parametrize("evidence,verdict", [
+    ([ev("literature.zhang2024"), ev("benchmark.matching_causal", missing=True)], Verdict.OPEN),
+    ([ev("literature.zhang2024")], Verdict.OPEN),
+    (t4e_evidence(0.5, 0.95, 0.9, 0.96, profile="quick"), Verdict.OPEN),  # too few seeds to decide
+    (t4e_evidence(0.95, 0.95, 0.95, 0.96), Verdict.OPEN),  # no gap to explain
+    (t4e_evidence(0.5, 0.95, 0.6, 0.96), Verdict.HOLDS_WITH_CONDITIONS),  # rebased closes it
+    (t4e_evidence(0.5, 0.55, 0.6, 0.96), Verdict.FAILS),  # no restoring kernel closes it
+    (t4e_evidence(0.5, 0.92, 0.6, 0.98), Verdict.FAILS),  # both restoring kernels' intervals below softmax's
+    (t4e_evidence(0.5, (0.7, 0.3), 0.6, 0.96), Verdict.OPEN),  # rebased's interval spans both: undecided
+])
+def test_t4e_rule(evidence, verdict):
+    out = t4e.rule_causal(evidence)
+    assert out.verdict is verdict
+
+
+def test_t4e_accuracy_interval_against_a_hand_t_interval():
+    rows = [{"kernel": "linear", "lr": lr, "seed": s, "eval_acc": a}
+            for lr, accs in ((1e-3, (0.1, 0.2, 0.3)), (3e-3, (0.5, 0.6, 0.7))) for s, a in enumerate(accs)]
+    out = t4e.accuracy_summary(rows)["linear"]
+    t975_2 = 4.302652729911275  # Student t, 2 degrees of freedom, 0.975 quantile (tables)
+    assert out["lr"] == 3e-3 and out["mean"] == pytest.approx(0.6)
+    assert out["hi"] - out["mean"] == pytest.approx(t975_2 * 0.1 / 3 ** 0.5, rel=1e-9)
 
 
 # --- T6.c ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ EXPERIMENTS: dict[str, str] = {
     "matching_rates": "theorem.experiments.matching_rates",
     "matching_penalty": "theorem.experiments.matching_penalty",
     "matching_bottleneck": "theorem.experiments.matching_bottleneck",
+    "matching_causal": "theorem.experiments.matching_causal",
     "stability": "theorem.experiments.stability",
     "depth": "theorem.experiments.depth",
     "real_heads": "theorem.experiments.real_heads",
