@@ -13,12 +13,16 @@ are secondary.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+from theorem.claims import _rank_sweep as rs
 from theorem.claims import t2_illusion as t2
 from theorem.claims import t3_rank_inflation as t3
 from theorem.claims import t3d_cost as t3d
 from theorem.claims.ledger import Evidence, MissingEvidence, Verdict
+from theorem.experiments.records import load_record
 
 
 def ev(key, supports=None, **data):
@@ -188,3 +192,28 @@ def test_t3d(panel_refutes, found, verdict, cex):
 def test_a_rule_without_its_evidence_is_a_toolkit_error(rule, present):
     with pytest.raises(MissingEvidence):
         rule(present)
+
+
+# --- T2 real-head context: score bounds against ln n (Alman & Song in score units) ----------------
+def _head(n, b):
+    return {"layer": 0, "head": 0, "n": n, "rank": {"B": b}}
+
+
+def test_score_bounds_contradict_t2b_only_when_every_head_is_above_ln_n():
+    above = rs.score_bound_evidence(rs.score_bound_rows([_head(512, 7.0), _head(512, 70.0)]), key="k", source="s")
+    mixed = rs.score_bound_evidence(rs.score_bound_rows([_head(512, 6.0), _head(512, 70.0)]), key="k", source="s")
+    assert above.supports is False and above.data["below_log_n"] == 0
+    assert mixed.supports is None and mixed.data["below_log_n"] == 1  # ln 512 = 6.24 > 6
+    assert mixed.data["heads"][0]["log_n"] == pytest.approx(math.log(512))
+
+
+def test_recorded_heads_below_ln_n_counted_independently():
+    rec = load_record("real_heads")
+    if rec is None:
+        pytest.skip("record real_heads is not committed")
+    at_512 = [h for h in rec["result"]["records"] if h["n"] == 512]
+    expected = sum(h["rank"]["B"] < math.log(512) for h in at_512)
+    ev = rs.recorded_score_bounds(rec)
+    assert ev.data["by_n"]["512"] == [expected, len(at_512)]
+    assert (expected, len(at_512)) == (12, 72)  # issue 12: 12 of the 72 MiniLM heads at n = 512
+    assert ev.supports is None
