@@ -22,14 +22,17 @@
 # 1. the **exact** rank of A against n for every kernel, with the closed forms (and the exact-arithmetic
 #    certificates for softmax);
 # 2. the **ε-rank** of softmax A against n for several score bounds B, with the Alman & Song 2023 threshold
-#    B ≈ √(log n) and the n-independent Taylor bound on the same plots;
+#    and the n-independent Taylor bound on the same plots.  Alman & Song bound the *entries* of Q, K by B_e
+#    with A = exp(QKᵀ/d), so the scores by B_e²: their transition B_e ≈ √(log n) is a score bound
+#    B = max|S_ij| of order ln n, the units used here;
 # 3. the polynomial kernels' exact rank bound at every n;
 # 4. the ledger's verdicts, and the two run-time numbers behind R2.
 #
 # The ε-rank sweep up to n = 4096 (d = 64) is the committed record `eps_rank_sweep`
 # (`theorem/data/records/eps_rank_sweep.json`, with its provenance); `python -m theorem.experiments
 # eps_rank_sweep` regenerates it (a few minutes on 2 cores).  Its quick settings (n ≤ 512) are recomputed
-# live and compared with the stored numbers.
+# live and compared with the stored numbers.  The small-d sweep (d = 2 to 4, where the Taylor bound has
+# content) is the record `eps_rank_small_d` (`python -m theorem.experiments eps_rank_small_d`).
 
 # %%
 import math
@@ -42,8 +45,8 @@ from IPython.display import Markdown, display
 from theorem.claims.ledger import Profile
 from theorem.claims.ledger import find
 from theorem.claims.runner import run_claims
-from theorem.experiments import eps_rank_sweep
-from theorem.experiments.records import require_record
+from theorem.experiments import eps_rank_small_d, eps_rank_sweep
+from theorem.experiments.records import load_record, require_record
 from theorem.numeric import attention_rank as ar
 from theorem.numeric import eps_rank as er
 from theorem.symbolic import softmax_rank as srk
@@ -64,9 +67,11 @@ T0 = time.perf_counter()
 # %%
 d, dk = 6, 3
 ns = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128]
-fig, ax = plt.subplots(figsize=(8, 5))
-for kern, colour in zip(ar.RANK_KERNELS, plt.cm.tab10.colors):
+fig, ax = plt.subplots(figsize=(10, 5))
+markers = "osD^vP<>"
+for i, (kern, colour) in enumerate(zip(ar.RANK_KERNELS, plt.cm.tab10.colors)):
     label = ar.kernel_label(kern)
+    shift = 1 + 0.04 * (i - len(ar.RANK_KERNELS) / 2)  # kernels with equal ranks side by side, not on top
     closed, meas_n, meas_r = [], [], []
     for n in ns:
         head = ar.Head.draw(ar.degenerate_tokens("gaussian", n, d, seed=n), dk, seed=n + 1)
@@ -74,16 +79,18 @@ for kern, colour in zip(ar.RANK_KERNELS, plt.cm.tab10.colors):
         if ar.undefined_rows(kern, head).size == 0:
             meas_n.append(n)
             meas_r.append(ar.measured_rank(kern, head).rank)
-    ax.plot(ns, [c if c is not None else np.nan for c in closed], "-", color=colour, alpha=0.6,
-            label=f"{label}: {ar.generic_formula(kern)}")
-    ax.plot(meas_n, meas_r, "o" if kern.name != "softmax" else "o", mfc="none" if kern.name == "softmax" else colour,
-            color=colour, ms=5)
+    ax.plot(np.array(ns) * shift, [c if c is not None else np.nan for c in closed], "-", color=colour, alpha=0.6,
+            lw=1 + 0.4 * (len(ar.RANK_KERNELS) - i) / 2, label=f"{label}: {ar.generic_formula(kern)}")
+    ax.plot(np.array(meas_n) * shift, meas_r, markers[i % len(markers)],
+            mfc="none" if kern.name == "softmax" else colour, color=colour, ms=5)
 ax.set_xscale("log")
 ax.set_yscale("log")
 ax.set_xlabel("n (tokens)")
 ax.set_ylabel("rank A")
-ax.set_title(f"exact rank of A (lines) and float64 lower bounds (markers), d = {d}, d_k = {dk}")
-ax.legend(fontsize=7, loc="upper left")
+ax.set_title(f"exact rank of A (lines) and float64 lower bounds (markers), d = {d}, d_k = {dk}\n"
+             "(kernels offset slightly in n so that equal ranks stay visible)", fontsize=9)
+ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -157,23 +164,25 @@ display(Markdown(f"Live recomputation of n ≤ {max(eps_rank_sweep.QUICK['ns'])}
                  f"**{same}/{len(live)}** ε-ranks equal the stored ones."))
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
 colours = dict(zip(SWEEP["bounds"], plt.cm.viridis(np.linspace(0, 0.9, len(SWEEP["bounds"])))))
 for ax, eps in zip(axes, SWEEP["eps"]):
-    for b in SWEEP["bounds"]:
+    for i, b in enumerate(SWEEP["bounds"]):
+        shift = 1 + 0.03 * (i - len(SWEEP["bounds"]) / 2)  # saturated curves side by side, not on top
         rs = sorted((r for r in records if r["B"] == b and r["eps"] == eps), key=lambda r: r["n"])
         n_ = np.array([r["n"] for r in rs])
+        x_ = n_ * shift
         est = np.array([r["rank"] for r in rs])
         lo = np.array([r["lower"] for r in rs])
         hi = np.array([r["upper"] for r in rs])
-        ax.errorbar(n_, est, yerr=[est - lo, hi - est], fmt="-", color=colours[b], capsize=2, label=f"B = {b:g}")
-        below = b < er.alman_song_threshold(n_)  # filled: B < √(ln n); open: B ≥ √(ln n)
-        ax.plot(n_[below], est[below], "o", color=colours[b], ms=5)
-        ax.plot(n_[~below], est[~below], "o", mfc="white", color=colours[b], ms=5)
+        ax.errorbar(x_, est, yerr=[est - lo, hi - est], fmt="-", color=colours[b], capsize=2, label=f"B = {b:g}")
+        below = b < er.alman_song_threshold(n_)  # filled: B < ln n; open: B ≥ ln n (score units)
+        ax.plot(x_[below], est[below], "o", color=colours[b], ms=5)
+        ax.plot(x_[~below], est[~below], "o", mfc="white", color=colours[b], ms=5)
         tb = np.array([r["taylor_bound"] for r in rs], dtype=float)
         tb[tb >= n_] = np.nan
-        ax.plot(n_, tb, ":", color=colours[b])
-        n_star = math.exp(b * b)  # where √(ln n) = B
+        ax.plot(x_, tb, ":", color=colours[b])
+        n_star = math.exp(b)  # where ln n = B
         if SWEEP["ns"][0] <= n_star <= SWEEP["ns"][-1]:
             ax.axvline(n_star, color=colours[b], ls="--", lw=0.8)
     ax.plot(SWEEP["ns"], SWEEP["ns"], "k-", lw=0.8, label="n (exact rank)")
@@ -182,36 +191,57 @@ for ax, eps in zip(axes, SWEEP["eps"]):
     ax.set_xlabel("n")
     ax.set_title(f"ε = {eps:g}")
 axes[0].set_ylabel("ε-rank of softmax A")
-axes[0].legend(fontsize=8)
-fig.suptitle("ε-rank vs n (d = 64); filled: B < √(ln n), open: B ≥ √(ln n); dashed vertical: n = e^{B²} "
-             "where B = √(ln n) (B = 2.5: n ≈ 518)")
+handles, labels = axes[0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+fig.suptitle("ε-rank vs n (d = 64), B = max|S_ij| in score units; filled: B < ln n, open: B ≥ ln n; "
+             "dotted: Taylor bound where below n; dashed vertical: n = exp(B), where ln n = B")
+fig.tight_layout(rect=(0, 0.07, 1, 0.95))
 plt.show()
 
 # %% [markdown]
 # At d = 64 the Taylor bound min(n, C(r+p, p)) equals n everywhere (C(64+p, p) is astronomically large), so
-# it does not show.  At d = 2 it is informative, and visibly independent of n: the measured ε-rank stays
-# under it and saturates (computed live).
+# it has no content there (issue 13 §6).  At d = 2 to 4 it is far below n for moderate B, and independent of
+# n: the record `eps_rank_small_d` (randomized range finder above n = 600) sets the measured ε-rank beside it.
+# Lines: measured (with its certified interval); dashed: the Taylor bound where it is below n.
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
-small = er.softmax_eps_rank_sweep((16, 64, 256, 1024), (0.5, 1.0, 2.0), (1e-3,), d=2)
-for b, colour in zip((0.5, 1.0, 2.0), ("C0", "C1", "C2")):
-    rs = sorted((r for r in small if r["B"] == b), key=lambda r: r["n"])
-    ax.plot([r["n"] for r in rs], [r["rank"] for r in rs], "o-", color=colour, label=f"B = {b:g}: measured")
-    ax.plot([r["n"] for r in rs], [r["taylor_bound"] for r in rs], "--", color=colour,
-            label=f"B = {b:g}: Taylor bound (p = {rs[0]['taylor_degree']})")
-ax.set_xscale("log", base=2)
-ax.set_yscale("log")
-ax.set_xlabel("n")
-ax.set_ylabel("ε-rank, ε = 1e-3")
-ax.set_title("d = 2: measured ε-rank under the n-independent bound C(2 + p, p)")
-ax.legend(fontsize=7)
-plt.show()
+small_rec = load_record(eps_rank_small_d.NAME)
+if small_rec is None:
+    display(Markdown(f"Record `{eps_rank_small_d.NAME}` is missing: `python -m theorem.experiments {eps_rank_small_d.NAME}`."))
+else:
+    sp, small = small_rec["provenance"], small_rec["result"]["records"]
+    display(Markdown(f"Record `{small_rec['name']}` (**{small_rec['profile']} profile**, n ≤ {max(small_rec['settings']['ns'])}, "
+                     f"d ∈ {small_rec['settings']['ds']}): {sp['seconds']:.0f} s, {sp['date']}, commit "
+                     f"`{sp['git_commit'][:10]}`, regenerated by `{sp['command']}`."))
+    ds, bs = small_rec["settings"]["ds"], small_rec["settings"]["bounds"]
+    e_min = min(small_rec["settings"]["eps"])
+    fig, axes = plt.subplots(1, len(ds), figsize=(5 * len(ds), 4.2), sharey=True, squeeze=False)
+    cols = dict(zip(bs, plt.cm.plasma(np.linspace(0, 0.85, len(bs)))))
+    for ax, d_ in zip(axes[0], ds):
+        for i, b in enumerate(bs):
+            rs = sorted((r for r in small if r["d"] == d_ and r["B"] == b and r["eps"] == e_min), key=lambda r: r["n"])
+            n_ = np.array([r["n"] for r in rs]) * (1 + 0.03 * (i - len(bs) / 2))
+            est = np.array([r["rank"] for r in rs])
+            ax.errorbar(n_, est, yerr=[est - [r["lower"] for r in rs], [r["upper"] for r in rs] - est], fmt="o-",
+                        color=cols[b], ms=4, capsize=2, label=f"B = {b:g}")
+            tb = np.array([r["taylor_bound"] if r["taylor_bound"] < r["n"] else np.nan for r in rs], dtype=float)
+            ax.plot(n_, tb, "--", color=cols[b], lw=1)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("n")
+        ax.set_title(f"d = {d_}")
+    axes[0][0].set_ylabel(f"ε-rank, ε = {e_min:g}")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.suptitle("small d: measured ε-rank (markers, certified intervals) under the n-independent Taylor bound (dashed)")
+    fig.tight_layout(rect=(0, 0.08, 1, 0.94))
+    plt.show()
 
 # %% [markdown]
-# The same data over the (n, B) plane: colour is ε-rank / n; the curve is B = √(ln n), where Alman &
-# Song 2023 place the transition between n^{1+o(1)} approximation (below) and SETH-hardness (above) — for
-# d = O(log n) and worst-case inputs, with constants they do not fix.  Random inputs at d = 64 are neither;
+# The same data over the (n, B) plane: colour is ε-rank / n; the curve is B = ln n (score units), where
+# Alman & Song 2023 place the transition between n^{1+o(1)} approximation (below) and SETH-hardness (above) —
+# for d = O(log n) and worst-case inputs, with constants they do not fix (their entry bound √(ln n), squared).
+# Random inputs at d = 64 are neither;
 # the plot shows the trend, not the theorem.
 
 # %%
@@ -223,18 +253,20 @@ for ax, eps in zip(axes, SWEEP["eps"]):
                        vmin=0, vmax=1, cmap="magma")
     ax.set_xticks(np.arange(len(SWEEP["ns"])) + 0.5, SWEEP["ns"])
     ax.set_yticks(np.arange(len(SWEEP["bounds"])) + 0.5, [f"{b:g}" for b in SWEEP["bounds"]])
-    # B = √(ln n) in cell coordinates (interpolating log n and log B between cell centres)
+    # B = ln n in cell coordinates (interpolating log n and log B between cell centres), only where ln n lies
+    # inside the swept B range (np.interp would clamp it to the edge)
     nn = np.exp(np.linspace(math.log(SWEEP["ns"][0]), math.log(SWEEP["ns"][-1]), 100))
-    xb = np.interp(np.log(nn), np.log(SWEEP["ns"]), np.arange(len(SWEEP["ns"]))) + 0.5
-    yb = np.interp(np.log(er.alman_song_threshold(nn)), np.log(SWEEP["bounds"]), np.arange(len(SWEEP["bounds"]))) + 0.5
-    ax.plot(xb, yb, "c-", lw=2, label="B = √(ln n)")
+    inside = er.alman_song_threshold(nn) <= max(SWEEP["bounds"])
+    xb = np.interp(np.log(nn[inside]), np.log(SWEEP["ns"]), np.arange(len(SWEEP["ns"]))) + 0.5
+    yb = np.interp(np.log(er.alman_song_threshold(nn[inside])), np.log(SWEEP["bounds"]),
+                   np.arange(len(SWEEP["bounds"]))) + 0.5
+    ax.plot(xb, yb, "c-", lw=2)
     for i, b in enumerate(SWEEP["bounds"]):
         for j, n in enumerate(SWEEP["ns"]):
             ax.text(j + 0.5, i + 0.5, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=7,
                     color="w" if grid[i, j] < 0.5 else "k")
     ax.set_xlabel("n")
-    ax.set_title(f"ε-rank / n, ε = {eps:g}")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(f"ε-rank / n, ε = {eps:g} (cyan: B = ln n)")
 axes[0].set_ylabel("B = max |S_ij|")
 fig.colorbar(im, ax=axes, shrink=0.8)
 plt.show()
@@ -288,19 +320,24 @@ for r in results:
 # %%
 r2a = next(r for r in results if r.reading_id == "R2.a")
 dims, times = find(r2a.evidence, "dimension.softmax").data["rows"], find(r2a.evidence, "timing.softmax").data
-fig, ax1 = plt.subplots(figsize=(7, 4))
-ax1.plot([r["n"] for r in dims], [r["measured"] for r in dims], "o-", label="pulled-back dimension (measured)")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+ax1.plot([r["n"] for r in dims], [r["measured"] for r in dims], "o", ms=7, label="measured")
 ax1.plot([r["n"] for r in dims], [r["predicted"] for r in dims], "k--", label="closed form r(r − e)")
 ax1.set_xscale("log", base=2)
 ax1.set_xlabel("n")
 ax1.set_ylabel("pulled-back dimension (d = 4)")
 ax1.set_ylim(0, 20)
-ax2 = ax1.twinx()
+ax1.set_title("pulled-back dimension: constant in n")
+ax1.legend(fontsize=8, loc="lower right")
 ax2.plot([t["n"] for t in times["rows"]], [1e3 * t["seconds"] for t in times["rows"]], "s-", color="C3",
-         label=f"exact softmax attention time (slope {times['slope']:.2f})")
+         label=f"fitted slope {times['slope']:.2f}")
+ax2.set_xscale("log", base=2)
 ax2.set_yscale("log")
+ax2.set_xlabel("n")
 ax2.set_ylabel("ms (d = d_v = 16)")
-fig.legend(loc="center", fontsize=8)
+ax2.set_title("exact softmax attention: time grows with n")
+ax2.legend(fontsize=8, loc="upper left")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
