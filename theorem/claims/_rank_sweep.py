@@ -110,8 +110,9 @@ def score_bound_rows(heads: list[dict]) -> list[dict]:
 
 
 def score_bound_evidence(rows: list[dict], *, key: str, source: str) -> Evidence:
-    """Where the heads' score bounds sit against ``ln n``: context for T2.b (``supports=False`` only when every
-    head is above it, i.e. all heads on the hard side at unit constant; the theorems fix no constant)."""
+    """Where the heads' score bounds sit against ``ln n``: context for T2.b, never for or against it
+    (``supports=None``): the theorems fix no constant, so heads measured at one n sit on neither side of an
+    asymptotic threshold; the counts on each side of ``ln n`` are what the data say."""
     below = [r for r in rows if r["B"] < r["log_n"]]
     by_n = {n: (sum(r["B"] < r["log_n"] for r in rows if r["n"] == n), sum(r["n"] == n for r in rows))
             for n in sorted({r["n"] for r in rows})}
@@ -122,10 +123,10 @@ def score_bound_evidence(rows: list[dict], *, key: str, source: str) -> Evidence
         + ", ".join(f"{k}/{m} heads at n = {n}" for n, (k, m) in by_n.items())
         + f"; B/ln n from {min(ratio):.2f} to {max(ratio):.2f}. Alman & Song 2023's fast algorithm needs "
         "d = O(log n) and scores o(log n), their SETH bound applies at scores of order log n; "
-        + ("every head is above ln n" if not below else
+        + (f"every head is above ln n, by a factor {min(ratio):.2f} at least" if not below else
            f"{len(below)}/{len(rows)} heads are below ln n, so not every head sits on the hard side")
         + " (constants unspecified: one n places no head on either side of an asymptotic threshold)",
-        False if not below else None,
+        None,
         {"bears_on": "T2.b", "heads": rows, "below_log_n": len(below), "by_n": {str(n): list(v) for n, v in by_n.items()},
          "threshold": "ln n (score units; entries √(ln n))"},
         key=key, measured=[r["B"] for r in rows], predicted=[r["log_n"] for r in rows])
