@@ -112,7 +112,7 @@ def _crossover_text(ev: Evidence) -> str:
             if one and one["n_star"] else "with c = 1 CSQ never needs the smaller gap")
     others = ", ".join(f"n* = {r['n_star']:.1f} at c = {c:g}" if r["n_star"] else f"none at c = {c:g}"
                        for c, r in sorted(rows.items()) if c != 1.0)
-    sc = ev.data["scaling"]
+    sc = {k: v.replace("oo", "∞") for k, v in ev.data["scaling"].items()}  # SymPy writes ∞ as oo
     return (f"{head}; a smaller shift moves the crossover out ({others}); if c scales with n, "
             f"Δ*/log n → {sc.get('c = c0·log(n)/√n')} for c = c0·log(n)/√n, {sc.get('c = c0/√n')} for c = c0/√n, "
             f"{sc.get('c = c0·√n')} for c = c0·√n: CSQ keeps softmax's contrast in n only with c = O(log(n)/√n)")
