@@ -3,7 +3,6 @@
 import pytest
 
 from theorem import real_cli
-from theorem.real import model as real_model
 from theorem.real.text import TEXTS, load_text
 
 
@@ -24,7 +23,7 @@ def test_non_integer_layer_is_an_error():
 
 
 def test_missing_extra_is_one_clear_line(monkeypatch):
-    monkeypatch.setattr(real_model, "unavailable_reason", lambda: "real model not installed (missing: x); make real")
+    monkeypatch.setattr(real_cli, "unavailable_reason", lambda: "real model not installed (missing: x); make real")
     with pytest.raises(ValueError, match="make real"):
         real_cli.main(["--layer", "0"])
 
