@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from theorem.claims import runner
 from theorem.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _no_real_model_context(monkeypatch):
+    """These tests check the CLI's mechanics: the real-model context (minutes of MiniLM analysis when the
+    extra is installed) is attached by the runner and tested in tests/test_ledger.py and checks/."""
+    monkeypatch.setattr(runner, "ALL_EVIDENCE", {})
 
 
 def run(args, capsys):
