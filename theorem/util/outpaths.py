@@ -1,9 +1,8 @@
 """Where a command may write, checked before any computation: one line saying why not.
 
 The benchmarks (layer 6) check their ``--out`` folder and ``--json`` file with these, before they
-compute anything; they raise :class:`ValueError` with one line, which the CLI turns into exit 2.
-The same checks as :func:`theorem.cli.common.check_out_dir` / ``check_out_file``, at the layer the
-benchmarks may import.
+compute anything; they raise :class:`ValueError` with one line, which the CLI turns into exit 2
+(:func:`theorem.cli.common.check_out_dir` / ``check_out_file`` wrap these for the commands).
 """
 
 from __future__ import annotations
