@@ -29,11 +29,11 @@ CLAIM_IDS: tuple[str, ...] = tuple(CLAIM_TITLES)
 
 # claim ID → modules under theorem.claims whose READINGS make up the claim
 CLAIM_MODULES: dict[str, tuple[str, ...]] = {
-    "T1": ("t1_pullback", "t1_regimes"),
+    "T1": ("t1_pullback", "t1_regimes", "t1_explores"),
     "T2": ("t2_illusion",),
     "T3": ("t3_rank_inflation",),
     "T4": ("t4_matching",),
-    "T5": ("t5_landscape",),
+    "T5": ("t5_landscape", "t5_explores"),
     "T6": ("t6_matching", "t6_stability"),
     "T7": ("t7_csq_cost",),
     "T8": ("t8_depth",),

@@ -26,6 +26,8 @@ EXPERIMENTS: dict[str, str] = {
     "real_pullback_full_status": "theorem.experiments.real_pullback_full_status",
     "eps_rank_sweep": "theorem.experiments.eps_rank_sweep",
     "eps_rank_small_d": "theorem.experiments.eps_rank_small_d",
+    "penalty_candidates": "theorem.experiments.penalty_candidates",
+    "spans": "theorem.experiments.spans",
 }
 
 
