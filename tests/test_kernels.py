@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import mpmath as mp
 import numpy as np
 import pytest
-from hypothesis import given, note
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from theorem.kernels import (
@@ -57,6 +57,7 @@ from theorem.kernels import (
     sym2_weights,
     symmetric_square,
 )
+from theorem.kernels import penalties as pen
 
 EPS = float(np.finfo(np.float64).eps)
 SAFETY = 4.0
@@ -473,6 +474,98 @@ def test_vertex_penalty_is_zero_exactly_above_the_vertex_and_batches():
     got = float(CSQ().vertex_penalty(jnp.asarray(batch)))
     per = [float(CSQ().vertex_penalty(jnp.asarray(b))) for b in batch]
     assert abs(got - np.mean(per)) <= 4 * EPS * max(per)
+
+
+# ---------------------------------------------------------------------------------------
+# the penalty's linear-time candidates (theorem.kernels.penalties), against exact rationals
+# ---------------------------------------------------------------------------------------
+
+
+def oracle_row_moments(u, causal: bool) -> tuple[list[Fraction], list[Fraction]]:
+    """Mean and (population) variance of each row of u over its visible keys, exactly."""
+    vis = visible(causal)
+    means, variances = [], []
+    for i in range(N):
+        seen = [u[i][j] for j in range(N) if vis[i, j]]
+        mean = sum(seen) / len(seen)
+        means.append(mean)
+        variances.append(sum((x - mean) ** 2 for x in seen) / len(seen))
+    return means, variances
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("offset", [0.0, 5.0], ids=["keys", "keys+5"])
+@pytest.mark.parametrize("label", ["csq", "csq-uncentered", "csq-noshift"])
+def test_query_moments_match_exact_rationals(label, offset, causal):
+    q, k = query_keys(3.0, seed=11)
+    k = k + offset  # a shared key mean: the centring removes it, the moments must not lose digits to it
+    u = oracle_base(label, exact_scores(q, k), causal)
+    means, variances = oracle_row_moments(u, causal)
+    mean, var = pen.query_moments(KERNELS[label], jnp.asarray(q), jnp.asarray(k), causal)
+    scale = 1 + float(max(abs(x) for row in u for x in row)) + 3.0 * offset
+    assert np.max(np.abs(np.asarray(mean) - [float(m) for m in means])) <= 64 * EPS * scale
+    assert np.max(np.abs(np.asarray(var) - [float(v) for v in variances])) <= 64 * EPS * scale**2
+    if KERNELS[label].center:  # centred: the mean is the shift, for every query
+        assert [float(m) for m in means] == [KERNELS[label].shift] * N
+
+
+@given(st.integers(0, 10**6), st.floats(0.3, 4.0), st.floats(0.5, 3.0), st.booleans())
+def test_moment_penalty_value_and_its_cantelli_guarantee(seed, kappa, shift, causal):
+    """The value against the exact moments; and where a query's term is 0, at most 1/(1+κ²) of its visible
+    keys lie below the vertex (Cantelli), counted on the exact u."""
+    rng = np.random.default_rng(seed)
+    q, k = rng.standard_normal((N, DK)) * rng.uniform(0.2, 2.0), rng.standard_normal((N, DK))
+    kern = CSQ(shift=shift)
+    u = oracle_base("csq", exact_scores(q, k), causal)
+    u = [[x - 1 + Fraction(shift) for x in row] for row in u]  # oracle_base adds c = 1: use this shift
+    means, variances = oracle_row_moments(u, causal)
+    sd = [math.sqrt(float(v)) for v in variances]
+    want = np.mean([max(kappa * s - float(m), 0.0) ** 2 for m, s in zip(means, sd)])
+    got = float(pen.moment_penalty(kern, jnp.asarray(q), jnp.asarray(k), kappa, causal))
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
+    vis = visible(causal)
+    cleared = [i for i in range(N) if float(means[i]) ** 2 >= kappa**2 * float(variances[i])]
+    assume(cleared)
+    for i in cleared:
+        seen = [u[i][j] for j in range(N) if vis[i, j]]
+        below = sum(1 for x in seen if x < 0) / len(seen)
+        assert below <= 1 / (1 + kappa**2) + 1e-12
+    assert pen.violation_bound(kappa) == pytest.approx(1 / (1 + kappa**2), rel=1e-15)
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("label", ["csq", "csq-uncentered"])
+def test_sampled_penalty_matches_exact_rationals_on_the_same_keys(label, causal):
+    q, k = query_keys(4.0, seed=12)
+    u = oracle_base(label, exact_scores(q, k), causal)
+    idx = np.asarray(pen.sampled_keys(jax.random.PRNGKey(3), N, 5, causal))
+    vis = visible(causal)
+    assert all(vis[i, j] for i in range(N) for j in idx[i])  # only visible keys are drawn
+    counts = [int(vis[i].sum()) for i in range(N)]
+    want = sum(Fraction(counts[i], sum(counts)) * sum(max(Fraction(0), -u[i][int(j)]) ** 2 for j in idx[i]) / 5
+               for i in range(N))
+    got = float(pen.sampled_penalty(KERNELS[label], jnp.asarray(q), jnp.asarray(k), jnp.asarray(idx), causal))
+    assert float(want) > 0 and got == pytest.approx(float(want), rel=1e-12)
+    # drawing every key once per query gives the exact penalty (non-causal: the rows are weighted alike)
+    every = jnp.asarray(np.tile(np.arange(N), (N, 1)))
+    full = float(pen.sampled_penalty(KERNELS[label], jnp.asarray(q), jnp.asarray(k), every))
+    exact = sum(max(Fraction(0), -x) ** 2 for row in oracle_base(label, exact_scores(q, k), False) for x in row)
+    assert full == pytest.approx(float(exact) / N**2, rel=1e-12)
+
+
+def test_penalty_spec_names_the_three_penalties_and_rejects_bad_ones():
+    q, k = query_keys(4.0, seed=13)
+    qj, kj = jnp.asarray(q), jnp.asarray(k)
+    assert float(pen.PenaltySpec("exact")(CSQ(), qj, kj)) == float(CSQ().vertex_penalty(jnp.asarray(q @ k.T / 2)))
+    assert float(pen.PenaltySpec("moments", kappa=2.0)(CSQ(), qj, kj)) == float(pen.moment_penalty(CSQ(), qj, kj, 2.0))
+    key = jax.random.PRNGKey(5)
+    idx = pen.sampled_keys(key, N, 3)
+    assert float(pen.PenaltySpec("sampled", m=3)(CSQ(), qj, kj, key)) == float(pen.sampled_penalty(CSQ(), qj, kj, idx))
+    for bad in ({"name": "hinge"}, {"name": "moments", "kappa": 0.0}, {"name": "sampled", "m": 0}):
+        with pytest.raises(ValueError):
+            pen.PenaltySpec(**bad)
+    with pytest.raises(ValueError, match="PRNG key"):
+        pen.PenaltySpec("sampled")(CSQ(), qj, kj)
 
 
 # ---------------------------------------------------------------------------------------

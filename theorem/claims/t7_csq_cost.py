@@ -36,6 +36,7 @@ import math
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all
 from theorem.numeric.linear_scaling import (counted_vs_model, equivalence_errors, grad_counted, grad_time_vs_n,
                                             no_square_arrays, time_vs_dk, time_vs_n)
+from theorem.kernels.penalties import PenaltySpec
 from theorem.numeric.penalty_cost import penalty_profile
 from theorem.symbolic.csq_identity import EXPLICIT_DIMS, centered_identity, square_identity
 from theorem.symbolic.flops import D_SYM, N, cost, cubic_leading_term, feature_dim
@@ -294,7 +295,8 @@ def penalty_evidence(attention_ops: dict[int, int]) -> list[Evidence]:
     candidates (feature-space moments, sampled keys) are context, their cost counted the same way."""
     out = []
     for name in ("exact", "moments", "sampled"):
-        rows = penalty_profile(name, PENALTY_NS, dk=4, m=PENALTY_M)
+        spec = PenaltySpec(name, m=PENALTY_M)
+        rows = penalty_profile(spec, PENALTY_NS, dk=4)
         growth = _growth(rows)
         square = len(rows[-1]["square"])  # at the largest n traced
         linear = all(not r["square"] for r in rows) and growth < 1.5

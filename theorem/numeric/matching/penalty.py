@@ -20,7 +20,7 @@ from jaxtyping import Array, Float, Int
 from theorem.kernels import CSQ, Kernel
 from theorem.numeric.matching.cases import REL_TOL
 
-__all__ = ["PENALTY_KERNELS", "PenaltyRun", "task_batch", "head_scores", "task_losses", "held_out_stats"]
+__all__ = ["PENALTY_KERNELS", "PenaltyRun", "task_batch", "head_qk", "head_scores", "task_losses", "held_out_stats"]
 
 #: kernels the penalty sweep trains (softmax is the reference, trained with λ = 0)
 PENALTY_KERNELS = ("csq", "csq-uncentered", "softmax")
@@ -51,9 +51,14 @@ def task_batch(key: Array, batch: int, n: int, d: int, b_matrix: Float[Array, "d
     return x, jnp.argmax(logits, axis=-1)
 
 
+def head_qk(params: dict[str, Array], x: Float[Array, "b n d"]) -> tuple[Float[Array, "b n dk"], Float[Array, "b n dk"]]:
+    """Queries and keys :math:`XW_Q`, :math:`XW_K` per sequence."""
+    return x @ params["wq"], x @ params["wk"]
+
+
 def head_scores(params: dict[str, Array], x: Float[Array, "b n d"]) -> Float[Array, "b n n"]:
     """:math:`S = XW_Q (XW_K)^\\top/\\sqrt{d_k}` per sequence."""
-    q, k = x @ params["wq"], x @ params["wk"]
+    q, k = head_qk(params, x)
     return jnp.einsum("bid,bjd->bij", q, k) / math.sqrt(params["wq"].shape[-1])
 
 
