@@ -4,21 +4,56 @@ This is the one place where readings are run (``d2check verify``, :func:`run_cla
 tests all come here).  A reading's verdict is decided on its own (synthetic) evidence; what the
 pretrained model's heads show is attached afterwards as context, by the reading ID that each
 real-model item names at the start of its ``bears_on`` field.
+
+Readings are tasks of the one executor (:func:`theorem.util.executor.map_tasks`): in this process
+with one worker, on Ray with more, each under the same search options (seed, budget), so the
+results, and their order, are those of the serial run.  The real-model evidence is attached here,
+in the driver, once, after the readings come back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import Callable
+from dataclasses import dataclass
 
 from theorem.claims.ledger import Claim, Evidence, Profile, Reading, ReadingResult
 from theorem.claims.real_evidence import ALL_EVIDENCE
 from theorem.claims.registry import CLAIM_IDS, load_claim
+from theorem.util.executor import TaskFailure, map_tasks, resolve_workers
+from theorem.util.search import SearchOptions, search_options
 
-__all__ = ["attach_real_evidence", "run_readings", "run_claims"]
+__all__ = ["ReadingTask", "attach_real_evidence", "check_reading", "run_readings", "run_claims"]
 
-#: called before each reading with (claim ID, reading, index, total) and after it with its result
-Progress = Callable[[str, Reading, int, int, ReadingResult | None], None]
+
+@dataclass(frozen=True)
+class ReadingTask:
+    """One reading to check: the claim it belongs to, the reading, the profile, and the search options
+    every Hypothesis search in it runs under (None: the caller's, in-process only)."""
+
+    claim_id: str
+    reading: Reading
+    profile: Profile
+    search: SearchOptions | None = None
+
+
+def check_reading(task: ReadingTask) -> ReadingResult:
+    """The reading's result (a toolkit failure inside it becomes its ``error``, as always)."""
+    if task.search is None:
+        return task.reading.check(task.claim_id, task.profile)
+    with search_options(**{f.name: getattr(task.search, f.name) for f in dataclasses.fields(task.search)}):
+        return task.reading.check(task.claim_id, task.profile)
+
+
+def _line(index: int, result: ReadingResult) -> str:
+    return f"{result.reading_id}: {result.verdict} ({result.seconds:.1f} s)"
+
+
+def _failed(task: ReadingTask, failure: TaskFailure) -> ReadingResult:
+    """A reading whose task failed outside the reading itself (its worker died, its result did not come
+    back): an error result, named, as a reading that raises gets."""
+    return ReadingResult(task.claim_id, task.reading.id, task.reading.statement, None, [], 0.0,
+                         error=f"{failure.error} (task {failure.label})")
 
 
 def attach_real_evidence(result: ReadingResult, profile: Profile) -> ReadingResult:
@@ -39,23 +74,37 @@ def attach_real_evidence(result: ReadingResult, profile: Profile) -> ReadingResu
 
 
 def run_readings(
-    selected: list[tuple[Claim, Reading]], profile: Profile, progress: Progress | None = None
+    selected: list[tuple[Claim, Reading]],
+    profile: Profile,
+    progress: bool = False,
+    *,
+    workers: int | str | None = 1,
+    address: str | None = None,
+    search: SearchOptions | None = None,
 ) -> list[ReadingResult]:
-    """Check each (claim, reading) pair in order; ``progress`` hears before and after each."""
-    results = []
-    total = len(selected)
-    for index, (claim, reading) in enumerate(selected):
-        if progress is not None:
-            progress(claim.id, reading, index, total, None)
-        result = attach_real_evidence(reading.check(claim.id, profile), profile)
-        results.append(result)
-        if progress is not None:
-            progress(claim.id, reading, index, total, result)
-    return results
+    """Check each (claim, reading) pair: the results in the order given, real-model evidence attached.
+
+    ``progress``: one line per finished reading on stderr (``[k/total] ID: verdict (s)``; a bar as well
+    on a terminal).  ``workers``/``address``: see :func:`~theorem.util.executor.map_tasks`.  ``search``:
+    the options of every search (seed, budget); with one worker and none given, the caller's
+    :func:`~theorem.util.search.search_options` hold, as before; a Ray worker gets ``search`` without
+    its ``progress`` callback (that stays in this process).
+    """
+    remote = resolve_workers(workers) > 1 or address is not None
+    if remote and search is not None and search.progress is not None:
+        search = dataclasses.replace(search, progress=None)
+    if remote and search is None:
+        search = SearchOptions()
+    tasks = [ReadingTask(claim.id, reading, profile, search) for claim, reading in selected]
+    outcomes = map_tasks(check_reading, tasks, workers=workers, address=address, failures="return",
+                         label=lambda t: t.reading.id, progress=_line if progress else False)
+    return [attach_real_evidence(_failed(task, out) if isinstance(out, TaskFailure) else out, profile)
+            for task, out in zip(tasks, outcomes)]
 
 
 def run_claims(
-    ids: list[str] | None, profile: Profile, progress: Progress | None = None
+    ids: list[str] | None, profile: Profile, progress: bool = False, *, workers: int | str | None = 1,
+    address: str | None = None,
 ) -> tuple[list[ReadingResult], dict[str, list[str]], float]:
     """Check the claims ``ids`` (all when None): results, the parts not checked yet, seconds."""
     start = time.perf_counter()
@@ -67,4 +116,5 @@ def run_claims(
         if missing:
             unchecked[cid] = missing
         selected.extend((claim, r) for r in claim.readings)
-    return run_readings(selected, profile, progress), unchecked, time.perf_counter() - start
+    results = run_readings(selected, profile, progress, workers=workers, address=address)
+    return results, unchecked, time.perf_counter() - start

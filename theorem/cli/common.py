@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from theorem.util.executor import ray_available
 from theorem.util.outpaths import writable_dir, writable_file
 
-__all__ = ["InputError", "Parser", "positive", "seed", "check_out_dir", "check_out_file"]
+__all__ = ["InputError", "Parser", "positive", "seed", "check_out_dir", "check_out_file", "check_workers",
+           "workers_option"]
 
 
 class InputError(Exception):
@@ -61,3 +63,26 @@ def check_out_file(command: str, option: str, path: str | Path) -> Path:
         return writable_file(option, path)
     except ValueError as err:
         raise InputError(f"{command}: {err}") from None
+
+
+def _workers(text: str) -> int | str:
+    """An argparse type: a worker count ≥ 1, or ``auto`` (this machine's cores, or the cluster's CPUs)."""
+    return "auto" if text == "auto" else positive("--workers")(text)
+
+
+def workers_option(parser) -> None:
+    """``--workers N`` and ``--address ADDR``: the executor's options (:mod:`theorem.util.executor`)."""
+    parser.add_argument("--workers", type=_workers, default=None, metavar="N",
+                        help="run the readings on N Ray workers (auto: every core); default 1, in this process")
+    parser.add_argument("--address", default=None, metavar="ADDR",
+                        help="the Ray cluster to run on (default: RAY_ADDRESS, else a local Ray started for the run)")
+
+
+def check_workers(command: str, args) -> int | str:
+    """The worker count asked for (1 unless ``--workers`` or ``--address`` says otherwise), or one line
+    saying that Ray, which more than one worker needs, is not installed."""
+    workers = args.workers if args.workers is not None else ("auto" if args.address else 1)
+    if (workers != 1 or args.address) and not ray_available():
+        raise InputError(f"{command}: --workers {workers} runs on Ray, which is not installed "
+                         "(pip install -c constraints.txt -e '.[parallel]')")
+    return workers
