@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PROFILE ?= quick
 OUT ?= out
 
-.PHONY: verify test checks notebooks bench docs data install real reference clean
+.PHONY: verify test checks notebooks bench docs data install real reference browser clean
 
 install: $(STAMP)
 
@@ -54,6 +54,13 @@ data: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/d2check bench rank
+
+# a headless Chromium from Debian's packages, for the report's screenshot test (tests/test_report_html.py)
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then echo "chromium already installed"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq chromium; \
+	else echo "make browser: cannot install chromium (not root, no sudo); the screenshot test will skip"; fi
 
 clean:
 	rm -rf $(VENV) $(OUT) .hypothesis

@@ -27,8 +27,9 @@ PANEL: tuple[tuple[str, TokenSpec], ...] = (
 
 
 def measure_row(x_or_spec, kernel: str, params: dict | None = None, map: str = "weights",
-                dk: int | None = None, dv: int | None = None, seed: int = 0) -> dict:
-    """Measured and predicted dimension of one pulled-back gradient space."""
+                dk: int | None = None, dv: int | None = None, seed: int = 0, spectrum: bool = False) -> dict:
+    """Measured and predicted dimension of one pulled-back gradient space (with ``spectrum``, also the
+    singular values the rank was read from, largest first, for the report's spectra)."""
     spec = x_or_spec if isinstance(x_or_spec, TokenSpec) else None
     x = spec.build() if spec is not None else np.asarray(x_or_spec, dtype=np.float64)
     params = params or {}
@@ -49,7 +50,7 @@ def measure_row(x_or_spec, kernel: str, params: dict | None = None, map: str = "
         return dict(base, measured=None, rank_status="undefined", predicted=None, prediction_valid=False,
                     violations=[str(err)], formula="", gap=None, tolerance=None, invariants={})
     pred = predict_rank(problem)
-    return {
+    row = {
         "tokens": spec.to_dict() if spec is not None else {"n": n, "d": d},
         "kernel": problem.kernel.describe(),
         "map": map,
@@ -67,6 +68,9 @@ def measure_row(x_or_spec, kernel: str, params: dict | None = None, map: str = "
         "ambient": problem.ambient_dim,
         "d_squared": d * d,
     }
+    if spectrum:
+        row["singular_values"] = [float(v) for v in meas.rank.singular_values]
+    return row
 
 
 def in_regime(spec: TokenSpec) -> bool:

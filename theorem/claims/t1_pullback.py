@@ -52,7 +52,7 @@ def derivation_evidence() -> list[Evidence]:
 
 
 def panel_evidence(kernel: str, params: dict, dk=None, label: str = "") -> tuple[Evidence, list[dict]]:
-    rows = [dict(measure_row(spec, kernel, params, "weights", dk), input=name) for name, spec in PANEL]
+    rows = [dict(measure_row(spec, kernel, params, "weights", dk, spectrum=True), input=name) for name, spec in PANEL]
     ok, comp, bad = agreement(rows)
     at_d2 = sum(1 for r in rows if r["rank_status"] == "ok" and r["measured"] == r["d_squared"])
     summary = (

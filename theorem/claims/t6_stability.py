@@ -40,6 +40,7 @@ from theorem.kernels import get_kernel
 from theorem.training.gradient_scale import gradient_scaling, normalizer_floor
 from theorem.training.stability import QUORUM
 from theorem.training.stability_power import setting_table
+from theorem.training.statistics import wilson_interval
 from theorem.training.sweep import FULL_SETTINGS, QUICK_SETTINGS, recompute_summaries, run_setting
 from theorem.util.precision import float64
 
@@ -256,6 +257,13 @@ def _settings_of(data: dict[str, Any]) -> list[dict[str, Any]]:
             for r in data["settings"]]
 
 
+def _divergence_intervals(settings: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per setting and kernel: diverged runs, runs and the 95 % Wilson interval of the rate (for the report)."""
+    return {s["name"]: {k: {"diverged": v["diverged_runs"], "runs": v["runs"],
+                            "interval": list(wilson_interval(v["diverged_runs"], v["runs"]))}
+                        for k, v in s["summaries"].items()} for s in settings}
+
+
 def recorded_sweep() -> Evidence:
     """The recorded full sweep (record ``stability``) with its summaries recomputed, or that it is missing."""
     rec = load_record(RECORD)
@@ -271,7 +279,8 @@ def recorded_sweep() -> Evidence:
         f"recorded full sweep (record {RECORD!r}, profile {rec['profile']}, {len(settings)} settings, seeds per cell "
         f"{seeds}, commit {str(prov.get('git_commit'))[:8]}, {prov.get('date')}; read, not re-run here)",
         None,
-        {"record": RECORD, "settings": settings, "provenance": prov, "profile": rec["profile"]},
+        {"record": RECORD, "settings": settings, "provenance": prov, "profile": rec["profile"],
+         "intervals": _divergence_intervals(settings)},
         key=f"record.{RECORD}",
     )
 
@@ -294,6 +303,7 @@ def _sweep_evidence(rec: dict[str, Any], key: str) -> Evidence:
          "seconds": rec["seconds"]},
         key=key,
         measured={k: {"diverged": s["diverged_runs"], "runs": s["runs"],
+                      "interval": list(wilson_interval(s["diverged_runs"], s["runs"])),
                       "trainable_width_decades": s["trainable_width_decades"]} for k, s in summ.items()},
     )
 
