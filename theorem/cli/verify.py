@@ -16,8 +16,9 @@ from theorem import report
 from theorem.claims.ledger import Profile
 from theorem.claims.registry import CLAIM_IDS, UnknownClaimError, load_claim
 from theorem.claims.runner import run_readings
-from theorem.cli.common import InputError, check_out_dir, seed
-from theorem.util.search import search_options
+from theorem.cli.common import InputError, check_out_dir, check_workers, seed, workers_option
+from theorem.util.executor import RayStartError
+from theorem.util.search import SearchOptions
 
 __all__ = ["DEFAULT_OUT", "add_parser", "run", "select"]
 
@@ -33,6 +34,7 @@ def add_parser(sub) -> None:
     v.add_argument("--wide", action="store_true", help="one row per reading instead of one per claim")
     v.add_argument("--seed", type=seed, default=None,
                    help="seed every Hypothesis search (default: each search's fixed, derandomized exploration)")
+    workers_option(v)
     v.add_argument("--out", default=DEFAULT_OUT, help=f"folder for report.md, report.html, figures/ and verdicts.json (default {DEFAULT_OUT}/)")
 
 
@@ -71,17 +73,16 @@ def select(requested: list[str] | None, command: str = "verify") -> tuple[list, 
 
 def run(args) -> int:
     selected, unchecked, asked = select(args.claim)
+    workers = check_workers("verify", args)
     out = check_out_dir("verify", "--out", args.out)
     profile = Profile(args.profile)
     start = time.perf_counter()
-
-    def progress(cid, reading, index, total, result):  # one line per reading on stderr, always
-        if result is not None:
-            print(f"[{index + 1}/{total}] {reading.id}: {result.verdict} ({result.seconds:.1f} s)",
-                  file=sys.stderr, flush=True)
-
-    with search_options(seed=args.seed):
-        results = run_readings(selected, profile, progress)
+    # one line per reading on stderr, always; the same seed in every worker
+    try:
+        results = run_readings(selected, profile, progress=True, workers=workers, address=args.address,
+                               search=SearchOptions(seed=args.seed))
+    except RayStartError as err:  # before any reading ran
+        raise InputError(f"verify: {err}") from None
     seconds = time.perf_counter() - start
     recs = report.records(results, unchecked)
     written = report.write_report(recs, out, profile.name, seconds, requested=asked, seed=args.seed)
