@@ -5,8 +5,11 @@ loaded machine gives) reaches the same verdict and corrected statement.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+from theorem.claims import _penalty_candidates as pc
 from theorem.claims import b1_press as b1
 from theorem.claims import r1_crossover as r1
 from theorem.claims import r2_conflation as r2
@@ -240,3 +243,87 @@ def test_t7b_fails_when_the_penalty_gradient_is_quadratic():
     assert out.verdict is Verdict.FAILS and out.counterexample["key"] == "penalty.exact"
     assert out.counterexample["growth_exponent"] == 2.0 and "n^2.00" in out.corrected
     assert "3 arrays with two axes ≥ n" in out.corrected and "1,600" in out.corrected  # 100·4²
+
+
+# --- T7.b: the linear-time candidates (claims/_penalty_candidates.py) ---------------------------------
+def candidate(label="moments κ=2", keeps=True, matched=3, targets=3, diverged=0, runs=24, kappa=2.0):
+    name = label.split()[0]
+    return ev(f"candidate.{pc.slug(label)}", None, matched, targets, label=label, penalty=name,
+              kappa=kappa if name == "moments" else None, m=4 if name == "sampled" else None, keeps=keeps,
+              cost={"ops_exponent": 1.0, "square_arrays": 0},
+              stability={"runs": runs, "diverged": diverged, "trained": runs - diverged})
+
+
+def record_item(missing=False):
+    if missing:
+        return ev(f"record.{pc.RECORD}", kind="record", missing=True)
+    return ev(f"record.{pc.RECORD}", kind="record", profile="medium", reference_lr=0.03,
+              settings={"seeds": [0, 1, 2, 3], "lrs": [0.03, 0.3], "lams": [1.0, 10.0, 100.0], "steps": 1000, "n": 16})
+
+
+def t7b_penalized(*candidates, missing=False):
+    return t7b(penalty_linear=False) + [record_item(missing), *candidates]
+
+
+def test_t7b_holds_with_conditions_when_a_linear_candidate_keeps_the_penalty():
+    out = same_outcome(t7.rule_b, t7b_penalized(candidate(keeps=True), candidate("sampled m=4", keeps=False)))
+    assert out.verdict is Verdict.HOLDS_WITH_CONDITIONS
+    assert "'moments κ=2'" in out.corrected and "3 of 3" in out.corrected
+    assert f"{1 / (1 + 2.0**2):.0%}" in out.corrected  # Cantelli: 1/(1+κ²) = 20 % at κ = 2
+    assert "n^2.00" in out.corrected and "medium profile" in out.corrected
+
+
+def test_t7b_fails_when_no_candidate_keeps_the_penalty_and_names_the_best():
+    out = same_outcome(t7.rule_b, t7b_penalized(candidate(keeps=False, matched=1),
+                                                candidate("sampled m=4", keeps=False, matched=2)))
+    assert out.verdict is Verdict.FAILS and out.counterexample["key"] == "penalty.exact"
+    assert "No linear-time candidate" in out.corrected and "'sampled m=4', matches 2 of 3" in out.corrected
+
+
+def test_t7b_fails_as_reconstructed_when_the_comparison_is_missing():
+    out = same_outcome(t7.rule_b, t7b_penalized(missing=True))
+    assert out.verdict is Verdict.FAILS and "not measured (no comparison recorded)" in out.corrected
+
+
+def synthetic_record(candidate_rows):
+    """A penalty_candidates record: λ = 0, the exact penalty at λ = 1, 10, and one candidate's rows."""
+    def row(label, penalty, lam, a, loss, seed, diverged=False, lr=0.03, **extra):
+        return {"label": label, "penalty": penalty, "lam": lam, "lr": lr, "seed": seed, "a_rate": a, "task_loss": loss,
+                "target_mass": 0.2, "below_vertex": 0.0, "diverged": diverged, "trained": not diverged,
+                "kappa": 2.0, "m": 4, **extra}
+    rows = [row("none", "none", 0.0, 0.25, 1.3, s) for s in range(4)]
+    rows += [row("exact", "exact", lam, a, loss, s) for lam, a, loss in ((1.0, 0.1, 1.5), (10.0, 0.01, 1.7))
+             for s in range(4)]
+    rows += [row("moments κ=2", "moments", lam, a, loss, s, diverged=(s < d)) for lam, a, loss, d in candidate_rows
+             for s in range(4)]
+    cost = {"penalties": [{"label": "exact", "ops_exponent": 2.0, "square_arrays": 19},
+                          {"label": "moments κ=2", "ops_exponent": 1.0, "square_arrays": 0}]}
+    return {"profile": "medium", "provenance": {"date": "d", "git_commit": "c", "seconds": 1},
+            "settings": {"seeds": [0, 1, 2, 3], "lrs": [0.03], "lams": [1.0, 10.0], "steps": 10, "n": 16},
+            "result": {"runs": rows, "cost": cost, "reference_lr": 0.03}}
+
+
+@pytest.mark.parametrize("candidate_rows,matched,keeps", [
+    # reaches both exact points' (a) rates at their losses: (a) 0.1 at 1.5 by the point (0.09, 1.52) ≤ 1.5·1.03,
+    # 0.01 by interpolation between (0.09, 1.52) and (0.001, 1.9): 1.52 + 0.38·log(9)/log(90) = 1.705 ≤ 1.7·1.03
+    ([(1.0, 0.2, 1.4), (3.0, 0.09, 1.52), (10.0, 0.001, 1.9)], 2, True),
+    # the same points, but 3 of 4 seeds diverge at every λ: more divergent than the exact penalty (0/8)
+    ([(1.0, 0.2, 1.4, 3), (3.0, 0.09, 1.52, 3), (10.0, 0.001, 1.9, 3)], 2, False),
+    # monotone enough, but at (a) = 0.01 its loss is 1.5 + 0.4·log(10)/log(20) = 1.807, 6 % above the exact's 1.7
+    ([(1.0, 0.1, 1.5), (10.0, 0.005, 1.9)], 1, False),
+])
+def test_candidates_are_matched_on_the_exact_operating_points(monkeypatch, candidate_rows, matched, keeps):
+    rows = [r if len(r) == 4 else (*r, 0) for r in candidate_rows]
+    monkeypatch.setattr(pc, "load_record", lambda name: synthetic_record(rows))
+    items = {e.key: e for e in pc.gather_candidates()}
+    c = items["candidate.moments-kappa=2"]
+    assert (c.measured, c.predicted, c.data["keeps"]) == (matched, 2, keeps)
+    assert items["reference.exact"].data["stability"]["runs"] == 8
+
+
+def test_frontier_loss_interpolates_in_log_a_and_takes_dominating_points():
+    pts = [(0.2, 1.4), (0.001, 1.9)]
+    t = math.log(20) / math.log(200)  # where log 0.01 lies between log 0.2 and log 0.001
+    assert pc.frontier_loss(pts, 0.01) == pytest.approx(1.4 + 0.5 * t, rel=1e-12)
+    assert pc.frontier_loss(pts, 0.3) == 1.4  # a point reaching the target's (a) rate at a lower loss
+    assert pc.frontier_loss(pts, 1e-4) == math.inf  # beyond what the candidate reaches
