@@ -38,8 +38,9 @@ h3 { font-size: 15px; margin: 22px 0 6px; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; background: white; }
 th, td { border: 1px solid #d5d8dc; padding: 6px 8px; vertical-align: top; text-align: left; }
 th { background: #eaeded; }
-td.claim { white-space: nowrap; font-weight: 600; } td.claim span { display: block; font-weight: 400; color: #566573;
-  white-space: normal; max-width: 210px; }
+td.claim { font-weight: 600; } td.claim span { display: block; font-weight: 400; color: #566573; }
+details.more { display: inline; border: 0; padding: 0; margin: 0; background: none; }
+details.more summary { display: inline; color: #2e6da4; font-weight: 400; }
 tr.worst-fails td.claim { border-left: 6px solid #c0392b; } tr.worst-holds-with-conditions td.claim { border-left: 6px solid #d68910; }
 tr.worst-open td.claim { border-left: 6px solid #2e6da4; } tr.worst-holds td.claim { border-left: 6px solid #1e8449; }
 tr.worst-error td.claim { border-left: 6px solid #7d3c98; }
@@ -63,6 +64,15 @@ def chip(verdict: str, text: str | None = None) -> str:
     return f'<span class="chip" style="background:{color}">{escape(text or verdict)}</span>'
 
 
+def clip(text: str, limit: int = 420) -> str:
+    """``text`` escaped; past ``limit`` characters the rest folds under a "more" toggle."""
+    if len(text) <= limit:
+        return escape(text)
+    cut = text.rfind(" ", 0, limit)
+    cut = limit if cut < limit // 2 else cut
+    return (f'{escape(text[:cut])} <details class="more"><summary>more</summary>{escape(text[cut:])}</details>')
+
+
 def _img(f: Figure) -> str:
     data = base64.b64encode(f.png).decode("ascii")
     return (f'<figure id="fig-{escape(f.name)}"><img alt="{escape(f.title)}" src="data:image/png;base64,{data}">'
@@ -80,12 +90,13 @@ def render(recs: list[dict], profile: str, seconds: float, figs: list[Figure]) -
          "typed in.</p>",
          "<h2>The claims</h2>",
          '<p class="legend">' + " ".join(chip(v) for v in VERDICT_ORDER) + "</p>",
-         "<table><thead><tr><th>claim</th><th>verdicts of its readings</th><th>strongest correct statement</th>"
-         "<th>headline counterexample</th></tr></thead><tbody>"]
+         '<table><colgroup><col style="width:17%"><col style="width:15%"><col style="width:40%">'
+         '<col style="width:28%"></colgroup><thead><tr><th>claim</th><th>verdicts of its readings</th>'
+         "<th>strongest correct statement</th><th>headline counterexample</th></tr></thead><tbody>"]
     for row in claim_rows(recs):
         chips = " ".join(chip(v, f"{v} {c}") for v, c in row["counts"].items() if c)
         h.append(f'<tr class="worst-{row["worst"]}"><td class="claim">{escape(row["id"])}<span>{escape(row["title"])}'
-                 f"</span></td><td>{chips}</td><td>{escape(row['strongest'])}</td><td>{escape(row['headline'])}</td></tr>")
+                 f"</span></td><td>{chips}</td><td>{clip(row['strongest'])}</td><td>{clip(row['headline'])}</td></tr>")
     h.append("</tbody></table>")
     h.append("<h2>Figures</h2>")
     skipped = [f for f in figs if f.png is None]
@@ -98,7 +109,7 @@ def render(recs: list[dict], profile: str, seconds: float, figs: list[Figure]) -
     for r in recs:
         v = r["verdict"] if r["verdict"] is not None else NOT_CHECKED
         h.append(f'<tr><td><a href="#r-{escape(r["reading_id"])}">{escape(r["reading_id"])}</a></td><td>{chip(v)}</td>'
-                 f"<td>{escape(r['reading'])}</td><td>{escape(str(r['evidence']))}</td></tr>")
+                 f"<td>{clip(r['reading'], 300)}</td><td>{clip(str(r['evidence']), 300)}</td></tr>")
     h.append("</tbody></table>")
     shared, labels = shared_details(recs)
     if shared:

@@ -54,10 +54,9 @@ def markdown(recs: list[dict], profile: str, seconds: float, figs: list[Figure] 
                   f"{cell(row['headline'])} |")
     md += ["", "## Figures", ""]
     for f in figs:
-        if f.png is None:
-            md.append(f"- *{f.title}*: not drawn ({f.missing}).")
-        else:
+        if f.png is not None:
             md += [f"### {f.title}", "", f"![{f.title}]({f.path})", "", f.caption, ""]
+    md += [f"- *{f.title}*: not drawn ({f.missing})." for f in figs if f.png is None]
     md += ["", "## The readings", "", "| reading | verdict | statement | evidence |", "|---|---|---|---|"]
     for r in recs:
         verdict = r["verdict"] if r["verdict"] is not None else f"_{NOT_CHECKED}_"
