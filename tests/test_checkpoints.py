@@ -43,10 +43,30 @@ def _save(folder: Path, config: dict, tensors: dict[str, np.ndarray], prefix: st
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config, indent=1))
-    tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
+    tensors = {k: np.ascontiguousarray(v, dtype=v.dtype if v.dtype.kind == "i" else np.float32) for k, v in tensors.items()}
     save_file({prefix + k: v for k, v in tensors.items()}, str(folder / "model.safetensors"), metadata={"format": "pt"})
     write_tokenizer(folder)
     return {k: v.astype(np.float64) for k, v in tensors.items()}
+
+
+def to_bfloat16(folder: Path) -> dict[str, np.ndarray]:
+    """Rewrite the folder's weights as bfloat16 (the upper half of each float32, as most Llama/Qwen2 files
+    are stored), writing the safetensors layout by hand: an 8-byte little-endian header length, the JSON
+    header (padded to 8 bytes), the data.  Returns the values a bfloat16 holds, in float64."""
+    from safetensors.numpy import load_file
+
+    kept, header, blobs, offset = {}, {"__metadata__": {"format": "pt"}}, [], 0
+    for name, a in load_file(str(folder / "model.safetensors")).items():
+        upper = (np.ascontiguousarray(a, dtype=np.float32).view(np.uint32) >> np.uint32(16)).astype("<u2")
+        kept[name] = (upper.astype(np.uint32) << np.uint32(16)).view(np.float32).astype(np.float64)
+        data = upper.tobytes()
+        header[name] = {"dtype": "BF16", "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    (folder / "model.safetensors").write_bytes(len(text).to_bytes(8, "little") + text + b"".join(blobs))
+    return kept
 
 
 class _Draw:
@@ -71,7 +91,8 @@ def bert(folder: Path, d=16, heads=2, layers=2, ffn=32, max_len=32, seed=0, pref
          "embeddings.position_embeddings.weight": r.w(max_len, d, scale=0.5),
          "embeddings.token_type_embeddings.weight": r.w(2, d, scale=0.5),
          "embeddings.LayerNorm.weight": r.gamma(d), "embeddings.LayerNorm.bias": r.w(d, scale=0.1),
-         "pooler.dense.weight": r.w(d, d), "pooler.dense.bias": r.w(d)}
+         "pooler.dense.weight": r.w(d, d), "pooler.dense.bias": r.w(d),
+         "embeddings.position_ids": np.arange(max_len, dtype=np.int64)[None, :]}  # an integer buffer, as BERT files have
     for i in range(layers):
         p = f"encoder.layer.{i}."
         for name, (o, n) in {"attention.self.query": (d, d), "attention.self.key": (d, d),
@@ -226,6 +247,14 @@ def test_task_head_prefixes_are_found(tmp_path, kind, prefix):
     # head 1: GPT-2's key columns 16 + 4..16 + 8 of c_attn; BERT's key rows 8..16; Llama's key/value head 1 // 2 = 0
     want = {"gpt2": t[name][:, 16 + 4:16 + 8], "bert": t[name][8:16].T, "llama": t[name][0:8].T}[kind]
     np.testing.assert_array_equal(model.head(1, 1).w_k, want)
+
+
+def test_bfloat16_weights_are_widened_exactly(tmp_path):
+    BUILDERS["gpt2"](tmp_path)
+    t = to_bfloat16(tmp_path)
+    hp = load_checkpoint(tmp_path).head(0, 2)
+    np.testing.assert_array_equal(hp.w_k, t["h.0.attn.c_attn.weight"][:, 16 + 8:16 + 12])
+    np.testing.assert_array_equal(hp.b_q, t["h.0.attn.c_attn.bias"][8:12])
 
 
 # --- layer 0 against a NumPy forward pass written here -----------------------------------------------

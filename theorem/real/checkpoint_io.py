@@ -136,13 +136,15 @@ def check_dir(folder) -> tuple[Path, dict, str, str]:
 
 def _to_numpy(name: str, spec: dict, path: Path) -> np.ndarray:
     dtype, shape, data = spec["dtype"], tuple(spec["shape"]), spec["data"]
-    simple = {"F64": np.float64, "F32": np.float32, "F16": np.float16}
-    if dtype in simple:
+    simple = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+              "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+    if dtype in simple:  # integer buffers (position ids) are kept; only the tensors used must be floating point
         return np.frombuffer(data, dtype=np.dtype(simple[dtype]).newbyteorder("<")).reshape(shape)
     if dtype == "BF16":  # the upper 16 bits of a float32: widen exactly
         half = np.frombuffer(data, dtype=np.dtype(np.uint16).newbyteorder("<")).astype(np.uint32)
         return (half << np.uint32(16)).view(np.float32).reshape(shape)
-    raise CheckpointError(f"{path}: tensor {name!r} has dtype {dtype}, expected a floating-point tensor (F64, F32, F16, BF16)")
+    raise CheckpointError(f"{path}: tensor {name!r} has dtype {dtype}, which this reader does not decode "
+                          "(F64, F32, F16, BF16, integers and BOOL are read)")
 
 
 def read_tensors(folder: Path) -> dict[str, np.ndarray]:
@@ -213,6 +215,8 @@ class Tensors:
             raise CheckpointError(
                 f"{self.folder / WEIGHTS}: tensor {full!r} has shape {tuple(a.shape)}, config.json implies {tuple(shape)}"
             )
+        if a.dtype.kind != "f":
+            raise CheckpointError(f"{self.folder / WEIGHTS}: tensor {full!r} has dtype {a.dtype}, expected floating point")
         out = np.asarray(a, dtype=np.float64)
         if not np.all(np.isfinite(out)):
             raise CheckpointError(f"{self.folder / WEIGHTS}: tensor {full!r} contains NaN or Inf")

@@ -102,7 +102,7 @@ class CheckpointModel:
         self._load(tensors)
         self.tokenizer = tokenizer
         self.cls_id, self.sep_id = self._wrap_ids(cfg, tokenizer)
-        self.name = f"{self.folder.name} ({model_type})"
+        self.name = f"{self.folder.resolve().parent.name}/{self.folder.name} ({model_type})"
 
     # --- family hooks -------------------------------------------------------------------------
     def _parse(self, cfg: dict, model_type: str) -> CheckpointConfig:
