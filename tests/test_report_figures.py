@@ -188,3 +188,11 @@ def test_the_report_links_its_figures_and_the_html_inlines_them(t1_only):
     assert page.index("The claims") < page.index("Figures") < page.index("The readings")
     assert json.loads(t1_only.json.read_text())["schema_version"] == report.SCHEMA_VERSION
     assert not list(out.glob(".*.tmp")) and not list((out / "figures").glob(".*.tmp"))
+
+
+def test_a_file_where_the_figures_folder_goes_costs_the_figures_not_the_report(tmp_path):
+    (tmp_path / "figures").write_text("not a folder")
+    written = report.write_report(_recs(synthetic_results(with_all=False)), tmp_path, "quick", 1.0)
+    assert written.figures == () and (tmp_path / "figures").read_text() == "not a folder"
+    md = written.markdown.read_text()
+    assert md.count("is a file, not a folder") == len(report.FIGURES) and "![" not in md

@@ -52,7 +52,7 @@ figure img { max-width: 100%; height: auto; display: block; margin: 0 auto; }
 figcaption { font-size: 13px; color: #34495e; margin-top: 6px; }
 .skipped { color: #566573; font-size: 13px; }
 details { background: white; border: 1px solid #d5d8dc; margin: 6px 0; padding: 6px 10px; }
-summary { cursor: pointer; font-weight: 600; } summary .chip { font-size: 11px; }
+summary { cursor: pointer; font-weight: 600; } summary .chip { font-size: 11px; } summary .stmt { font-weight: 400; }
 ul.ev { font-size: 13px; padding-left: 20px; } ul.ev li { margin: 3px 0; }
 .role { font-style: italic; color: #566573; }
 pre { background: #f4f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
@@ -122,7 +122,7 @@ def render(recs: list[dict], profile: str, seconds: float, figs: list[Figure]) -
         if r["verdict"] is None:
             continue
         h.append(f'<details id="r-{escape(r["reading_id"])}"><summary>{escape(r["reading_id"])} {chip(r["verdict"])} '
-                 f"{escape(r['reading'])}</summary>")
+                 f'<span class="stmt">{escape(r["reading"])}</span></summary>')
         h.append(f"<p><b>Because.</b> {escape(str(r['evidence']))}</p>")
         if r.get("corrected"):
             h.append(f"<p><b>Corrected statement.</b> {escape(r['corrected'])}</p>")

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from theorem.claims.registry import CLAIM_IDS
 from theorem.experiments.records import provenance
-from theorem.report.figures import FIGURES, FOLDER, figures as draw_figures
+from theorem.report.figures import FIGURES, FOLDER, Figure, figures as draw_figures
 from theorem.report.html import render
 from theorem.report.markdown import markdown
 from theorem.util.jsonable import jsonable
@@ -58,9 +58,14 @@ def package_version() -> str:
 
 
 def _put(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` through a temporary file beside it (removed if the write is interrupted)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except BaseException:  # an interrupt or a full disk: no half-written file is left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_report(recs: list[dict], out: Path, profile: str, seconds: float,
@@ -71,13 +76,17 @@ def write_report(recs: list[dict], out: Path, profile: str, seconds: float,
     so an interrupted write leaves no half-written file.  A figure skipped this time has its old PNG
     removed, so that nothing stale sits beside the report."""
     out = Path(out)
-    figs = draw_figures(recs)
+    folder = out / FOLDER
+    if folder.exists() and not folder.is_dir():  # the run is not lost for it: the report says why there are none
+        figs = [Figure(name, title, "", missing=f"{folder} is a file, not a folder") for name, title, _ in FIGURES]
+    else:
+        figs = draw_figures(recs)
     md_text = markdown(recs, profile, seconds, figs)
     html_text = render(recs, profile, seconds, figs)
     js_text = json.dumps(jsonable(document(recs, profile, seconds, requested, seed)), indent=1, ensure_ascii=False)
     out.mkdir(parents=True, exist_ok=True)
-    folder = out / FOLDER
-    folder.mkdir(exist_ok=True)
+    if any(f.png is not None for f in figs):
+        folder.mkdir(exist_ok=True)
     pngs = []
     drawn = {f.name for f in figs if f.png is not None}
     for f in figs:
@@ -86,7 +95,7 @@ def write_report(recs: list[dict], out: Path, profile: str, seconds: float,
             pngs.append(out / f.path)
     for name, _, _ in FIGURES:
         stale = folder / f"{name}.png"
-        if name not in drawn and stale.is_file():
+        if name not in drawn and folder.is_dir() and stale.is_file():
             stale.unlink()
     written = Written(out / "report.md", out / "report.html", out / "verdicts.json", tuple(pngs))
     _put(written.markdown, md_text.encode("utf-8"))
