@@ -123,13 +123,13 @@ def gpt2(folder: Path, d=16, heads=4, layers=2, max_len=32, seed=1, prefix="") -
 
 
 def llama(folder: Path, model_type="llama", d=32, heads=4, kv_heads=2, head_dim=8, layers=2, ffn=48, max_len=64,
-          seed=2, prefix="") -> dict[str, np.ndarray]:
+          seed=2, prefix="", rope_scaling=None) -> dict[str, np.ndarray]:
     r = _Draw(seed)
     arch = {"llama": "LlamaModel", "qwen2": "Qwen2Model"}[model_type]
     config = {"architectures": [arch], "model_type": model_type, "hidden_size": d, "num_attention_heads": heads,
               "num_key_value_heads": kv_heads, "head_dim": head_dim, "num_hidden_layers": layers,
               "intermediate_size": ffn, "max_position_embeddings": max_len, "vocab_size": VOCAB_SIZE,
-              "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_scaling": None, "hidden_act": "silu",
+              "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "rope_scaling": rope_scaling, "hidden_act": "silu",
               "attention_bias": False, "attention_dropout": 0.0, "tie_word_embeddings": False,
               "use_sliding_window": False, "bos_token_id": VOCAB.index("<bos>"), "eos_token_id": VOCAB.index("<eos>")}
     t = {"embed_tokens.weight": r.w(VOCAB_SIZE, d, scale=1.0), "norm.weight": r.gamma(d)}
@@ -146,11 +146,16 @@ def llama(folder: Path, model_type="llama", d=32, heads=4, kv_heads=2, head_dim=
     return _save(folder, config, t, prefix)
 
 
-BUILDERS = {"bert": bert, "gpt2": gpt2, "llama": llama, "qwen2": lambda f, **kw: llama(f, "qwen2", **kw)}
+#: Llama 3's rotary scaling with an original context of 64: at d_k = 8 its four wavelengths 2π·10000^(2m/8)
+#: ≈ 6.3, 63, 628, 6283 fall in the kept (< 64/4), blended and scaled (> 64/1) bands
+LLAMA3_SCALING = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                  "original_max_position_embeddings": 64}
+BUILDERS = {"bert": bert, "gpt2": gpt2, "llama": llama, "qwen2": lambda f, **kw: llama(f, "qwen2", **kw),
+            "llama3": lambda f, **kw: llama(f, rope_scaling=LLAMA3_SCALING, seed=3, **kw)}
 
 TEXT = " ".join(f"w{(7 * i + 3) % 40}" for i in range(60))
 N = 10  # tokens per window: one shape, so each family's layer is compiled once in this module
-KINDS = ("bert", "gpt2", "llama", "qwen2")
+KINDS = ("bert", "gpt2", "llama", "qwen2", "llama3")
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +223,7 @@ def test_gpt2_head_maps_are_the_written_conv1d_columns(built):
             np.testing.assert_array_equal(hp.b_k, b[d + lo:d + lo + dk])
 
 
-@pytest.mark.parametrize("kind", ["llama", "qwen2"])
+@pytest.mark.parametrize("kind", ["llama", "qwen2", "llama3"])
 def test_llama_head_maps_share_the_key_value_head_of_their_group(built, kind):
     _, t, model, _, _ = built[kind]
     dk = 8
@@ -236,6 +241,18 @@ def test_llama_head_maps_share_the_key_value_head_of_their_group(built, kind):
             else:
                 assert not hp.b_q.any() and not hp.b_k.any()
     assert model.rope and model.causal and model.config.group == 2
+
+
+def test_llama3_rotary_frequencies_follow_their_three_bands(built):
+    np.testing.assert_allclose(built["llama3"][2]._omega, _llama3_frequencies(), rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("scaling, fragment", [({"rope_type": "yarn", "factor": 4.0}, "rope scaling 'yarn'"),
+                                               ({"rope_type": "linear"}, "missing 'factor'")])
+def test_unsupported_rotary_scaling_is_one_line(tmp_path, scaling, fragment):
+    llama(tmp_path, rope_scaling=scaling)
+    with pytest.raises(CheckpointError, match=fragment):
+        load_checkpoint(tmp_path)
 
 
 @pytest.mark.parametrize("kind, prefix", [("bert", "bert."), ("gpt2", "transformer."), ("llama", "model.")])
@@ -269,13 +286,20 @@ def _softmax(s, causal):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _rotate_pairs(z, theta=10000.0):
-    """Rotary positions by coordinate pairs (m, m + dk/2): position p turns pair m by p·θ^(−2m/dk)."""
+def _llama3_frequencies():
+    """The four rotary frequencies of LLAMA3_SCALING at d_k = 8, band by band, by hand."""
+    t = (64 / (2 * math.pi / 0.1) - 1.0) / (4.0 - 1.0)  # the blended band: wavelength 2π/0.1 ≈ 62.8 in [16, 64]
+    return [1.0, (1 - t) * 0.1 / 8 + t * 0.1, 0.01 / 8, 0.001 / 8]
+
+
+def _rotate_pairs(z, omega=None):
+    """Rotary positions by coordinate pairs (m, m + dk/2): position p turns pair m by p·ω_m, ω_m = 10000^(−2m/dk)."""
     n, dk = z.shape
+    omega = [10000.0 ** (-2 * m / dk) for m in range(dk // 2)] if omega is None else omega
     out = z.copy()
     for p in range(n):
         for m in range(dk // 2):
-            a = p * theta ** (-2 * m / dk)
+            a = p * omega[m]
             c, s = math.cos(a), math.sin(a)
             x1, x2 = z[p, m], z[p, m + dk // 2]
             out[p, m], out[p, m + dk // 2] = c * x1 - s * x2, s * x1 + c * x2
@@ -304,7 +328,9 @@ def _layer0_oracle(kind, t, ids):
     q, k = x @ t[p + "q_proj.weight"].T, x @ t[p + "k_proj.weight"].T
     if kind == "qwen2":
         q, k = q + t[p + "q_proj.bias"], k + t[p + "k_proj.bias"]
-    heads = [(_rotate_pairs(q[:, h * 8:(h + 1) * 8]), _rotate_pairs(k[:, (h // 2) * 8:(h // 2 + 1) * 8])) for h in range(4)]
+    om = _llama3_frequencies() if kind == "llama3" else None
+    heads = [(_rotate_pairs(q[:, h * 8:(h + 1) * 8], om), _rotate_pairs(k[:, (h // 2) * 8:(h // 2 + 1) * 8], om))
+             for h in range(4)]
     return x, [a @ b.T / math.sqrt(8) for a, b in heads], True
 
 
@@ -342,7 +368,7 @@ def test_forward_pass_matches_transformers(built, kind):
     torch = pytest.importorskip("torch", reason="the reference extra is not installed (make reference)")
     transformers = pytest.importorskip("transformers", reason="the reference extra is not installed (make reference)")
     folder, _, model, ids, trace = built[kind]
-    ref = transformers.AutoModel.from_pretrained(str(folder), dtype=torch.float64, attn_implementation="eager").eval()
+    ref = transformers.AutoModel.from_pretrained(str(folder), attn_implementation="eager").double().eval()
     with torch.no_grad():
         out = ref(torch.tensor(ids)[None], output_hidden_states=True, output_attentions=True)
         for layer in range(2):

@@ -14,8 +14,8 @@ Notation: ``h`` the residual stream (n×d), ``X`` the matrix that feeds the laye
   ``h ← h + act(LN₂(h) W_fc + b_fc) W_fc2 + b_fc2``; last hidden state ``LN_f(h)``.
 * **Llama/Qwen2** (:class:`Llama`; RMSNorm, causal, grouped-query attention, rotary positions):
   ``h⁰ = E_tok[t]``; ``X = RMS₁(h)``; ``q_i = R_i (W_Qᵀ x_i + b_Q)``, ``k_j = R_j (W_Kᵀ x_j + b_K)``
-  per head, with ``R_p`` the rotation by the angles ``p·θ^{−2m/d_k}`` (``m = 0..d_k/2−1``) acting on
-  the coordinate pairs ``(m, m + d_k/2)``; ``S_ij = q_i·k_j/√d_k``, causal mask; query head ``j``
+  per head, with ``R_p`` the rotation by the angles ``p·ω_m`` (``ω_m = θ^{−2m/d_k}``, ``m = 0..d_k/2−1``,
+  rescaled as :func:`rope_frequencies` says) acting on the coordinate pairs ``(m, m + d_k/2)``; ``S_ij = q_i·k_j/√d_k``, causal mask; query head ``j``
   reads key/value head ``⌊j/g⌋`` (``g`` = heads per key/value head); biases on Q, K, V for Qwen2
   (and Llama with ``attention_bias``); ``h ← h + ctx W_O``, ``h ← h + (silu(m W_gate) ∘ (m W_up)) W_down``
   with ``m = RMS₂(h)``; last hidden state ``RMS_f(h)``.
@@ -40,7 +40,7 @@ from theorem.real.model import _embed as bert_embed
 from theorem.real.model import _layer as bert_layer
 from theorem.real.model import _layer_norm as layer_norm
 
-__all__ = ["Bert", "GPT2", "Llama", "FAMILY_CLASSES", "ACTIVATIONS", "rope_tables"]
+__all__ = ["Bert", "GPT2", "Llama", "FAMILY_CLASSES", "ACTIVATIONS", "rope_frequencies", "rope_tables"]
 
 ACTIVATIONS = {
     "gelu": lambda z: jax.nn.gelu(z, approximate=False),
@@ -216,10 +216,41 @@ class GPT2(CheckpointModel):
 
 
 # --- Llama / Qwen2 ---------------------------------------------------------------------------------
-def rope_tables(n: int, dk: int, theta: float, factor: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """``cos``, ``sin`` (n×d_k) of the rotary angles ``(p/factor)·θ^{−2m/d_k}``, each half repeated."""
-    inv = theta ** (-np.arange(0, dk, 2, dtype=np.float64) / dk)
-    ang = (np.arange(n, dtype=np.float64) / factor)[:, None] * inv[None, :]
+def rope_frequencies(cfg: dict, dk: int) -> np.ndarray:
+    r"""The rotary frequencies ``ω_m`` (m = 0..d_k/2−1) of ``config.json``: ``ω_m = θ^{−2m/d_k}``, rescaled.
+
+    ``rope_theta`` and ``rope_scaling`` (or transformers' newer ``rope_parameters``).  Scalings:
+    ``default`` (none); ``linear`` (``ω/s``, i.e. positions divided by the factor ``s``); ``llama3``:
+    with wavelength ``λ = 2π/ω``, original context ``L₀`` and the low/high frequency factors ``α < β``,
+    ``ω/s`` where ``λ > L₀/α``, ``ω`` where ``λ < L₀/β``, and between them the blend
+    ``(1 − t)·ω/s + t·ω`` with ``t = (L₀/λ − α)/(β − α)``.  Other scalings: CheckpointError.
+    """
+    params = cfg.get("rope_parameters") if isinstance(cfg.get("rope_parameters"), dict) else {}
+    scaling = cfg.get("rope_scaling") if isinstance(cfg.get("rope_scaling"), dict) else params
+    kind = scaling.get("rope_type", scaling.get("type", "default")) if scaling else "default"
+    theta = params.get("rope_theta", cfg.get("rope_theta", 10000.0))
+    if isinstance(theta, bool) or not isinstance(theta, (int, float)) or theta <= 1:
+        raise CheckpointError(f"config.json: rope_theta must be a number > 1, got {theta!r}")
+    omega = float(theta) ** (-np.arange(0, dk, 2, dtype=np.float64) / dk)
+    if kind == "default":
+        return omega
+    if kind == "linear":
+        return omega / config_float(scaling, "factor")
+    if kind == "llama3":
+        s, lo, hi = (config_float(scaling, key) for key in ("factor", "low_freq_factor", "high_freq_factor"))
+        ctx = config_float(scaling, "original_max_position_embeddings")
+        if not lo < hi:
+            raise CheckpointError(f"config.json: rope_scaling low_freq_factor {lo} must be below high_freq_factor {hi}")
+        wavelength = 2 * math.pi / omega
+        t = (ctx / wavelength - lo) / (hi - lo)
+        blend = (1 - t) * omega / s + t * omega
+        return np.where(wavelength > ctx / lo, omega / s, np.where(wavelength < ctx / hi, omega, blend))
+    raise CheckpointError(f"config.json: rope scaling {kind!r} is not supported here (default, linear and llama3 are)")
+
+
+def rope_tables(n: int, omega: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``cos``, ``sin`` (n×d_k) of the angles ``p·ω_m`` at positions ``p = 0..n−1``, each half repeated."""
+    ang = np.arange(n, dtype=np.float64)[:, None] * np.asarray(omega, dtype=np.float64)[None, :]
     ang = np.concatenate([ang, ang], axis=1)
     return np.cos(ang), np.sin(ang)
 
@@ -251,21 +282,6 @@ def llama_layer(h, p, cos, sin, heads: int, kv_heads: int, eps: float):
     return h, x, q, k, scores, weights
 
 
-def _rope(cfg: dict) -> tuple[float, float]:
-    """``(θ, factor)`` from ``rope_theta``/``rope_scaling`` (or ``rope_parameters``): default or linear only."""
-    params = cfg.get("rope_parameters") if isinstance(cfg.get("rope_parameters"), dict) else {}
-    scaling = cfg.get("rope_scaling") if isinstance(cfg.get("rope_scaling"), dict) else params
-    kind = scaling.get("rope_type", scaling.get("type", "default")) if scaling else "default"
-    theta = params.get("rope_theta", cfg.get("rope_theta", 10000.0))
-    if isinstance(theta, bool) or not isinstance(theta, (int, float)) or theta <= 1:
-        raise CheckpointError(f"config.json: rope_theta must be a number > 1, got {theta!r}")
-    if kind == "default":
-        return float(theta), 1.0
-    if kind == "linear":
-        return float(theta), config_float(scaling, "factor")
-    raise CheckpointError(f"config.json: rope scaling {kind!r} is not supported here (default and linear are)")
-
-
 class Llama(CheckpointModel):
     """Llama and Qwen2 (``model_type`` ``llama``, ``qwen2``)."""
 
@@ -282,7 +298,7 @@ class Llama(CheckpointModel):
         dk = config_int({"head_dim": dk}, "head_dim")
         if dk % 2:
             raise CheckpointError(f"config.json: head_dim {dk} is odd; rotary positions rotate coordinate pairs")
-        self._theta, self._factor = _rope(cfg)
+        self._omega = rope_frequencies(cfg, dk)
         self._qkv_bias = model_type == "qwen2" or bool(cfg.get("attention_bias", False))
         self._o_bias = model_type == "llama" and bool(cfg.get("attention_bias", False))
         self._mlp_bias = bool(cfg.get("mlp_bias", False))
@@ -315,7 +331,7 @@ class Llama(CheckpointModel):
 
     def rope_tables(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``cos``, ``sin`` (n×d_k) of this model's rotary angles at positions ``0..n−1``."""
-        return rope_tables(n, self.config.dk, self._theta, self._factor)
+        return rope_tables(n, self._omega)
 
     def _embed(self, ids):
         return self.embed_tokens[ids]
