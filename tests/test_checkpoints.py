@@ -424,6 +424,12 @@ def test_bad_model_dir_is_one_line_and_exit_2(tmp_path, capsys, kind):
     assert out.out == "" and out.err.count("\n") == 1 and fragment in out.err and "--model" in out.err
 
 
+def test_layer_out_of_range_names_the_checkpoints_own_range(built, capsys):
+    assert d2check(["real", "--model", str(built["llama"][0]), "--layer", "2", "--n", str(N)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--layer 2 is out of range; valid layers are 0..1" in err
+
+
 def test_real_model_gpt2_json_reports_what_applies(built, tmp_path, capsys):
     folder = built["gpt2"][0]
     (tmp_path / "t.txt").write_text(TEXT)

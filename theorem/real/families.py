@@ -166,7 +166,7 @@ class GPT2(CheckpointModel):
         d, heads = config_int(cfg, "n_embd"), config_int(cfg, "n_head")
         if d % heads:
             raise CheckpointError(f"config.json: n_embd {d} is not a multiple of n_head {heads}")
-        inner = cfg.get("n_inner") or 4 * d
+        inner = 4 * d if cfg.get("n_inner") is None else config_int(cfg, "n_inner")
         self._scale_by_layer = bool(cfg.get("scale_attn_by_inverse_layer_idx", False))
         self._scale = 1.0 / math.sqrt(d // heads) if cfg.get("scale_attn_weights", True) else 1.0
         return CheckpointConfig("gpt2", model_type, config_int(cfg, "n_layer"), d, heads, heads, d // heads, int(inner),
