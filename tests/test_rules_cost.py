@@ -251,7 +251,8 @@ def candidate(label="moments κ=2", keeps=True, matched=3, targets=3, diverged=0
     return ev(f"candidate.{pc.slug(label)}", None, matched, targets, label=label, penalty=name,
               kappa=kappa if name == "moments" else None, m=4 if name == "sampled" else None, keeps=keeps,
               cost={"ops_exponent": 1.0, "square_arrays": 0},
-              stability={"runs": runs, "diverged": diverged, "trained": runs - diverged})
+              stability={"runs": runs, "diverged": diverged, "trained": runs - diverged}, base_loss=1.0,
+              points={1.0: {"task_loss": 1.2}, 10.0: {"task_loss": 1.5}})
 
 
 def record_item(missing=False):
@@ -271,6 +272,8 @@ def test_t7b_holds_with_conditions_when_a_linear_candidate_keeps_the_penalty():
     assert "'moments κ=2'" in out.corrected and "3 of 3" in out.corrected
     assert f"{1 / (1 + 2.0**2):.0%}" in out.corrected  # Cantelli: 1/(1+κ²) = 20 % at κ = 2
     assert "n^2.00" in out.corrected and "medium profile" in out.corrected
+    assert "+20% to +50%" in out.corrected  # its loss cost over the unpenalized 1.0: 1.2 and 1.5
+    assert "'sampled m=4' matches 3 of 3" in out.corrected  # the other candidate, named
 
 
 def test_t7b_fails_when_no_candidate_keeps_the_penalty_and_names_the_best():
