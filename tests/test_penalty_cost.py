@@ -1,7 +1,9 @@
 """The soft penalty's cost read off the traced gradient programs (theorem.numeric.penalty_cost): the exact
 penalty's gradient builds n×n arrays and its operations grow by 16 when n grows by 4; the candidates'
 (moments, sampled keys) build none and grow by 4, with the array shapes their definitions predict.  The
-candidates' values are checked against exact rationals in tests/test_kernels.py."""
+candidates' values are checked against exact rationals in tests/test_kernels.py.  And the training harness
+takes the penalty as a parameter: bad input is refused before any work; the experiment's QUICK setting
+trains every penalty (slow: a minute of compiling)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ import math
 
 import pytest
 
+from theorem.experiments import penalty_candidates
 from theorem.kernels.penalties import PenaltySpec
 from theorem.numeric import penalty_cost as pc
+from theorem.training.penalty_sweep import penalty_grid
 
 SIZES = (128, 512)
 
@@ -41,3 +45,28 @@ def test_growth_exponent_is_the_least_squares_slope():
     assert 1.99 < slope < 2.0
     with pytest.raises(ValueError):
         pc.growth_exponent(rows[:1])
+
+
+# -- the training harness takes the penalty as a parameter (training/penalty_sweep.py) ---------------------
+
+
+def test_penalty_grid_rejects_bad_input_before_any_work():
+    for kwargs in ({"lams": (-1.0,)}, {"lrs": (0.0,)}, {"seeds": ()}, {"kernel_name": "poly2"}):
+        args = {"lams": (1.0,), "lrs": (0.03,), "seeds": (0,)} | kwargs
+        with pytest.raises(ValueError):
+            penalty_grid(PenaltySpec("moments"), args.pop("lams"), args.pop("lrs"), args.pop("seeds"), **args)
+
+
+@pytest.mark.slow
+def test_the_quick_experiment_trains_every_penalty_and_counts_their_cost():
+    settings = penalty_candidates.QUICK
+    result = penalty_candidates.run(settings, log=lambda msg: None)
+    labels = [penalty_candidates.spec_of(e).label for e in settings["penalties"]]
+    runs = result["runs"]
+    assert sorted({r["label"] for r in runs}) == sorted(["none", *labels])
+    assert len(runs) == len(settings["seeds"]) * len(settings["lrs"]) * (1 + len(labels) * len(settings["lams"]))
+    for r in runs:  # the held-out numbers are rates and losses, divergence and training are decided per run
+        assert 0 <= r["a_rate"] <= 1 and r["task_loss"] > 0 and isinstance(r["diverged"], bool)
+        assert r["trained"] == (r["task_loss"] < math.log(settings["n"]))
+    cost = {p["label"]: p for p in result["cost"]["penalties"]}
+    assert cost["exact"]["square_arrays"] > 0 and all(cost[x]["square_arrays"] == 0 for x in labels[1:])
