@@ -248,11 +248,16 @@ def test_llama3_rotary_frequencies_follow_their_three_bands(built):
 
 
 @pytest.mark.parametrize("scaling, fragment", [({"rope_type": "yarn", "factor": 4.0}, "rope scaling 'yarn'"),
-                                               ({"rope_type": "linear"}, "missing 'factor'")])
-def test_unsupported_rotary_scaling_is_one_line(tmp_path, scaling, fragment):
-    llama(tmp_path, rope_scaling=scaling)
-    with pytest.raises(CheckpointError, match=fragment):
+                                               ({"rope_type": "linear"}, "missing 'factor'"),
+                                               (None, "use_sliding_window")])
+def test_unsupported_attention_variants_are_one_line(tmp_path, scaling, fragment):
+    llama(tmp_path, "qwen2", rope_scaling=scaling)
+    if scaling is None:
+        cfg = json.loads((tmp_path / "config.json").read_text())
+        (tmp_path / "config.json").write_text(json.dumps({**cfg, "use_sliding_window": True, "sliding_window": 4}))
+    with pytest.raises(CheckpointError, match=fragment) as err:
         load_checkpoint(tmp_path)
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("kind, prefix", [("bert", "bert."), ("gpt2", "transformer."), ("llama", "model.")])

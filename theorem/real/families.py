@@ -298,6 +298,8 @@ class Llama(CheckpointModel):
         dk = config_int({"head_dim": dk}, "head_dim")
         if dk % 2:
             raise CheckpointError(f"config.json: head_dim {dk} is odd; rotary positions rotate coordinate pairs")
+        if cfg.get("use_sliding_window"):
+            raise CheckpointError("config.json: use_sliding_window is true; this loader runs full causal attention only")
         self._omega = rope_frequencies(cfg, dk)
         self._qkv_bias = model_type == "qwen2" or bool(cfg.get("attention_bias", False))
         self._o_bias = model_type == "llama" and bool(cfg.get("attention_bias", False))
