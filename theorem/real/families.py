@@ -70,6 +70,16 @@ def _causal_softmax(scores):
     return jax.nn.softmax(jnp.where(mask, scores, -jnp.inf), axis=-1)
 
 
+@functools.partial(jax.jit, static_argnames=("eps",))
+def _final_layer_norm(h, gamma, beta, eps: float):
+    return layer_norm(h, gamma, beta, eps)
+
+
+@jax.jit
+def _token_and_position(ids, tok, pos):
+    return tok[ids] + pos[: ids.shape[0]]
+
+
 def _attend(weights, v):
     ctx = jnp.einsum("hij,hjd->hid", weights, v)
     return ctx.transpose(1, 0, 2).reshape(ctx.shape[1], -1)
@@ -197,7 +207,7 @@ class GPT2(CheckpointModel):
         return self._scale / (layer + 1) if self._scale_by_layer else self._scale
 
     def _embed(self, ids):
-        return self.wte[ids] + self.wpe[: ids.shape[0]]
+        return _token_and_position(ids, self.wte, self.wpe)
 
     def _layer(self, h, i):
         c = self.config
@@ -205,7 +215,7 @@ class GPT2(CheckpointModel):
                           c.heads, c.eps, c.activation)
 
     def _final(self, h):
-        return layer_norm(h, self.ln_f[0], self.ln_f[1], self.config.eps)
+        return _final_layer_norm(h, self.ln_f[0], self.ln_f[1], self.config.eps)
 
     def _head_maps(self, layer, head):
         d, dk = self.config.d, self.config.dk
@@ -263,6 +273,9 @@ def _rotate(z, cos, sin):
 
 def _rms(z, gamma, eps):
     return z / jnp.sqrt(jnp.mean(z * z, axis=-1, keepdims=True) + eps) * gamma
+
+
+_final_rms = jax.jit(_rms, static_argnames=("eps",))
 
 
 @functools.partial(jax.jit, static_argnames=("heads", "kv_heads", "eps"))
@@ -344,7 +357,7 @@ class Llama(CheckpointModel):
         return llama_layer(h, self.layers[i], cos, sin, c.heads, c.kv_heads, c.eps)
 
     def _final(self, h):
-        return _rms(h, self.norm, self.config.eps)
+        return _final_rms(h, self.norm, self.config.eps)
 
     def _head_maps(self, layer, head):
         p, dk = self.layers[layer], self.config.dk
