@@ -104,12 +104,12 @@ def bert(folder: Path, d=16, heads=2, layers=2, ffn=32, max_len=32, seed=0, pref
     return _save(folder, config, t, prefix)
 
 
-def gpt2(folder: Path, d=16, heads=4, layers=2, max_len=32, seed=1, prefix="") -> dict[str, np.ndarray]:
+def gpt2(folder: Path, d=16, heads=4, layers=2, max_len=32, seed=1, prefix="", by_layer=False) -> dict[str, np.ndarray]:
     r = _Draw(seed)
     config = {"architectures": ["GPT2Model"], "model_type": "gpt2", "n_embd": d, "n_head": heads, "n_layer": layers,
               "n_positions": max_len, "n_inner": None, "vocab_size": VOCAB_SIZE, "layer_norm_epsilon": 1e-5,
               "activation_function": "gelu_new", "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
-              "scale_attn_weights": True, "bos_token_id": VOCAB.index("<bos>"), "eos_token_id": VOCAB.index("<eos>")}
+              "scale_attn_weights": True, "scale_attn_by_inverse_layer_idx": by_layer, "bos_token_id": VOCAB.index("<bos>"), "eos_token_id": VOCAB.index("<eos>")}
     t = {"wte.weight": r.w(VOCAB_SIZE, d, scale=1.0), "wpe.weight": r.w(max_len, d, scale=0.5),
          "ln_f.weight": r.gamma(d), "ln_f.bias": r.w(d, scale=0.1)}
     for i in range(layers):
@@ -151,11 +151,12 @@ def llama(folder: Path, model_type="llama", d=32, heads=4, kv_heads=2, head_dim=
 LLAMA3_SCALING = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                   "original_max_position_embeddings": 64}
 BUILDERS = {"bert": bert, "gpt2": gpt2, "llama": llama, "qwen2": lambda f, **kw: llama(f, "qwen2", **kw),
-            "llama3": lambda f, **kw: llama(f, rope_scaling=LLAMA3_SCALING, seed=3, **kw)}
+            "llama3": lambda f, **kw: llama(f, rope_scaling=LLAMA3_SCALING, seed=3, **kw),
+            "gpt2-by-layer": lambda f, **kw: gpt2(f, by_layer=True, seed=4, **kw)}  # scores of layer l divided by l + 1
 
 TEXT = " ".join(f"w{(7 * i + 3) % 40}" for i in range(60))
 N = 10  # tokens per window: one shape, so each family's layer is compiled once in this module
-KINDS = ("bert", "gpt2", "llama", "qwen2", "llama3")
+KINDS = ("bert", "gpt2", "gpt2-by-layer", "llama", "qwen2", "llama3")
 
 
 @pytest.fixture(scope="module")
@@ -322,7 +323,7 @@ def _layer0_oracle(kind, t, ids):
         q, k = x @ t[p + "query.weight"].T + t[p + "query.bias"], x @ t[p + "key.weight"].T + t[p + "key.bias"]
         heads = [(q[:, h * 8:(h + 1) * 8], k[:, h * 8:(h + 1) * 8]) for h in range(2)]
         return x, [a @ b.T / math.sqrt(8) for a, b in heads], False
-    if kind == "gpt2":
+    if kind.startswith("gpt2"):  # layer 0: the by-layer factor 1/(0 + 1) is 1
         x = _ln(t["wte.weight"][ids] + t["wpe.weight"][:n], t["h.0.ln_1.weight"], t["h.0.ln_1.bias"], 1e-5)
         qkv = x @ t["h.0.attn.c_attn.weight"] + t["h.0.attn.c_attn.bias"]
         heads = [(qkv[:, h * 4:(h + 1) * 4], qkv[:, 16 + h * 4:16 + (h + 1) * 4]) for h in range(4)]
@@ -378,9 +379,9 @@ def test_forward_pass_matches_transformers(built, kind):
         out = ref(torch.tensor(ids)[None], output_hidden_states=True, output_attentions=True)
         for layer in range(2):
             h = out.hidden_states[layer]
-            x = {"bert": lambda: h, "gpt2": lambda: ref.h[layer].ln_1(h)}.get(kind, lambda: ref.layers[layer].input_layernorm(h))()
+            x = h if kind == "bert" else ref.h[layer].ln_1(h) if kind.startswith("gpt2") else ref.layers[layer].input_layernorm(h)
             # transformers computes Llama/Qwen2's RMSNorm and rotary angles in float32 even in a float64 model
-            tol = 1e-10 if kind in ("bert", "gpt2") else 1e-5
+            tol = 1e-10 if kind in ("bert", "gpt2", "gpt2-by-layer") else 1e-5
             np.testing.assert_allclose(trace.inputs[layer], x[0].numpy(), rtol=0, atol=tol)
             np.testing.assert_allclose(trace.weights[layer], out.attentions[layer][0].numpy(), rtol=0, atol=tol)
         np.testing.assert_allclose(trace.hidden, out.last_hidden_state[0].numpy(), rtol=0, atol=tol)
