@@ -17,7 +17,7 @@ from theorem.report.plots_rank import COLORS, MARKERS, plain_log_ticks
 __all__ = ["contrast", "csq_time", "stability", "pretty_formula"]
 
 
-def pretty_formula(formula: str, limit: int = 34) -> str:
+def pretty_formula(formula: str, limit: int = 50) -> str:
     """A SymPy formula as a legend reads it (``√``, ``·``, ``−``); a piecewise one is named, not printed."""
     if formula.startswith("Piecewise"):
         return "piecewise in the level L"
@@ -78,7 +78,8 @@ def contrast(recs: list[dict]) -> tuple[Figure, str]:
         raise Absent("neither T4.d contrast.* nor T6.c numeric.contrast is in this run")
     fig = Figure(figsize=(6.2 * len(panels), 5.8), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    cap = "The contrast Δ* measured by bisection on each kernel's weights (markers) beside its closed form (dashed)."
+    cap = ("The contrast Δ* measured by bisection on each kernel's weights (markers) beside its closed form (dashed, "
+           "through its values at the measured n).")
     for ax, (rid, rows, cross) in zip(axes, panels):
         _contrast_panel(ax, rows, f"{rid}: contrast against n")
         n_star = number(cross.get("predicted")) if cross else None
