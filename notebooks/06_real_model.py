@@ -147,9 +147,10 @@ else:
 # rank.  The ε-rank #{σ_i > ε σ₁} — the rank an ε-accurate low-rank approximation needs — is far
 # smaller and grows slower than n.  The n-independent bound of `theorem.numeric.eps_rank`
 # (min(n, C(r + p, p)), p the Taylor degree reaching ε at score bound B) needs small B; real heads are
-# far from it.  Alman & Song (2023): attention with entries bounded by
-# B = o(√log n) has an n^{1+o(1)} approximation; with B = Ω(√log n) none is truly subquadratic under
-# SETH.  Where do real heads sit?
+# far from it.  Alman & Song (2023), for d = O(log n) and A = exp(QKᵀ/d): entries of Q, K bounded by
+# o(√log n) — scores bounded by o(log n) — give an n^{1+o(1)} approximation; entries of order √log n
+# (scores of order log n) allow none truly subquadratic under SETH.  In score units the threshold is
+# ln n: where do real heads sit?
 
 # %%
 recs = heads["records"]
@@ -168,12 +169,12 @@ for layer in range(6):
     rs = [r for r in recs if r["layer"] == layer]
     axes[1].scatter([r["n"] for r in rs], [r["rank"]["B"] for r in rs], s=10, label=f"layer {layer}")
 ns = np.linspace(min(lengths), max(lengths), 100)
-axes[1].plot(ns, np.sqrt(np.log(ns)), "k--", label="√(ln n)")
+axes[1].plot(ns, np.log(ns), "k--", label="ln n")
 axes[1].set_yscale("log"), axes[1].set_xlabel("n"), axes[1].set_ylabel("B = max |S_ij|"), axes[1].legend(fontsize=8)
 plt.tight_layout()
 plt.show()
-ratio = [r["rank"]["B_over_sqrt_log_n"] for r in recs]
-print(f"B/√(ln n): min {min(ratio):.2f}, median {np.median(ratio):.2f}, max {max(ratio):.1f} over {len(recs)} (head, n)")
+ratio = [r["rank"]["B"] / np.log(r["n"]) for r in recs]
+print(f"B/ln n: min {min(ratio):.2f}, median {np.median(ratio):.2f}, max {max(ratio):.1f} over {len(recs)} (head, n)")
 vacuous = sum(r["rank"]["eps_rank_bound"]["0.01"] == r["n"] for r in recs)
 print(f"n-independent Taylor bound min(n, C(r+p, p)) at ε = 1e-2 equals n (vacuous) on {vacuous}/{len(recs)} (head, n): "
       "real score bounds are too large for it")

@@ -98,3 +98,22 @@ def test_r3b_reaches_each_verdict(refutes, verdict):
 def test_r3c_reaches_each_verdict(refutes, verdict):
     evidence = [ev("panel.linear", None), ev("counterexample", not refutes, counterexample=ROW)]
     assert r3.rule_c(evidence).verdict is verdict
+
+
+def _certificate(key, certified, measured):
+    agrees = all(measured[k] == v for k, v in certified.items())
+    return Evidence("symbolic", f"{key}: synthetic certificate", None,
+                    {"certified": certified, "measured": measured, "agrees": agrees}, key=key)
+
+
+@pytest.mark.parametrize("certified,verdict", [
+    ({"softmax": 16, "poly2": 15, "csq": 16}, Verdict.FAILS),  # the certificate confirms the difference
+    ({"softmax": 16, "poly2": 16, "csq": 16}, Verdict.OPEN),  # it contradicts the float64 counts
+])
+def test_r3b_reads_the_certificate_of_its_counterexample(certified, verdict):
+    cx = {"tokens": ROW["tokens"], "dims": {"softmax": 16, "poly2": 15, "csq": 16}}
+    evidence = [ev("panel.weights", None), ev("counterexample", False, counterexample=cx),
+                _certificate("certificate.counterexample", certified, cx["dims"])]
+    out = r3.rule_b(evidence)
+    assert out.verdict is verdict
+    assert (str(certified) in out.because) is (verdict is Verdict.FAILS)

@@ -12,7 +12,8 @@ the two quantities are different and that one does not determine the other.
 * **R2.b** equal landscape dimension, different cost: softmax and CSQ (centred, shift 1)
   have the same pulled-back dimension ``r(r − e)`` on the same tokens, yet their attention
   matrices have exact rank ``n`` vs ``≤ (d+1)(d+2)/2``, and only CSQ has an exact
-  ``O(n·D·d_v)`` algorithm (softmax has none unless SETH fails, Keles et al. 2022).
+  ``O(n·D·d_v)`` algorithm (softmax has no subquadratic exact algorithm when the head dimension grows as
+  ``d = ω(log n)``, unless SETH fails: Keles et al. 2022; their lower bound says nothing at constant ``d``).
 
 Evidence keys — R2.a: ``dimension.softmax``, ``counts.softmax``, ``timing.softmax`` (context),
 ``literature.keles2022``; R2.b: ``dimension.pair``, ``rank.pair``, ``literature.keles2022``.
@@ -155,7 +156,8 @@ def rule_a(evidence: list[Evidence]) -> Outcome:
                 "The landscape dimension (≤ d², independent of n once n > d) says nothing about how the cost "
                 "grows with n: the same head has a fixed dimension and an n-growing cost. (The cost measured is "
                 "that of the standard algorithm; that no exact algorithm is subquadratic is Keles et al. 2022's "
-                "SETH-conditional result, not a measurement.)"
+                "SETH-conditional result for head dimension d = ω(log n), not a measurement, and it does not "
+                "cover a constant head dimension such as the d = 4 measured here.)"
             ),
         )
     broken = []
@@ -220,8 +222,8 @@ def rule_b(evidence: list[Evidence]) -> Outcome:
             f"exact linear-time algorithm (error {ranks['csq_factorized_error']:.1e})",
             corrected=(
                 "Landscape dimension does not determine computational cost: kernels with identical pulled-back "
-                "dimension differ in exact cost (CSQ: O(n·D·d_v); softmax: n^{2−o(1)} under SETH, Keles et al. "
-                "2022). Any argument from 'the landscape is d²-dimensional' to 'attention costs O(d²)' or "
+                "dimension differ in exact cost (CSQ: O(n·D·d_v); softmax: n^{2−o(1)} under SETH when the head "
+                "dimension grows as d = ω(log n), Keles et al. 2022). Any argument from 'the landscape is d²-dimensional' to 'attention costs O(d²)' or "
                 "'O(n·d³)' conflates the two."
             ),
         )

@@ -6,14 +6,47 @@ Readings:
   ``rank(X)²`` (≤ d²): the d² is the parametrization's;
 * **R3.b** the weights-map dimension is the same for softmax, poly2 and CSQ;
 * **R3.c** linear attention (elu+1), parametrized by its W_Q, W_K ∈ R^{d×d}, has the same d².
+
+Beside the float64 counts of R3.a and R3.b, each panel input and R3.b's counterexample carries its exact
+certificate over Q (``certificate.panel.<input>``, ``certificate.counterexample``;
+:mod:`theorem.claims._certificates`), at the input rebuilt with its structure exact.  R3.c's elu+1 is not
+rational and has no certificate.
 """
 
 from __future__ import annotations
 
+from theorem.claims._certificates import certificate_item
 from theorem.claims._pullback import PANEL, agreement, in_regime, measure_row
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find
-from theorem.util.search import search
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_optional
+from theorem.numeric.exact_tokens import EXACT_FAMILIES, exact_tokens
 from theorem.strategies import token_specs
+from theorem.util.search import search
+from theorem.util.tokens import TokenSpec
+
+KERNELS = (("softmax", {}), ("poly2", {}), ("csq", {}))
+
+
+def _exact_input(spec: TokenSpec):
+    """The tokens of ``spec`` with their structure exact (rational), or its float64 matrix (dyadic, exact as it
+    stands) for a family :mod:`theorem.numeric.exact_tokens` does not rebuild."""
+    return exact_tokens(spec) if spec.kind in EXACT_FAMILIES else spec.build()
+
+
+# exact LayerNorm'd rows carry rational square roots within 1e-12: their weights certificates take about 2 s a
+# kernel on two cores, so the quick profile certifies them for the scores map only
+COSTLY = ("layernorm", "layernorm_affine")
+
+
+def _panel_certificates(map: str, kernels, profile: Profile) -> list[Evidence]:
+    out = []
+    for name, spec in PANEL:
+        if map != "scores" and spec.kind in COSTLY and not profile.full:
+            out.append(Evidence("symbolic", f"{name}: the exact certificate of the {map} map runs in the full profile "
+                                "(exact LayerNorm rationals: about 2 s a kernel)", None,
+                                {"input": name, "skipped": True}, key=f"certificate.panel.{name}"))
+            continue
+        out.append(certificate_item(f"certificate.panel.{name}", name, _exact_input(spec), kernels, map))
+    return out
 
 
 def gather_a(profile: Profile) -> list[Evidence]:
@@ -27,6 +60,7 @@ def gather_a(profile: Profile) -> list[Evidence]:
                  + ", ".join(f"{r['input']}: {r['measured']}" for r in rows) + ")",
                  ok == comp and comp == len(rows) and r2, {"rows": rows, "mismatches": bad}, key="panel.scores",
                  measured=[r["measured"] for r in rows], predicted=[r["invariants"]["r"] ** 2 for r in rows]),
+        *_panel_certificates("scores", (("softmax", {}),), profile),
     ]
 
 
@@ -39,8 +73,7 @@ def rule_a(ev: list[Evidence]) -> Outcome:
 
 
 def _kernel_dims(spec) -> dict:
-    rows = {k: measure_row(spec, k, p, "weights") for k, p in
-            (("softmax", {}), ("poly2", {}), ("csq", {}))}
+    rows = {k: measure_row(spec, k, p, "weights") for k, p in KERNELS}
     return rows
 
 
@@ -52,6 +85,7 @@ def gather_b(profile: Profile) -> list[Evidence]:
     ev = [Evidence("numeric", "panel, (measured, closed form) per kernel: " + "; ".join(
         f"{t['input']}: softmax {t['softmax'][0]}, poly2 {t['poly2'][0]}, csq {t['csq'][0]}" for t in table),
         None, {"table": table}, key="panel.weights")]
+    ev += _panel_certificates("weights", KERNELS, profile)
 
     def check(spec):
         if not in_regime(spec):  # the claim's regime: d ≥ 2, n > d, rank X = d
@@ -71,6 +105,9 @@ def gather_b(profile: Profile) -> list[Evidence]:
                            f"{res.detail['tokens']}: {res.detail['dims']} (closed forms {res.detail['predicted']})",
                            False, {"counterexample": res.detail}, key="counterexample",
                            measured=res.detail["dims"], predicted=res.detail["predicted"]))
+        spec = TokenSpec(**res.detail["tokens"])
+        ev.append(certificate_item("certificate.counterexample", f"counterexample {spec.kind} n={spec.n} d={spec.d}",
+                                   _exact_input(spec), KERNELS, "weights"))
     else:
         ev.append(Evidence("fuzz", f"no input among {res.examples_run - res.skipped} in the regime where the kernels' "
                            "dimensions differ", True, {"examples": res.examples_run}, key="counterexample"))
@@ -80,8 +117,12 @@ def gather_b(profile: Profile) -> list[Evidence]:
 def rule_b(ev: list[Evidence]) -> Outcome:
     counter = find(ev, "counterexample")
     if counter.supports is False:  # the kernels' dimensions differ on a regular input: the claim fails
+        cert = find_optional(ev, "certificate.counterexample")
+        if cert is not None and (not cert.data["agrees"] or len(set(cert.data["certified"].values())) < 2):
+            return Outcome(Verdict.OPEN, f"the float64 dimensions differ, but the exact certificate does not confirm "
+                                         f"it: {cert.summary}")
         return Outcome(
-            Verdict.FAILS, counter.summary,
+            Verdict.FAILS, counter.summary + ("" if cert is None else f"; certified over Q: {cert.data['certified']}"),
             "The leading r² (d² for rank X = d) is the parametrization's, shared by every score kernel; the kernel "
             "only removes the null directions of its row normalization: softmax and CSQ lose r when 1 ∈ col X "
             "(r(r − e)), poly2 loses m(X) ≥ 1, the number of matroid components of the rows of X (r² − m). So the "

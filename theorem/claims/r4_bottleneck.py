@@ -126,8 +126,10 @@ def gather_a(profile: Profile) -> list[Evidence]:
                  supports=None, key="literature.bhojanapalli2020")
     )
     evidence.append(
-        Evidence("literature", "Alman & Song 2023: bounded entries (B = o(√log n)) are what make fast approximation "
-                 "possible; the score range, not only the rank, limits what a head expresses", supports=None,
+        Evidence("literature", "Alman & Song 2023: for d = O(log n) and A = exp(QKᵀ/d), entries of Q, K bounded by o(√log n) "
+                 "(scores bounded by o(log n)) admit an n^{1+o(1)}-time approximation to additive error 1/poly(n); "
+                 "entries of order √log n (scores of order log n) admit none truly subquadratic under SETH: the "
+                 "score range, not only the rank, limits what a head expresses", supports=None,
                  key="literature.alman2023")
     )
     evidence.append(_record_evidence())

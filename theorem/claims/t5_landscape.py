@@ -15,7 +15,8 @@ Hypothesis search for the smallest input where the dimensions differ (T5.a), opt
 beside exact bounds and an exact CSQ certificate (T5.b), Hessians, the Euler identity of
 degree-0 homogeneity and the Gauss–Newton closed form (T5.c).
 
-Evidence keys: ``panel.<input>`` and ``fuzz`` (T5.a); ``minimal_instance``, ``pattern.antipodal``,
+Evidence keys: ``panel.<input>`` and ``fuzz`` (T5.a), each beside its exact certificate over Q
+(``certificate.panel.<input>``, ``certificate.counterexample``: :mod:`theorem.claims._certificates`); ``minimal_instance``, ``pattern.antipodal``,
 ``pattern.nonmonotone`` (T5.b); ``euler``, ``poly2_critical``, ``softmax_minimum``, ``spectra`` (T5.c).
 """
 
@@ -30,7 +31,8 @@ from hypothesis import find as hypothesis_find
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all
+from theorem.claims._certificates import certificate_item
+from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_all, find_optional
 from theorem.kernels import get_kernel
 from theorem.numeric.predicted import predict_rank
 from theorem.numeric.pullback import PullbackProblem, measure_rank
@@ -67,6 +69,11 @@ def _dims(x: np.ndarray) -> dict[str, dict]:
     return out
 
 
+def _counts(dims: dict[str, dict]) -> dict[str, int | None]:
+    """The float64 count of each kernel where its rank is well defined."""
+    return {k: v["measured"] if v["status"] == "ok" else None for k, v in dims.items()}
+
+
 def _reliable(row: dict) -> bool:
     return row["status"] == "ok" and row["valid"] and row["measured"] == row["predicted"]
 
@@ -95,6 +102,7 @@ def gather_dimension(profile: Profile) -> list[Evidence]:
                            {"input": label, "n": n, "d": d, "dims": dims, "reliable": reliable},
                            key=f"panel.{label}", measured={k: v["measured"] for k, v in dims.items()},
                            predicted={k: v["predicted"] for k, v in dims.items()}))
+        ev.append(certificate_item(f"certificate.panel.{label}", label, x, KERNELS, measured=_counts(dims)))
 
     # Hypothesis: the smallest integer token matrix on which the dimensions differ
     def differs(x) -> bool:
@@ -118,6 +126,8 @@ def gather_dimension(profile: Profile) -> list[Evidence]:
                            False, {"counterexample": {"X": x.tolist(), "dims": dims}}, key="fuzz",
                            measured={k: v["measured"] for k, v in dims.items()},
                            predicted={k: v["predicted"] for k, v in dims.items()}))
+        ev.append(certificate_item("certificate.counterexample", "minimal counterexample", x, KERNELS,
+                                   measured=_counts(dims)))
     except NoSuchExample:
         ev.append(Evidence("fuzz", "Hypothesis: no integer input (n ≤ 3, d ≤ 2) with different dimensions", True, {},
                            key="fuzz"))
@@ -134,9 +144,15 @@ def rule_dimension(evidence: list[Evidence]) -> Outcome:
     if differing or found:
         cx = found[0].data["counterexample"] if found else {"X": None, "dims": differing[0].data["dims"]}
         first = differing[0] if differing else found[0]
+        cert = find_optional(evidence, "certificate.counterexample" if first.key == "fuzz"
+                             else f"certificate.{first.key}")
+        if cert is not None and not cert.data["agrees"]:
+            return Outcome(Verdict.OPEN, f"the float64 counts differ, but the exact certificate at the same input "
+                                         f"does not confirm them: {cert.summary}")
+        proof = "" if cert is None else f"; certified exactly over Q: {cert.data['certified']}"
         return Outcome(
             Verdict.FAILS,
-            f"dimensions differ (measured = closed form): {first.summary}",
+            f"dimensions differ (measured = closed form): {first.summary}{proof}",
             corrected=(
                 "the dimension depends on the kernel's invariances: r·(r − e) for softmax and CSQ, "
                 "r² − m(X) for poly2 (r = rank X, e = [1 ∈ col X], m = connected components of the row "

@@ -21,8 +21,9 @@ The last dimension is the nullity of the n×n Gram matrix
 reduces to the closed forms ``r(r − [1 ∈ U])`` (softmax, CSQ) and ``r² − m(X)`` (poly2,
 ``m`` the number of connected components of the matroid of the rows of X).
 
-**Output.** ``dO = dA X W_V`` keeps the weights' dimension when ``d_v`` is at least the
-per-row dimension; otherwise it is capped by the rows: see :func:`predict_rank`.
+**Output.** ``dO = dA X W_V`` has dimension ``min(w, n'·p)`` (``w`` the weights', ``n'`` distinct tokens,
+``p = rank(X W_V)``): a bound at every input, the generic value for softmax and for the M form, certified
+exactly at the input where the size allows (:func:`_output_rank`).
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from dataclasses import dataclass, field
 import jax.numpy as jnp
 import numpy as np
 
+from theorem.numeric.attention_rank.predict import token_classes
+from theorem.numeric.output_certificate import certify_output
 from theorem.numeric.pullback import PullbackProblem
 from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
+from theorem.symbolic.output_rank import evaluate_output_bound
 from theorem.util.precision import float64
 
 __all__ = ["Subspace", "Prediction", "predict_rank", "token_invariants"]
@@ -320,7 +324,7 @@ def predict_rank(problem: PullbackProblem) -> Prediction:
         inv.update(image_dim=0, lost=0)
         rank, formula = 0, "0 (every row saturated)"
         if problem.map == "output":
-            rank, formula = _output_rank(problem, rank, formula, inv, violations)
+            rank, formula = _output_rank(problem, rank, formula, inv, conditions, violations)
         return Prediction(rank, formula, inv, conditions, violations)
     if not np.all(active):
         # only the active rows' part of the image reaches the weights
@@ -347,27 +351,42 @@ def predict_rank(problem: PullbackProblem) -> Prediction:
         formula = "dim(image) − dim{c : diag(c)·N ∈ image}"
 
     if problem.map == "output":
-        rank, formula = _output_rank(problem, rank, formula, inv, violations)
+        rank, formula = _output_rank(problem, rank, formula, inv, conditions, violations)
     return Prediction(rank, formula, inv, conditions, violations)
 
 
-def _output_rank(problem, weights_rank, formula, inv, violations) -> tuple[int | None, str]:
-    """Output map ``dO = dA (X W_V)``.
+def _output_rank(problem, weights_rank, formula, inv, conditions, violations) -> tuple[int, str]:
+    """Output map ``dO = dA (X W_V)``: ``β = min(w, n'·p)`` (:mod:`theorem.symbolic.output_rank`), ``w`` the
+    weights' dimension, ``n'`` distinct tokens, ``p = rank(X W_V)``, certified at the input where the size
+    allows (:mod:`theorem.numeric.output_certificate`).
 
-    When ``X W_V`` has rank ``r`` (``d_v ≥ r``, generic ``W_V``) the output keeps the weights'
-    dimension: that is the closed form claimed.  For narrower ``d_v`` the dimension is at most
-    ``min(weights rank, n·rank(X W_V))`` (generic inputs reach it) but degenerate ones fall
-    below it in ways that depend on how the row Jacobians differ; there only the bound is
-    reported and no closed form is claimed.
+    ``β`` bounds the dimension at every input and is the generic value for softmax (every parametrization)
+    and for every kernel in the M form; for factorized poly2/CSQ it is only a bound, and the prediction is the
+    exact rank at the input when certified (a violated condition otherwise).
     """
-    xv = problem.x @ problem.fixed_parameters()["W_V"]
-    dv_eff = Subspace.column_space(xv).dim
-    bound = min(weights_rank, problem.n * dv_eff)
-    inv.update(dv_eff=dv_eff, upper_bound=bound)
-    if dv_eff >= inv["r"]:
-        return weights_rank, f"{formula}  [rank(X W_V) = r: the output keeps the weights' dimension]"
-    violations.append(
-        f"rank(X W_V) = {dv_eff} < r = {inv['r']}: no closed form claimed, only the bound "
-        f"min(weights rank, n·rank(X W_V)) = {bound}"
-    )
-    return None, "≤ min(weights rank, n·rank(X W_V))"
+    params = problem.fixed_parameters()
+    x = problem.x
+    p = Subspace.column_space(x @ params["W_V"]).dim
+    n_distinct = token_classes(x)
+    beta = evaluate_output_bound(weights_rank, n_distinct, p)
+    inv.update(dv_eff=p, n_distinct=n_distinct, output_bound=beta)
+    text = f"{formula}  [output: min(w, n'·p) = min({weights_rank}, {n_distinct}·{p})]"
+    cert = None
+    if not violations and not inv.get("saturated_rows"):
+        theta = {"m": params["M"]} if problem.dk is None else {"w_q": params["W_Q"], "w_k": params["W_K"]}
+        cert = certify_output(x, problem.kernel, params["W_V"], **theta)
+        inv["certificate"] = cert.to_dict()
+    if cert is not None and cert.rank is not None and cert.bound == beta:
+        conditions.append(f"certified exactly at this input: rank = {cert.rank} ({cert.method})")
+        if cert.rank == beta:
+            return beta, text
+        return cert.rank, f"exact rank over Q at this input (below the bound min(w, n'·p) = {beta})"
+    if cert is not None and cert.rank is not None:
+        conditions.append(f"the exact (dyadic) input has bound {cert.bound} and rank {cert.rank}: float64 sees it "
+                          f"as the degenerate input it rounds (bound {beta})")
+    if problem.kernel.name == "softmax" or problem.dk is None:
+        return beta, text
+    why = "too large to certify" if cert is None or cert.bound is None else cert.method
+    violations.append(f"factorized {problem.kernel.name}: min(w, n'·p) = {beta} is only a bound here (d_k = 1: "
+                      f"every row of A is the same), and the exact rank at this input is not known ({why})")
+    return beta, f"≤ min(w, n'·p) = {beta}"

@@ -12,7 +12,8 @@ For one window of ``n`` tokens of a shipped text and one head ``(l, h)`` (layer 
 * **rank** (:func:`rank_record`): the numerical rank of ``A`` (tolerance and gap test), its ε-ranks
   ``#{σ_i > ε σ₁}`` beside the n-independent Taylor bound ``min(n, C(r + p, p))`` of
   :mod:`theorem.numeric.eps_rank` (``r = rank S``, ``p`` the degree with ``e^B R_p(B) ≤ ε``), and the
-  score bound ``B = max |S_ij|`` against ``√(log n)`` (Alman & Song 2023);
+  score bound ``B = max |S_ij|`` against ``ln n`` (Alman & Song 2023: entries of Q, K bounded by
+  ``o(√log n)`` with ``A = exp(QKᵀ/d)``, i.e. scores bounded by ``o(log n)``, for ``d = O(log n)``);
 * **matching** (:func:`matching_record`): readings (a) dot-product monotonicity and (b) Euclidean
   matching of :mod:`theorem.numeric.matching`, counted over the key pairs of sampled queries whose
   weights are resolved (differ by more than 10⁻⁹ of the row maximum), measured from the weights
@@ -73,7 +74,7 @@ def eps_rank(singular_values: np.ndarray, eps: float) -> int:
 
 
 def rank_record(weights: np.ndarray, scores: np.ndarray) -> dict:
-    """Numerical rank and ε-ranks of ``A``, and where ``B = max|S_ij|`` sits against ``√(log n)``."""
+    """Numerical rank and ε-ranks of ``A``, and where ``B = max|S_ij|`` sits against ``ln n`` (``B_over_log_n``)."""
     a = np.asarray(weights, dtype=np.float64)
     n = a.shape[0]
     rr = numerical_rank(a)
@@ -94,7 +95,8 @@ def rank_record(weights: np.ndarray, scores: np.ndarray) -> dict:
         "sigma_ratio": float(sv[-1] / sv[0]),
         "B": b,
         "sqrt_log_n": math.sqrt(math.log(n)),
-        "B_over_sqrt_log_n": b / math.sqrt(math.log(n)),
+        "B_over_sqrt_log_n": b / math.sqrt(math.log(n)),  # kept: records written before the relabel read it
+        "B_over_log_n": b / math.log(n),  # Alman & Song 2023's threshold in score units is of order ln n
         "min_weight": float(a.min()),
         "max_weight": float(a.max()),
         "mean_entropy": float(np.mean(-np.sum(a * np.log(np.maximum(a, 1e-300)), axis=1))),

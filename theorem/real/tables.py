@@ -3,6 +3,8 @@ for the notebook and the docs)."""
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["heads_table", "pullback_table", "fits_table"]
 
 
@@ -17,14 +19,14 @@ def _f(v, digits=3) -> str:
 def heads_table(records: list[dict], n: int) -> str:
     """One row per head at window length ``n``: rank, ε-ranks, B, matching fractions."""
     rows = [r for r in records if r["n"] == n]
-    out = ["| layer | head | rank A (pred. n) | ε-rank 1e-1 | 1e-2 | 1e-3 | Taylor bound 1e-2 | B | B/√ln n | softmax (a) | "
+    out = ["| layer | head | rank A (pred. n) | ε-rank 1e-1 | 1e-2 | 1e-3 | Taylor bound 1e-2 | B | B/ln n | softmax (a) | "
            "softmax (b) | CSQ (a) | CSQ (b) | poly2 (a) | keys below CSQ vertex |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         k, m = r["rank"], r["matching"]
         rank = f"{k['rank']}" + ("" if k["rank_status"] == "ok" else " (ill-defined)")
         out.append(f"| {r['layer']} | {r['head']} | {rank} | {k['eps_rank']['0.1']} | {k['eps_rank']['0.01']} | "
-                   f"{k['eps_rank']['0.001']} | {k.get('eps_rank_bound', {}).get('0.01', '–')} | {_f(k['B'])} | {_f(k['B_over_sqrt_log_n'])} | "
+                   f"{k['eps_rank']['0.001']} | {k.get('eps_rank_bound', {}).get('0.01', '–')} | {_f(k['B'])} | {_f(k['B'] / math.log(r['n']))} | "
                    f"{_f(m['softmax']['a']['fraction'])} | {_f(m['softmax']['b']['fraction'])} | "
                    f"{_f(m['csq']['a']['fraction'])} | {_f(m['csq']['b']['fraction'])} | "
                    f"{_f(m['poly2']['a']['fraction'])} | {_f(m['csq']['below_vertex_fraction'])} |")
