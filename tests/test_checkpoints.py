@@ -20,7 +20,8 @@ pytest.importorskip("tokenizers", reason="the real extra is not installed (make 
 
 from theorem.cli import main as d2check  # noqa: E402
 from theorem.real.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
-from theorem.real.checkpoint_analysis import causal_matching_record  # noqa: E402
+from theorem.real.analysis import Selection  # noqa: E402
+from theorem.real.checkpoint_analysis import analyze_checkpoint, causal_matching_record  # noqa: E402
 from theorem.real.checkpoint_io import detect_family  # noqa: E402
 
 # --- tiny checkpoints in the Hugging Face layout ----------------------------------------------------
@@ -447,6 +448,17 @@ def test_real_model_gpt2_json_reports_what_applies(built, tmp_path, capsys):
     w = built["gpt2"][4].weights[1, 3]
     assert obj["records"][1]["rank"]["max_weight"] == pytest.approx(w.max(), abs=1e-15)
     assert obj["records"][1]["rank"]["eps_rank_bound"]["0.01"] is None  # not claimed under a causal mask
+
+
+def test_gpt2_pullback_measures_the_unmasked_score_form_against_its_closed_form(built):
+    _, _, model, _, _ = built["gpt2"]
+    sel = Selection((1,), (2,), (N,), ("pullback",), columns=1)
+    (rec,) = analyze_checkpoint(model, TEXT, sel)
+    for m in ("scores", "log-weights"):
+        pb = rec["pullback"][m]
+        assert pb["status"] == "ok" and pb["measured"] == pb["predicted"] and "without the causal mask" in pb["mask"]
+    # by hand: n = 10 < d = 16, so r~ = rank [X, 1] = n; one varied column (q1 = k1 = 1): r~ + r~ - 1 = 2n - 1
+    assert rec["pullback"]["scores"]["measured"] == 2 * N - 1
 
 
 def test_real_model_rotary_pullback_is_reported_not_applicable(built, tmp_path, capsys):
