@@ -22,7 +22,8 @@ from theorem.experiments.spans import QUICK, run
 from theorem.symbolic.spans import prove_span_formulas
 
 __all__ = ["RECORD", "SENSE_FIELDS", "live_rows", "record_rows", "reliable", "final", "derivation_evidence",
-           "row_evidence", "record_evidence", "all_rows", "group_key", "compact", "gather_rows", "describe_row"]
+           "row_evidence", "record_evidence", "all_rows", "group_key", "compact", "gather_rows", "describe_row",
+           "last_gradient_rank"]
 
 #: the fields of a row holding a sense's measured ranks and closed forms
 SENSE_FIELDS: dict[str, tuple[str, str]] = {"trajectory": ("union", "union_predicted"), "data": ("data", "data_predicted")}
@@ -58,15 +59,22 @@ def derivation_evidence() -> Evidence:
 
 
 def reliable(row: dict, sense: str) -> bool:
-    """Every rank of ``sense`` well defined and equal to its (claimed) closed form."""
+    """Every rank of ``sense`` well defined and equal to its (claimed) closed form; for the trajectory also every
+    well-defined rank of the gradients met within its ceiling ``min(T, union)``."""
     field, pfield = SENSE_FIELDS[sense]
     got, pred = row[field], row[pfield]
     ok = all(s == "ok" for s in got["status"]) and all(p is not None for p in pred) and got["rank"] == pred
-    if sense == "trajectory":
+    if sense == "trajectory":  # a gradient rank that is ill-defined is left out, never compared
         g = row["grads"]
-        ok = ok and all(s == "ok" for s in g["status"]) and all(
-            c is not None and m <= c for m, c in zip(g["rank"], row["grads_ceiling"]))
+        ok = ok and all(c is not None and m <= c for m, c, s in zip(g["rank"], row["grads_ceiling"], g["status"])
+                        if s == "ok")
     return bool(ok)
+
+
+def last_gradient_rank(row: dict) -> int | None:
+    """The span of the gradients met at the longest length where its rank is well defined (None: nowhere)."""
+    ok = [m for m, s in zip(row["grads"]["rank"], row["grads"]["status"]) if s == "ok"]
+    return ok[-1] if ok else None
 
 
 def final(row: dict, sense: str) -> int:
@@ -84,8 +92,10 @@ def row_evidence(row: dict, sense: str) -> Evidence:
     field, pfield = SENSE_FIELDS[sense]
     got, pred = row[field], row[pfield]
     if sense == "trajectory":
+        undefined = sum(s != "ok" for s in row["grads"]["status"])
         extra = (f"; gradients met: {row['grads']['rank'][-1]} at T = {row['steps']} (ceiling "
-                 f"{row['grads_ceiling'][-1]}); loss {row['loss_first']:.3g} → {row['loss_last']:.3g}")
+                 f"{row['grads_ceiling'][-1]}; rank ill-defined at {undefined} of {row['steps']} lengths); loss "
+                 f"{row['loss_first']:.3g} → {row['loss_last']:.3g}")
         what, formula = f"union of pulled-back spaces along the fit, T = 1..{row['steps']}", row["union_formula"]
     else:
         extra = f"; invariants {row['data_invariants']}"

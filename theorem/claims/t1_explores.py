@@ -16,7 +16,7 @@ Evidence keys: ``symbolic.spans`` (exact checks of the closed forms), ``<sense>.
 
 from __future__ import annotations
 
-from theorem.claims._spans import all_rows, describe_row, final, gather_rows, reliable, SENSE_FIELDS
+from theorem.claims._spans import SENSE_FIELDS, all_rows, describe_row, final, gather_rows, last_gradient_rank, reliable
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find
 
 __all__ = ["READINGS", "rule_training", "rule_data", "CORRECTED"]
@@ -72,11 +72,12 @@ def _rule(ev: list[Evidence], sense: str) -> Outcome:
                        f"{', '.join(kernels)} stay below (e.g. {r['kernel']} on {r['family']}: {final(r, sense)} < "
                        f"{r['d_squared']})", CORRECTED[sense], describe_row(r, sense))
     if sense == "trajectory":
-        short = [r for r in good if r["grads"]["rank"][-1] < r["d_squared"]]
+        short = [r for r in good if (last_gradient_rank(r) or 0) < r["d_squared"]]
         if short:
             r = short[0]
             return Outcome(Verdict.OPEN, f"{counts}; the unions reach d², but the gradients met in {r['steps']} steps "
-                           f"span only {r['grads']['rank'][-1]} ({r['kernel']}, {r['family']}): trajectories too short")
+                           f"span only {last_gradient_rank(r)} ({r['kernel']}, {r['family']}; largest well-defined "
+                           "rank): trajectories too short")
     return Outcome(Verdict.HOLDS, f"{counts}; every one reaches d² {_WHAT[sense]}")
 
 

@@ -47,18 +47,24 @@ def compare_groups(ev: list[Evidence], sense: str) -> list[dict]:
 
 
 def _families(groups: list[dict], pred) -> list[str]:
-    return sorted({g["family"] for g in groups if pred(g)})
+    """The data (family and stream) of the groups where ``pred`` holds."""
+    return sorted({f"{g['family']} ({g['stream']} stream)" for g in groups if pred(g)})
 
 
-def _answer(groups: list[dict], sense: str) -> str:
+def _answer(groups: list[dict], sense: str, finals: bool = True) -> str:
+    """Where the spans agree and where they never do (and, with ``finals``, the final spans at the smallest d)."""
     agree = _families(groups, lambda g: g["agree_end"])
     never = _families(groups, lambda g: g["never"])
     differ = _families(groups, lambda g: not g["agree_end"] and not g["never"])
-    finals = "; ".join(sorted({f"{g['family']} d={g['d']}: " + ", ".join(f"{k} {v}" for k, v in sorted(g["final"].items()))
-                               for g in groups}))
-    return (f"measured {_WHAT[sense]}: the spans agree on {', '.join(agree) or 'no family'}; never agree (at no length) "
-            f"on {', '.join(never) or 'no family'}" + (f"; differ at the end on {', '.join(differ)}" if differ else "")
-            + f" (final spans: {finals})")
+    text = (f"measured {_WHAT[sense]}: the spans agree on {', '.join(agree) or 'no data'}; never agree (at no length) "
+            f"on {', '.join(never) or 'no data'}" + (f"; differ at the end on {', '.join(differ)}" if differ else ""))
+    if not finals:
+        return text
+    d = min(g["d"] for g in groups)
+    shown = {(g["family"], g["stream"]): g for g in groups if g["d"] == d}
+    return text + f" (final spans at d = {d}, d² = {d * d}: " + "; ".join(
+        f"{fam} ({stream}): " + ", ".join(f"{k} {v}" for k, v in sorted(g["final"].items()))
+        for (fam, stream), g in sorted(shown.items())) + ")"
 
 
 CORRECTED = {
@@ -88,10 +94,10 @@ def _rule(ev: list[Evidence], sense: str) -> Outcome:
     if split:
         g = next((g for g in split if g["never"]), split[0])
         cx = {k: g[k] for k in ("family", "stream", "seed", "n", "d", "d_squared", "final", "never")}
-        return Outcome(Verdict.FAILS, answer, CORRECTED[sense] + " " + answer, cx)
+        return Outcome(Verdict.FAILS, answer, CORRECTED[sense] + " " + _answer(groups, sense, finals=False), cx)
     if any(not g["agree_first"] for g in groups):
         return Outcome(Verdict.HOLDS_WITH_CONDITIONS, answer, f"the spans agree {_WHAT[sense]} but not at one point: "
-                       + answer)
+                       + _answer(groups, sense, finals=False))
     return Outcome(Verdict.HOLDS, answer)
 
 

@@ -37,6 +37,9 @@ __all__ = ["STREAM_FAMILIES", "token_stream", "pulled_back_block", "union_rank",
 #: families :func:`token_stream` draws: the util/tokens ones, plus LayerNorm with one shared affine part
 STREAM_FAMILIES: tuple[str, ...] = ("gaussian", "layernorm_affine_shared", "layernorm_affine", "layernorm")
 
+#: a list of arrays, or one array stacked along its first axis
+Points = Sequence[np.ndarray] | np.ndarray
+
 _RESIDUAL = 1e-8  # relative residual below which a vector counts as lying in a subspace
 
 
@@ -73,19 +76,19 @@ def pulled_back_block(x: np.ndarray, kernel: Kernel, m: np.ndarray) -> np.ndarra
     return jac / scale
 
 
-def _stack_rank(blocks: Sequence[np.ndarray]) -> RankResult:
+def _stack_rank(blocks: Points) -> RankResult:
     stack = np.concatenate(list(blocks), axis=0)
     return numerical_rank(stack, reference=1.0)
 
 
-def union_rank(xs: Sequence[np.ndarray], ms: Sequence[np.ndarray], kernel: Kernel) -> RankResult:
+def union_rank(xs: Points, ms: Points, kernel: Kernel) -> RankResult:
     """``dim Σ_k P(M_k, X_k)`` (with tolerance and gap) over the points ``(xs[k], ms[k])``."""
     if len(xs) != len(ms) or not xs:
         raise ValueError(f"need as many token matrices as parameter points (≥ 1), got {len(xs)} and {len(ms)}")
     return _stack_rank([pulled_back_block(x, kernel, m) for x, m in zip(xs, ms)])
 
 
-def prefix_ranks(xs: Sequence[np.ndarray], ms: Sequence[np.ndarray], kernel: Kernel,
+def prefix_ranks(xs: Points, ms: Points, kernel: Kernel,
                  lengths: Sequence[int]) -> list[RankResult]:
     """:func:`union_rank` of the first ``T`` points for each ``T`` in ``lengths``."""
     blocks = [pulled_back_block(x, kernel, m) for x, m in zip(xs, ms)]
@@ -117,7 +120,7 @@ def _in_span(basis: np.ndarray, v: np.ndarray) -> bool:
     return bool(np.linalg.norm(basis.T @ coef - v) <= _RESIDUAL * max(np.linalg.norm(v), 1e-300))
 
 
-def data_invariants(xs: Sequence[np.ndarray], ms: Sequence[np.ndarray] | None = None) -> dict:
+def data_invariants(xs: Points, ms: Points | None = None) -> dict:
     """The invariants of :mod:`theorem.symbolic.spans`: ``r`` (dim of the sum of the row spaces), whether every
     ``X_i`` has that row space (``common_row_space``), ``rho_u`` = rank [H X_1; …] and, given points ``ms``,
     ``par`` = [the ``P_R M_k P_R`` are all parallel]."""
@@ -137,7 +140,7 @@ def data_invariants(xs: Sequence[np.ndarray], ms: Sequence[np.ndarray] | None = 
     return out
 
 
-def predicted_union(kernel: str, sense: str, xs: Sequence[np.ndarray], ms: Sequence[np.ndarray],
+def predicted_union(kernel: str, sense: str, xs: Points, ms: Points,
                     one_point_valid: bool = True) -> dict:
     """The closed form of ``dim Σ_k P(M_k, X_k)`` for ``kernel`` in ``sense`` (``data`` or ``trajectory``),
     its invariants, and the conditions it needs: a common row space (every kernel) and, for poly2, some
