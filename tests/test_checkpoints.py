@@ -388,6 +388,41 @@ def test_forward_pass_matches_transformers(built, kind):
         np.testing.assert_allclose(trace.hidden, out.last_hidden_state[0].numpy(), rtol=0, atol=tol)
 
 
+@pytest.mark.parametrize("kind", ["bert", "gpt2", "llama", "qwen2"])
+def test_checkpoints_written_by_save_pretrained_load_and_match(tmp_path, kind):
+    """The layout transformers itself writes: task-head prefixes, tied and extra tensors, its own config.json."""
+    torch = pytest.importorskip("torch", reason="the reference extra is not installed (make reference)")
+    tf = pytest.importorskip("transformers", reason="the reference extra is not installed (make reference)")
+    ids_ = dict(vocab_size=VOCAB_SIZE, bos_token_id=VOCAB.index("<bos>"), eos_token_id=VOCAB.index("<eos>"))
+    decoder = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                   intermediate_size=48, max_position_embeddings=64, **ids_)
+    cfg, cls = {
+        "bert": (lambda: tf.BertConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                                       max_position_embeddings=32, vocab_size=VOCAB_SIZE), "BertForMaskedLM"),
+        "gpt2": (lambda: tf.GPT2Config(n_embd=16, n_layer=2, n_head=4, n_positions=32, **ids_), "GPT2LMHeadModel"),
+        "llama": (lambda: tf.LlamaConfig(**decoder), "LlamaForCausalLM"),
+        "qwen2": (lambda: tf.Qwen2Config(**decoder), "Qwen2ForCausalLM"),
+    }[kind]
+    torch.manual_seed(0)
+    ref = getattr(tf, cls)(cfg()).eval()
+    with torch.no_grad():  # weights large enough for patterns far from uniform
+        for p in ref.parameters():
+            p.copy_(torch.randn_like(p) * 0.3 if p.dim() > 1 else 1.0 + torch.randn_like(p) * 0.1)
+    ref.save_pretrained(tmp_path)
+    write_tokenizer(tmp_path)
+    model = load_checkpoint(tmp_path)
+    ids = model.encode(" ".join(TEXT.split()[: N - 2]))
+    trace = model.trace(ids)
+    base = ref.double().base_model
+    base.config._attn_implementation = "eager"
+    with torch.no_grad():
+        out = base(torch.tensor(ids)[None], output_attentions=True)
+    tol = 1e-10 if kind in ("bert", "gpt2") else 1e-5  # float32 RMSNorm and rotary angles in transformers
+    for layer in range(2):
+        np.testing.assert_allclose(trace.weights[layer], out.attentions[layer][0].numpy(), rtol=0, atol=tol)
+    np.testing.assert_allclose(trace.hidden, out.last_hidden_state[0].numpy(), rtol=0, atol=tol)
+
+
 # --- d2check real --model: one line and exit 2 for a bad folder, results for a good one -------------
 def _bad(kind, tmp_path):
     folder = tmp_path / "ck"
