@@ -17,8 +17,13 @@ Tests do not fix ``max_examples`` themselves: the profile sets it (a test may as
 """
 
 import os
+from pathlib import Path
 
 from jaxtyping import install_import_hook
+
+# Hypothesis keeps its example database and caches in the project's cache folder (ignored by git), not in
+# the directory pytest was started from
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(__file__).resolve().parent / ".cache" / "hypothesis"))
 
 # before anything imports theorem: its annotated functions are checked at run time
 install_import_hook("theorem", "beartype.beartype")

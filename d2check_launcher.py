@@ -20,8 +20,21 @@ def _stop(signum, frame) -> None:
     os._exit(130)
 
 
+def cache_dir() -> str:
+    """d2check's cache folder: ``$XDG_CACHE_HOME/d2check`` (default ``~/.cache/d2check``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "d2check")
+
+
+def prepare_environment() -> None:
+    """Before ``theorem`` is imported: the fuzz searches' Hypothesis files (example database, caches) go to
+    the cache folder, never into the user's working directory (a user's own setting is kept)."""
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(cache_dir(), "hypothesis"))
+
+
 def main() -> int:
     signal.signal(signal.SIGINT, _stop)
+    prepare_environment()
     from theorem.cli.main import main as run  # noqa: PLC0415 - after the handler, by design
 
     return run()

@@ -35,16 +35,15 @@
 # content) is the record `eps_rank_small_d` (`python -m theorem.experiments eps_rank_small_d`).
 
 # %%
+import json
 import math
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from theorem.claims.ledger import Profile
-from theorem.claims.ledger import find
-from theorem.claims.runner import run_claims
 from theorem.experiments import eps_rank_small_d, eps_rank_sweep
 from theorem.experiments.records import load_record, require_record
 from theorem.numeric import attention_rank as ar
@@ -301,25 +300,30 @@ plt.show()
 
 # %% [markdown]
 # ## 4. The ledger: verdicts for T2, T3, R2 (quick profile), and the two numbers behind R2
+#
+# The verdicts are computed by the ledger (`d2check verify --claim T3 --claim T2 --claim R2`), never typed
+# here; this cell shows what the generated report (`docs/report/verdicts.json`, written by `make docs`)
+# says, with the evidence items it recorded.
 
 # %%
-results, unchecked, _ = run_claims(["T3", "T2", "R2"], Profile("quick"))
+doc = json.loads(Path("../docs/report/verdicts.json").read_text(encoding="utf-8"))
+results = [r for r in doc["verdicts"] if r["id"] in ("T3", "T2", "R2")]
 table = ["| reading | verdict | because |", "|---|---|---|"]
 for r in results:
-    because = r.outcome.because if r.outcome else r.error
-    table.append(f"| {r.reading_id} | **{r.verdict}** | {because} |")
-display(Markdown("\n".join(table)))
+    table.append(f"| {r['reading_id']} | **{r['verdict']}** | {r['evidence'] if r['error'] is None else r['error']} |")
+display(Markdown(f"Report of {doc['finished']} (profile {doc['profile']}, commit {str(doc['git_commit'])[:10]}):\n\n"
+                 + "\n".join(table)))
 for r in results:
-    if r.outcome and r.outcome.corrected:
-        display(Markdown(f"**{r.reading_id}, corrected statement:** {r.outcome.corrected}"))
+    if r["corrected"]:
+        display(Markdown(f"**{r['reading_id']}, corrected statement:** {r['corrected']}"))
 
 # %% [markdown]
 # R2.a in one figure: the pulled-back dimension (T1's quantity, measured from the Jacobian) stays put as
 # n grows, while the measured time of exact softmax attention grows — two different functions of n.
 
 # %%
-r2a = next(r for r in results if r.reading_id == "R2.a")
-dims, times = find(r2a.evidence, "dimension.softmax").data["rows"], find(r2a.evidence, "timing.softmax").data
+r2a = {item["key"]: item for item in next(r for r in results if r["reading_id"] == "R2.a")["details"]}
+dims, times = r2a["dimension.softmax"]["data"]["rows"], r2a["timing.softmax"]["data"]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 ax1.plot([r["n"] for r in dims], [r["measured"] for r in dims], "o", ms=7, label="measured")
 ax1.plot([r["n"] for r in dims], [r["predicted"] for r in dims], "k--", label="closed form r(r − e)")
@@ -341,15 +345,12 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# B1 (the press reading, checked by `theorem.claims.b1_press` when that module exists):
+# B1 (the press reading), from the same generated report:
 
 # %%
-try:
-    b1, _, _ = run_claims(["B1"], Profile("quick"))
-    display(Markdown("\n".join(f"- **{r.reading_id}**: {r.verdict} — {r.outcome.because if r.outcome else r.error}"
-                               for r in b1) or "B1: not checked yet"))
-except Exception as err:  # noqa: BLE001 - B1 belongs to another module; report, don't fail
-    display(Markdown(f"B1 could not be run here: `{type(err).__name__}: {err}`"))
+b1 = [r for r in doc["verdicts"] if r["id"] == "B1"]
+display(Markdown("\n".join(f"- **{r['reading_id']}**: {r['verdict']} — {r['evidence'] if r['error'] is None else r['error']}"
+                           for r in b1) or "B1: not in the report"))
 
 # %%
 display(Markdown(f"Notebook run time: {time.perf_counter() - T0:.0f} s"))
