@@ -32,10 +32,10 @@ verify: $(STAMP)
 	$(BIN)/d2check verify --profile $(PROFILE) --out $(OUT)
 
 test: $(STAMP)
-	$(BIN)/pytest tests checks --nbmake notebooks -p no:cacheprovider
+	$(BIN)/pytest tests checks --nbmake notebooks -n auto --dist loadfile -p no:cacheprovider
 
 checks: $(STAMP)
-	$(BIN)/pytest checks
+	$(BIN)/pytest checks -n auto --dist loadfile
 
 # re-execute the notebooks in place from their py:percent sources (outputs committed)
 notebooks: $(STAMP)
