@@ -14,6 +14,7 @@ Every kernel turns queries ``q`` (n×d_k) and keys ``k`` (n×d_k) into row-stoch
 Modules, one concept each: :mod:`.base` (the protocol: what a kernel supplies, what is derived),
 :mod:`.softmax`, :mod:`.polynomial` (poly2, CSQ with its vertex penalty), :mod:`.linear` (elu+1),
 :mod:`.rbf` (the scaled RBF softmax), :mod:`.features` (the feature maps and their building blocks),
+:mod:`.penalties` (CSQ's vertex penalty, exact, and its linear-time candidates: moment and sampled),
 :mod:`.registry` (names, labels).  **Adding a kernel**: subclass :class:`Kernel`, supply
 ``unnormalized`` (or ``unnormalized_qk``), optionally ``features``/``feature_dim``/``linear_form``
 and ``null_direction``; register it in :mod:`.registry`.
