@@ -466,6 +466,18 @@ def test_bad_model_dir_is_one_line_and_exit_2(tmp_path, capsys, kind):
     assert out.out == "" and out.err.count("\n") == 1 and fragment in out.err and "--model" in out.err
 
 
+def test_a_checkpoint_too_big_for_max_gib_is_refused_before_reading(built, capsys):
+    folder = built["gpt2"][0]
+    # by hand: twice the file's bytes plus 12 bytes per stored float (float32 widening and float64 copy)
+    stored = sum(a.size for a in built["gpt2"][1].values())
+    need = (2 * (folder / "model.safetensors").stat().st_size + 12 * stored) / 2**30
+    assert d2check(["real", "--model", str(folder), "--n", str(N), "--max-gib", f"{need * 0.99:.6g}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"needs about {need:.3g} GiB" in err
+    assert d2check(["real", "--model", str(folder), "--n", str(N), "--max-gib", "-1"]) == 2
+    assert "--max-gib must be a positive number" in capsys.readouterr().err
+
+
 def test_layer_out_of_range_names_the_checkpoints_own_range(built, capsys):
     assert d2check(["real", "--model", str(built["llama"][0]), "--layer", "2", "--n", str(N)]) == 2
     err = capsys.readouterr().err

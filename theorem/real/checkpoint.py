@@ -9,13 +9,22 @@ are read and checked against the shapes ``config.json`` implies, and the family'
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
-from theorem.real.checkpoint_io import CheckpointError, Tensors, check_dir, read_tensors, read_tokenizer
+from theorem.real.checkpoint_io import CheckpointError, Tensors, check_dir, estimated_gib, read_tensors, read_tokenizer
 from theorem.real.checkpoint_model import CheckpointModel
 from theorem.real.families import FAMILY_CLASSES
 
-__all__ = ["CheckpointError", "load_checkpoint", "validate_checkpoint"]
+__all__ = ["CheckpointError", "load_checkpoint", "validate_checkpoint", "default_max_gib"]
+
+
+def default_max_gib() -> float:
+    """80% of the physical memory (8 GiB when it cannot be read), the rule of ``d2check rank --max-gib``."""
+    try:
+        return 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 8.0
 
 
 def validate_checkpoint(folder) -> tuple[Path, dict, str, str]:
@@ -30,9 +39,19 @@ def validate_checkpoint(folder) -> tuple[Path, dict, str, str]:
     return check_dir(folder)
 
 
-def load_checkpoint(folder) -> CheckpointModel:
-    """The checkpoint in ``folder`` as a :class:`~theorem.real.checkpoint_model.CheckpointModel`."""
+def load_checkpoint(folder, max_gib: float | None = None) -> CheckpointModel:
+    """The checkpoint in ``folder`` as a :class:`~theorem.real.checkpoint_model.CheckpointModel`.
+
+    Refused (CheckpointError) before reading the weights when reading them is estimated to need more
+    than ``max_gib`` GiB (:func:`~theorem.real.checkpoint_io.estimated_gib`; default
+    :func:`default_max_gib`).
+    """
     path, cfg, family, model_type = validate_checkpoint(folder)
+    limit = default_max_gib() if max_gib is None else max_gib
+    need = estimated_gib(path)
+    if need > limit:
+        raise CheckpointError(f"{path}: reading it in float64 needs about {need:.3g} GiB, over --max-gib {limit:.3g}; "
+                              "use a smaller checkpoint or raise --max-gib")
     cls = FAMILY_CLASSES[family]
     tensors = Tensors(read_tensors(path), family, cls.probe, path)
     return cls(path, cfg, model_type, tensors, read_tokenizer(path))

@@ -39,6 +39,7 @@ __all__ = [
     "read_config",
     "check_dir",
     "read_tensors",
+    "estimated_gib",
     "read_tokenizer",
     "Tensors",
 ]
@@ -160,6 +161,28 @@ def read_tensors(folder: Path) -> dict[str, np.ndarray]:
         for name, spec in items:
             out[name] = _to_numpy(name, spec, path)
     return out
+
+
+def estimated_gib(folder: Path) -> float:
+    """The memory reading the checkpoint takes at its peak (GiB), from the safetensors headers alone.
+
+    The file's bytes and the deserialized copy (``2 × file size``), plus a float32 widening and a
+    float64 copy of every floating-point tensor (``12`` bytes per element): an upper estimate.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    total = 0
+    for path in _weight_files(folder):
+        total += 2 * path.stat().st_size
+        try:
+            with safe_open(str(path), framework="numpy") as f:
+                for name in f.keys():
+                    spec = f.get_slice(name)
+                    if spec.get_dtype() in ("F64", "F32", "F16", "BF16"):
+                        total += 12 * int(np.prod(spec.get_shape(), dtype=np.int64))
+        except (SafetensorError, ValueError, OSError) as err:
+            raise CheckpointError(f"{path}: not a readable safetensors file ({str(err).splitlines()[0]})") from None
+    return total / 2**30
 
 
 def read_tokenizer(folder: Path):
