@@ -250,3 +250,37 @@ def test_check_head_reports_every_map_of_a_users_head():
     # jaxtyping's TypeCheckError reaches it first)
     with pytest.raises((ValueError, TypeError), match="w_k"):
         theorem.check_head(x, wq, wk[:3])
+
+
+# --- --workers / --address (the executor; its Ray runs are tested in tests/test_executor.py) ------
+@pytest.mark.parametrize("command", [["verify", "--claim", "R3.a"], ["fuzz", "R3.a"]])
+@pytest.mark.parametrize("workers,message", [("0", "≥ 1"), ("two", "must be an integer")])
+def test_a_bad_worker_count_gets_one_line(tmp_path, capsys, command, workers, message):
+    code, out, err = run([*command, "--workers", workers, *(["--out", str(tmp_path)] if command[0] == "verify" else [])],
+                         capsys)
+    assert code == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "verdicts.json").exists()
+
+
+def test_workers_without_ray_installed_get_one_line_before_any_work(tmp_path, capsys, monkeypatch):
+    from theorem.cli import common
+
+    monkeypatch.setattr(common, "ray_available", lambda: False)
+    code, out, err = run(["verify", "--claim", "R3.a", "--workers", "2", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "not installed" in err and "[1/" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "verdicts.json").exists()
+
+
+def test_bench_workers_needs_two_workers(capsys):
+    code, out, err = run(["bench", "workers", "--workers", "1"], capsys)
+    assert code == 2 and "≥ 2" in err and len(err.strip().splitlines()) == 1
+
+
+def test_fuzz_runs_several_readings_each_with_the_seed_of_the_single_run(capsys):
+    alone = json.loads(run(["fuzz", "R1.c", "--max-examples", "6", "--seed", "2", "--json"], capsys)[1])
+    code, out, err = run(["fuzz", "T3.a", "R1.c", "--max-examples", "6", "--seed", "2", "--json"], capsys)
+    both = [json.loads(line) for line in out.strip().splitlines()]
+    assert code == 0 and [b["reading_id"] for b in both] == ["T3.a", "R1.c"]  # ledger order
+    assert both[1]["counterexample"] == alone["counterexample"] and both[1]["examples_tried"] == alone["examples_tried"] > 0
+    assert both[1]["details"] == alone["details"]
+    assert err.count("[1/2]") == 1 and err.count("[2/2]") == 1  # one line per finished reading

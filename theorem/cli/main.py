@@ -15,7 +15,7 @@ from theorem.cli.common import InputError, Parser
 
 __all__ = ["build_parser", "main", "version"]
 
-BENCHES = {"rank": "theorem.bench.rank", "attention": "theorem.bench.attention"}
+BENCHES = {"rank": "theorem.bench.rank", "attention": "theorem.bench.attention", "workers": "theorem.cli.bench_workers"}
 
 
 def version() -> str:
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the checks on a pretrained transformer (all-MiniLM-L6-v2; `make real` installs it)")
     rl.add_argument("rest", nargs=argparse.REMAINDER, help="options of d2check real (see d2check real --help)")
     b = sub.add_parser("bench", help="benchmarks: ratios measured in one run")
-    b.add_argument("name", help="rank | attention")
+    b.add_argument("name", help="rank | attention | workers")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
     return p
 

@@ -25,6 +25,7 @@ from theorem.training.model import ModelConfig
 from theorem.training.stability import run_stats, summarize
 from theorem.training.tasks import get_task
 from theorem.training.train import STANDARD_VARIANTS, TrainConfig, Variant, train_variants
+from theorem.util.executor import map_tasks
 from theorem.util.precision import float64
 
 __all__ = ["Setting", "QUICK_SETTINGS", "FULL_SETTINGS", "EXTRA_SETTINGS", "setting_by_name", "run_setting",
@@ -183,9 +184,18 @@ def setting_by_name(name: str) -> Setting:
 
 
 @float64
-def run_sweep(settings: Sequence[Setting], progress=None) -> dict[str, Any]:
-    """Every setting trained (:func:`run_setting`), with what produced the numbers."""
-    records = [run_setting(s, progress) for s in settings]
+def run_sweep(settings: Sequence[Setting], progress=None, *, workers: int | str | None = 1,
+              address: str | None = None) -> dict[str, Any]:
+    """Every setting trained (:func:`run_setting`), with what produced the numbers.  With ``workers > 1``
+    (or an ``address``) the settings are tasks of :func:`theorem.util.executor.map_tasks` on Ray, one per
+    worker at a time, each in float64, the records in the order of ``settings``; a line per finished
+    setting goes to stderr then (``progress`` stays in this process)."""
+    if workers == 1 and address is None:
+        records = [run_setting(s, progress) for s in settings]
+    else:
+        names = [s.name for s in settings]
+        records = map_tasks(run_setting, list(settings), workers=workers, address=address,
+                            label=lambda s: s.name, progress=lambda i, r: f"{names[i]}: {r['seconds']:.0f} s")
     return {
         "meta": {
             "generated_by": "python -m theorem.experiments stability",

@@ -23,9 +23,12 @@ import contextlib
 import importlib.util
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import traceback
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence, TextIO
 
@@ -85,9 +88,11 @@ def resolve_workers(workers: int | str | None) -> int:
     return count
 
 
-def worker_env(threads: int = 1, base: dict[str, str] | None = None) -> dict[str, str]:
+def worker_env(threads: int = 1, base: dict[str, str] | None = None, cache_dir: str | None = None) -> dict[str, str]:
     """The environment a Ray worker starts with: ``threads`` BLAS/OpenMP threads, and with one thread
-    XLA's multi-threaded Eigen off (added to the driver's own ``XLA_FLAGS``, which are kept)."""
+    XLA's multi-threaded Eigen off (added to the driver's own ``XLA_FLAGS``, which are kept).  With
+    ``cache_dir``, JAX's persistent compilation cache there, for every compiled function: a program that
+    one worker compiled, the others load instead of compiling it again."""
     base = dict(os.environ if base is None else base)
     flags = base.get("XLA_FLAGS", "").split()
     if threads == 1 and not any(f.startswith("--xla_cpu_multi_thread_eigen") for f in flags):
@@ -95,6 +100,9 @@ def worker_env(threads: int = 1, base: dict[str, str] | None = None) -> dict[str
     env = {name: str(threads) for name in THREAD_VARS}
     if flags:
         env["XLA_FLAGS"] = " ".join(flags)
+    if cache_dir is not None:
+        env.update(JAX_COMPILATION_CACHE_DIR=cache_dir, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                   JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     return env
 
 
@@ -172,8 +180,9 @@ def map_tasks(
     ``label(task)`` names a task's inputs in progress lines and failure reports.  ``progress``: False (quiet),
     True (the label), or ``progress(index, result) -> line``; lines read ``[done/total] line``.  ``failures``:
     ``"raise"`` (a :class:`TaskError` for the first task that raised) or ``"return"`` (a :class:`TaskFailure`
-    in that task's place).  ``workers``: a count, or ``"auto"``/None (this machine's cores; a cluster's CPUs).  ``threads``: BLAS/XLA threads per Ray worker.  With ``workers=1`` and no
-    ``address`` everything runs in this process; ``fn`` and the tasks must pickle otherwise.
+    in that task's place).  ``workers``: a count, or ``"auto"``/None (this machine's cores; a cluster's CPUs).
+    ``threads``: BLAS/XLA threads per Ray worker.  With ``workers=1`` and no ``address`` everything runs in
+    this process; otherwise ``fn`` and the tasks must pickle (module-level functions travel by name).
     """
     if failures not in ("raise", "return"):
         raise ValueError(f"failures must be 'raise' or 'return', got {failures!r}")
@@ -246,37 +255,53 @@ def ray_session(workers: int | str | None = None, address: str | None = None, th
     what it started).  SIGINT shuts Ray down first, then runs the handler that was in place."""
     import ray  # the optional extra: only a run with more than one worker needs it
 
-    started = False
-    if not ray.is_initialized():
-        address = address or os.environ.get("RAY_ADDRESS") or None
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                       runtime_env={"env_vars": worker_env(threads)})
-        if address is None:
-            options.update(num_cpus=resolve_workers(workers), object_store_memory=_OBJECT_STORE_BYTES)
-        notice = logging.getLogger(_AUTH_LOGGER)  # its one-line notice that token auth is on (it stays on)
-        level = notice.level
-        notice.setLevel(logging.ERROR)
-        try:
-            ray.init(address=address, **options)
-        except (ConnectionError, RuntimeError, ValueError) as err:
-            where = f"the Ray cluster at {address}" if address else "a local Ray"
-            raise RayStartError(f"cannot start {where}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
-        finally:
-            notice.setLevel(level)
-        started = True
+    if ray.is_initialized():
+        with _interrupt_stops(lambda: None):
+            yield ray
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    # the local workers share one compilation cache, for this session only
+    cache = tempfile.mkdtemp(prefix="d2check-jax-cache-") if address is None else None
+
+    def close() -> None:
+        ray.shutdown()
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
+
     try:
-        with _interrupt_stops(ray, started):
+        _start(ray, address, workers, worker_env(threads, cache_dir=cache))
+        with _interrupt_stops(close):
             yield ray
     finally:
-        if started:
-            ray.shutdown()
+        close()
+
+
+def _start(ray, address: str | None, workers: int | str | None, env: dict[str, str]) -> None:
+    """``ray.init``: quiet (no dashboard, no worker logs, no notices), the workers started with ``env``."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                                   runtime_env={"env_vars": env})
+    if address is None:
+        options.update(num_cpus=resolve_workers(workers), object_store_memory=_OBJECT_STORE_BYTES)
+    notice = logging.getLogger(_AUTH_LOGGER)  # its one-line notice that token auth is on (it stays on)
+    level = notice.level
+    notice.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():  # Ray starts its processes by fork + exec, which JAX's warning is not about
+            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        where = f"the Ray cluster at {address}" if address else "a local Ray"
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise RayStartError(f"cannot start {where}: {first}") from None
+    finally:
+        notice.setLevel(level)
 
 
 @contextlib.contextmanager
-def _interrupt_stops(ray, started: bool) -> Iterator[None]:
-    """While Ray runs: SIGINT becomes KeyboardInterrupt here, Ray is shut down, then the previous handler
-    (``d2check``'s: one line, exit 130) runs, or the KeyboardInterrupt goes on to the caller."""
+def _interrupt_stops(close: Callable[[], None]) -> Iterator[None]:
+    """While Ray runs: SIGINT becomes KeyboardInterrupt here, ``close()`` shuts Ray down, then the previous
+    handler (``d2check``'s: one line, exit 130) runs, or the KeyboardInterrupt goes on to the caller."""
     try:
         previous = signal.getsignal(signal.SIGINT)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -287,12 +312,10 @@ def _interrupt_stops(ray, started: bool) -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, previous if callable(previous) else signal.default_int_handler)
-        if started:
-            ray.shutdown()
+        close()
         if callable(previous) and previous is not signal.default_int_handler:
             previous(signal.SIGINT, None)
         raise
     finally:
         with contextlib.suppress(ValueError):
             signal.signal(signal.SIGINT, previous)
-
