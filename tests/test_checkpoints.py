@@ -440,7 +440,11 @@ def _bad(kind, tmp_path):
         return folder, "not valid JSON"
     if kind == "unknown-family":
         (folder / "config.json").write_text(json.dumps({"model_type": "t5"}))
-        return folder, "unknown model family"
+        return folder, f"{folder}/config.json: unknown model family (model_type 't5')"
+    if kind == "config-value":
+        cfg = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({k: v for k, v in cfg.items() if k != "n_head"}))
+        return folder, f"{folder}/config.json: missing 'n_head'"
     if kind == "no-weights":
         (folder / "model.safetensors").unlink()
         return folder, "model.safetensors: missing"
@@ -457,7 +461,7 @@ def _bad(kind, tmp_path):
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["missing", "file", "no-config", "bad-json", "unknown-family", "no-weights",
+@pytest.mark.parametrize("kind", ["missing", "file", "no-config", "bad-json", "unknown-family", "config-value", "no-weights",
                                   "no-tokenizer", "shape", "not-safetensors"])
 def test_bad_model_dir_is_one_line_and_exit_2(tmp_path, capsys, kind):
     folder, fragment = _bad(kind, tmp_path)

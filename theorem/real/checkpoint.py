@@ -12,7 +12,8 @@ import importlib.util
 import os
 from pathlib import Path
 
-from theorem.real.checkpoint_io import CheckpointError, Tensors, check_dir, estimated_gib, read_tensors, read_tokenizer
+from theorem.real.checkpoint_io import (CONFIG, CheckpointError, Tensors, check_dir, estimated_gib, read_tensors,
+                                        read_tokenizer)
 from theorem.real.checkpoint_model import CheckpointModel
 from theorem.real.families import FAMILY_CLASSES
 
@@ -54,4 +55,9 @@ def load_checkpoint(folder, max_gib: float | None = None) -> CheckpointModel:
                               "use a smaller checkpoint or raise --max-gib")
     cls = FAMILY_CLASSES[family]
     tensors = Tensors(read_tensors(path), family, cls.probe, path)
-    return cls(path, cfg, model_type, tensors, read_tokenizer(path))
+    try:
+        return cls(path, cfg, model_type, tensors, read_tokenizer(path))
+    except CheckpointError as err:
+        if str(err).startswith(f"{CONFIG}:"):  # a config value: name the file in full
+            raise CheckpointError(f"{path}/{err}") from None
+        raise

@@ -34,6 +34,8 @@ __all__ = [
     "FAMILIES",
     "MODEL_TYPES",
     "WEIGHTS",
+    "CONFIG",
+    "TOKENIZER",
     "INDEX",
     "detect_family",
     "read_config",
@@ -128,7 +130,10 @@ def check_dir(folder) -> tuple[Path, dict, str, str]:
     if not path.is_dir():
         raise CheckpointError(f"{path}: not a directory (give the checkpoint folder holding {CONFIG})")
     config = read_config(path)
-    family, model_type = detect_family(config)
+    try:
+        family, model_type = detect_family(config)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}/{err}") from None
     _weight_files(path)
     if not (path / TOKENIZER).is_file():
         raise CheckpointError(f"{path / TOKENIZER}: missing (a checkpoint folder needs {CONFIG}, {WEIGHTS}, {TOKENIZER})")
