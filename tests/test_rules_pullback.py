@@ -117,3 +117,10 @@ def test_r3b_reads_the_certificate_of_its_counterexample(certified, verdict):
     out = r3.rule_b(evidence)
     assert out.verdict is verdict
     assert (str(certified) in out.because) is (verdict is Verdict.FAILS)
+
+
+@pytest.mark.parametrize("proved,verdict", [(True, Verdict.FAILS), (False, Verdict.OPEN)])
+def test_r3c_reads_the_lower_bound_certificate_of_its_counterexample(proved, verdict):
+    evidence = [ev("panel.linear", None), ev("counterexample", False, counterexample=ROW),
+                ev("certificate.counterexample", None, rows=[], proved=proved)]
+    assert r3.rule_c(evidence).verdict is verdict

@@ -10,7 +10,8 @@ Readings:
 Beside the float64 counts of R3.a and R3.b, each panel input and R3.b's counterexample carries its exact
 certificate over Q (``certificate.panel.<input>``, ``certificate.counterexample``;
 :mod:`theorem.claims._certificates`), at the input rebuilt with its structure exact.  R3.c's elu+1 is not
-rational and has no certificate.
+rational: its counts carry a proved lower bound ``rank ≥ measured`` in ball arithmetic
+(``certificate.panel.linear``, ``certificate.counterexample``), which proves the counterexample (rank > d²).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from theorem.claims._certificates import certificate_item
 from theorem.claims._pullback import PANEL, agreement, in_regime, measure_row
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_optional
 from theorem.numeric.exact_tokens import EXACT_FAMILIES, exact_tokens
+from theorem.numeric.head import Head
+from theorem.numeric.linear_certificate import linear_rank_at_least
 from theorem.strategies import token_specs
 from theorem.util.search import search
 from theorem.util.tokens import TokenSpec
@@ -143,6 +146,7 @@ def gather_c(profile: Profile) -> list[Evidence]:
         f"n={r['tokens']['n']}, d={r['tokens']['d']}: measured {r['measured']} vs d² = {r['d_squared']} "
         f"(ambient 2·d·d_k = {r['ambient']})" for r in rows), None, {"rows": rows}, key="panel.linear",
         measured=[r["measured"] for r in rows], predicted=[r["d_squared"] for r in rows])]
+    ev.append(_linear_certificate("certificate.panel.linear", [(TokenSpec(**r["tokens"]), r) for r in rows]))
 
     def check(spec):
         if spec.n <= spec.d:
@@ -159,18 +163,41 @@ def gather_c(profile: Profile) -> list[Evidence]:
                            f"with d_k = d: measured {r['measured']} > d² = {r['d_squared']}", False,
                            {"counterexample": r}, key="counterexample", measured=r["measured"],
                            predicted=r["d_squared"]))
+        ev.append(_linear_certificate("certificate.counterexample", [(TokenSpec(**r["tokens"]), r)]))
     else:
         ev.append(Evidence("fuzz", f"linear attention stayed at or below d² on all {res.examples_run - res.skipped} "
                            "inputs with n > d", True, {"examples": res.examples_run}, key="counterexample"))
     return ev
 
 
+def _linear_certificate(key: str, cases) -> Evidence:
+    """A proved lower bound ``rank ≥ measured`` (ball arithmetic, :mod:`theorem.numeric.linear_certificate`) at
+    each (tokens, measured row) of linear attention, at the float64 (dyadic) input the measurement ran on."""
+    rows = []
+    for spec, r in cases:
+        x = spec.build()
+        head = Head.draw(x, spec.d, seed=0)  # the head measure_row draws (seed 0)
+        ok = r["measured"] is not None and linear_rank_at_least(x, head.w_q, head.w_k, r["measured"])
+        rows.append({"tokens": spec.to_dict(), "measured": r["measured"], "d_squared": r["d_squared"],
+                     "lower_bound_proved": bool(ok)})
+    proved = all(row["lower_bound_proved"] for row in rows)
+    summary = "ball-arithmetic certificate (FLINT arb, a nonzero minor): rank ≥ " + ", ".join(
+        f"{row['measured']} ({'proved' if row['lower_bound_proved'] else 'not proved'}; d² = {row['d_squared']}) "
+        f"at n={row['tokens']['n']}, d={row['tokens']['d']}" for row in rows)
+    return Evidence("symbolic", summary, None, {"rows": rows, "proved": proved}, key=key,
+                    measured=[row["measured"] for row in rows], predicted=[row["measured"] if row["lower_bound_proved"]
+                                                                             else None for row in rows])
+
+
 def rule_c(ev: list[Evidence]) -> Outcome:
     counter = find(ev, "counterexample")
     if counter.supports is False:
         c = counter.data["counterexample"]
+        cert = find_optional(ev, "certificate.counterexample")
+        if cert is not None and not cert.data["proved"]:
+            return Outcome(Verdict.OPEN, f"the float64 rank exceeds d², but its lower bound is not proved: {cert.summary}")
         return Outcome(
-            Verdict.FAILS, counter.summary,
+            Verdict.FAILS, counter.summary + ("" if cert is None else "; rank ≥ measured proved in ball arithmetic"),
             "Linear attention φ(XW_Q)φ(XW_K)ᵀ is not a function of M = W_Q W_Kᵀ: the elementwise φ breaks the "
             "GL(d_k) symmetry, so W_Q and W_K count separately and the pulled-back dimension reaches 2·d·d_k "
             "(measured), above d² for d_k = d. The d² figure belongs to bilinear-score kernels only.",

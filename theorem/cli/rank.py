@@ -3,7 +3,10 @@
 The head is drawn (``--n --d`` or ``--x`` tokens, ``--dk``, ``--dv``, ``--bias``, ``--seed``) or given
 (``--wq --wk [--bq --bk] [--wv]``, one ``.npy`` file each).  Biased heads are measured by
 :mod:`theorem.numeric.pullback_bias` (softmax; maps scores, weights, log-weights), the others by
-:mod:`theorem.numeric.pullback` (every kernel; maps scores, weights, output).
+:mod:`theorem.numeric.pullback` (every kernel; maps scores, weights, output).  The output map's closed form is
+``min(w, n'·p)`` (``w`` the weights' dimension, ``n'`` distinct tokens, ``p = rank(X W_V)``), certified exactly at
+the input where the size allows; its certificate is in ``invariants.certificate`` of ``--json``
+(:mod:`theorem.numeric.output_certificate`).
 """
 
 from __future__ import annotations

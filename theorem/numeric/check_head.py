@@ -3,7 +3,9 @@
 ``check_head(x, w_q, w_k, b_q=..., b_k=..., w_v=..., kernel="softmax")`` measures, at your tokens and
 weights, the span of the gradients of θ ↦ S (scores), θ ↦ A (weights) and θ ↦ A X W_V (output, when
 ``w_v`` is given), with θ = (W_Q, W_K) — and (b_Q, b_K) when the head has biases — and returns each with
-the closed form, the rank's tolerance and gap, and a status:
+the closed form, the rank's tolerance and gap, and a status.  The output map's closed form is ``min(w, n'·p)``
+(:mod:`theorem.symbolic.output_rank`), certified at your input where the size allows, so its prediction is
+given for every ``d_v``, including ``rank(X W_V) < rank X``:
 
 | status | meaning |
 |---|---|

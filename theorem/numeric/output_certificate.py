@@ -32,7 +32,7 @@ from theorem.kernels import Kernel, Softmax
 from theorem.numeric.certificate import exact_jacobian, exact_parts, modular_rank, stack_row_blocks, to_fmpq
 from theorem.symbolic.output_rank import evaluate_output_bound
 
-__all__ = ["OutputCertificate", "certify_output", "MAX_ENTRIES", "PRECISION_BITS"]
+__all__ = ["OutputCertificate", "ball_rank_at_least", "certify_output", "MAX_ENTRIES", "PRECISION_BITS"]
 
 MAX_ENTRIES = 10_000  # entries of the n² × |θ| weights Jacobian J_A (≈ 1 s of FLINT at the limit)
 PRECISION_BITS = 192
@@ -59,7 +59,7 @@ def _distinct_rows(x: np.ndarray) -> int:
     return int(np.unique(np.asarray(x, dtype=np.float64), axis=0).shape[0])
 
 
-def _ball_rank_at_least(jac: flint.arb_mat, k: int) -> bool:
+def ball_rank_at_least(jac: flint.arb_mat, k: int) -> bool:
     """True when a ``k × k`` minor of ``jac`` (rows and columns picked by pivoted QR of the midpoints) has a
     determinant ball that excludes 0: a proof that ``rank ≥ k``."""
     if k == 0:
@@ -130,7 +130,7 @@ def certify_output(x: np.ndarray, kernel: Kernel, w_v: np.ndarray, *, m: np.ndar
                 return done(bound, bound, w, p, "modular rank of J_O meets the proved upper bound min(w, n'·p)")
             return done(j_o.rank(), bound, w, p, "exact rank over Q (FLINT fmpq_mat)")
         jac = _softmax_output_jacobian(x, np.asarray(w_v), dk, **params)
-        if _ball_rank_at_least(jac, bound):
+        if ball_rank_at_least(jac, bound):
             return done(bound, bound, w, p, f"ball arithmetic ({PRECISION_BITS} bits): a {bound}×{bound} minor "
                                             "is nonzero, meeting the proved upper bound min(w, n'·p)")
         return done(None, bound, w, p, "not certified: the ball determinant of the chosen minor contains 0")
