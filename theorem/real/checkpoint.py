@@ -9,23 +9,15 @@ are read and checked against the shapes ``config.json`` implies, and the family'
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 from theorem.real.checkpoint_io import (CONFIG, CheckpointError, Tensors, check_dir, estimated_gib, read_tensors,
                                         read_tokenizer)
 from theorem.real.checkpoint_model import CheckpointModel
 from theorem.real.families import FAMILY_CLASSES
+from theorem.util.memory import default_max_gib
 
 __all__ = ["CheckpointError", "load_checkpoint", "validate_checkpoint", "default_max_gib"]
-
-
-def default_max_gib() -> float:
-    """80% of the physical memory (8 GiB when it cannot be read), the rule of ``d2check rank --max-gib``."""
-    try:
-        return 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        return 8.0
 
 
 def validate_checkpoint(folder) -> tuple[Path, dict, str, str]:
