@@ -284,3 +284,11 @@ def test_fuzz_runs_several_readings_each_with_the_seed_of_the_single_run(capsys)
     assert both[1]["counterexample"] == alone["counterexample"] and both[1]["examples_tried"] == alone["examples_tried"] > 0
     assert both[1]["details"] == alone["details"]
     assert err.count("[1/2]") == 1 and err.count("[2/2]") == 1  # one line per finished reading
+
+
+@pytest.mark.parametrize("address,message", [("127.0.0.1:9", "cannot reach the Ray cluster"), ("nonsense", "not host:port")])
+def test_a_cluster_that_cannot_be_reached_gets_one_line_before_any_reading(tmp_path, capsys, address, message):
+    pytest.importorskip("ray")
+    code, out, err = run(["verify", "--claim", "R3.a", "--address", address, "--out", str(tmp_path)], capsys)
+    assert code == 2 and message in err and "[1/" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "verdicts.json").exists()

@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import traceback
@@ -279,6 +280,8 @@ def ray_session(workers: int | str | None = None, address: str | None = None, th
 def _start(ray, address: str | None, workers: int | str | None, env: dict[str, str]) -> None:
     """``ray.init``: quiet (no dashboard, no worker logs, no notices), the workers started with ``env``."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address is not None:
+        _reachable(address)
     options: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                                    runtime_env={"env_vars": env})
     if address is None:
@@ -296,6 +299,20 @@ def _start(ray, address: str | None, workers: int | str | None, env: dict[str, s
         raise RayStartError(f"cannot start {where}: {first}") from None
     finally:
         notice.setLevel(level)
+
+
+def _reachable(address: str, seconds: float = 5.0) -> None:
+    """A ``host:port`` (or ``ray://host:port``) address that accepts a connection, or :class:`RayStartError`
+    at once (Ray itself would retry for minutes, logging each try).  ``auto`` and ``local`` pass as they are."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        if address in ("auto", "local"):
+            return
+        raise RayStartError(f"--address {address!r} is not host:port (e.g. 10.0.0.1:6379)")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as err:
+        raise RayStartError(f"cannot reach the Ray cluster at {address}: {err.strerror or err}") from None
 
 
 @contextlib.contextmanager
