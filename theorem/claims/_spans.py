@@ -35,15 +35,24 @@ def live_rows() -> tuple[dict, ...]:
     return tuple(run(QUICK, log=lambda _msg: None)["rows"])
 
 
-def compact(row: dict) -> dict:
-    """The row without its per-length gaps (they stay in the record), for the evidence."""
+#: the fields of a row each sense's evidence keeps (the rest stays in the record)
+_KEEP = ("kernel", "family", "stream", "seed", "n", "d", "steps", "d_squared", "in_regime", "one_point")
+_SENSE_KEEP = {"trajectory": ("lengths", "union", "union_predicted", "union_formula", "grads", "grads_ceiling",
+                              "loss_first", "loss_last", "diverged"),
+               "data": ("data_counts", "data", "data_predicted", "data_formula", "data_invariants")}
+
+
+def compact(row: dict, sense: str) -> dict:
+    """The fields of the row that ``sense`` reads, without the per-length gaps (they stay in the record)."""
+    keep = _KEEP + _SENSE_KEEP[sense]
     return {k: ({kk: vv for kk, vv in v.items() if kk != "gap"} if isinstance(v, dict) and "gap" in v else v)
-            for k, v in row.items()}
+            for k, v in row.items() if k in keep}
 
 
-def record_rows() -> list[dict] | None:
+def record_rows(sense: str) -> list[dict] | None:
+    """The committed record's rows (compacted for ``sense``), or None when the record is missing."""
     rec = load_record(RECORD)
-    return None if rec is None else [compact(r) for r in rec["result"]["rows"]]
+    return None if rec is None else [compact(r, sense) for r in rec["result"]["rows"]]
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,7 +114,7 @@ def row_evidence(row: dict, sense: str) -> Evidence:
                f"{what}: {_runs(got['rank'])} beside {formula} = {_runs(pred)}, statuses "
                f"{sorted(set(got['status']))}; d² = {row['d_squared']}" + extra)
     key = f"{sense}.{row['kernel']}.{row['family']}.{row['stream']}.s{row['seed']}.d{row['d']}"
-    return Evidence("numeric", summary, None, {"row": compact(row), "reliable": reliable(row, sense)}, key=key,
+    return Evidence("numeric", summary, None, {"row": compact(row, sense), "reliable": reliable(row, sense)}, key=key,
                     measured=got["rank"], predicted=pred)
 
 
@@ -124,7 +133,7 @@ def _runs(values: list) -> str:
 
 def record_evidence(sense: str) -> Evidence:
     """The committed record's rows (``FULL``) for ``sense``, summarized; missing is said so."""
-    rows = record_rows()
+    rows = record_rows(sense)
     if rows is None:
         return Evidence("record", f"record {RECORD!r} is missing (run `python -m theorem.experiments {RECORD}`)",
                         None, {"missing": True, "rows": []}, key="record.spans")

@@ -26,13 +26,14 @@ import time
 from typing import Any, Callable
 
 import numpy as np
+import sympy as sp
 
 from theorem.kernels import get_kernel
 from theorem.numeric.head import Head
 from theorem.numeric.predicted import predict_rank
 from theorem.numeric.pullback import PullbackProblem, measure_rank
 from theorem.numeric.spans import predicted_union, prefix_ranks, prefix_span_ranks, token_stream
-from theorem.symbolic.spans import evaluate, gradient_ceiling, span_formula
+from theorem.symbolic.spans import T, gradient_ceiling, span_formula
 from theorem.training.spans import trajectory
 
 NAME = "spans"
@@ -48,6 +49,11 @@ FULL: dict[str, Any] = {"kernels": ["softmax", "poly2", "csq"],
                         "families": ["gaussian", "layernorm_affine_shared", "layernorm_affine", "layernorm"],
                         "streams": ["fresh", "fixed"], "seeds": [0, 1, 2], "shapes": [[8, 4], [10, 5]], "steps": 40,
                         "data_count": 12, "learning_rate": 0.05}
+
+
+_UNION = sp.Symbol("union")
+#: min(T, union) (:func:`theorem.symbolic.spans.gradient_ceiling`), compiled once to a plain function
+_CEILING = sp.lambdify((T, _UNION), gradient_ceiling(_UNION))
 
 
 def _ranks(results) -> dict[str, list]:
@@ -74,7 +80,7 @@ def measure(kernel: str, family: str, stream: str, seed: int, n: int, d: int, *,
     union = prefix_ranks(tr["xs"], tr["ms"], kern, lengths)
     union_pred = [predicted_union(kernel, "trajectory", tr["xs"][:t], tr["ms"][:t],
                                   one_point_valid=pred_one.valid)["value"] for t in lengths]
-    ceiling = [None if u is None else evaluate(gradient_ceiling(u), T=t) for t, u in zip(lengths, union_pred)]
+    ceiling = [None if u is None else int(_CEILING(t, u)) for t, u in zip(lengths, union_pred)]
     grads = prefix_span_ranks(tr["grads"], lengths)
     counts = list(range(1, data_count + 1))
     data_xs = xs[:data_count]
