@@ -22,7 +22,7 @@
 #
 # Per layer and head: the pulled-back gradient rank with the real parametrization (factorized W_Q, W_K
 # **and their biases**), measured beside its closed form, for n < d and n > d; the rank and ε-rank of
-# the attention matrices and the score bound B against √(ln n); the matching readings on the real
+# the attention matrices and the score bound B against ln n; the matching readings on the real
 # queries and keys; and the best CSQ and poly2 approximations of each head's pattern.
 #
 # The sweeps over all 72 heads (and the fits) take longer than this notebook may, so they are experiment
@@ -40,6 +40,7 @@ from theorem.real.analysis import Selection, analyze
 from theorem.real.model import load_model, unavailable_reason
 from theorem.real.tables import fits_table, heads_table, pullback_table
 from theorem.real.text import load_text
+from theorem.training.statistics import wilson_interval
 
 heads = require_record("real_heads")["result"]
 pull = require_record("real_pullback")["result"]
@@ -195,17 +196,27 @@ display(Markdown(heads_table(recs, 400)))
 # queries and keys reverses (a) whenever a pair lies below the parabola's vertex.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.5), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True, layout="constrained")
 n_show = 400
 for ax, reading in zip(axes, ("a", "b")):
     for i, kern in enumerate(("softmax", "csq", "poly2")):
-        vals = [[r["matching"][kern][reading]["fraction"] for r in recs if r["n"] == n_show and r["layer"] == layer]
-                for layer in range(6)]
-        ax.bar(np.arange(6) + 0.27 * (i - 1), [np.mean(v) for v in vals], width=0.27, label=kern,
-               yerr=[np.std(v) for v in vals], capsize=2)
+        x = np.arange(6) + 0.27 * (i - 1)
+        cells = [[r["matching"][kern][reading] for r in recs if r["n"] == n_show and r["layer"] == layer]
+                 for layer in range(6)]
+        k = np.array([sum(c["reversed"] for c in cs) for cs in cells])
+        m = np.array([sum(c["resolved_pairs"] for c in cs) for cs in cells])
+        ci = np.array([wilson_interval(int(ki), int(mi)) for ki, mi in zip(k, m)])
+        frac = k / m
+        ax.bar(x, frac, width=0.27, color=f"C{i}", label=kern,
+               yerr=np.clip([frac - ci[:, 0], ci[:, 1] - frac], 0, None), capsize=2)
+        for xi, cs in zip(x, cells):  # each head's own fraction, to show the spread between heads
+            ax.scatter(np.full(len(cs), xi), [c["fraction"] for c in cs], s=6, color="k", alpha=0.5, zorder=3,
+                       label="one head" if (i, xi) == (0, x[0]) else None)
     ax.set_xticks(range(6)), ax.set_xlabel("layer"), ax.set_title(f"reading ({reading}), n = {n_show}")
-axes[0].set_ylabel("fraction of pairs reversed"), axes[0].legend()
-plt.tight_layout()
+    ax.set_ylim(0, 1)
+axes[0].set_ylabel("fraction of pairs reversed")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper center", ncol=4, fontsize=8, title_fontsize=8,
+           title="bars: pooled over the layer's 12 heads, with the 95% Wilson interval; dots: one head each")
 plt.show()
 mism = sum(r["matching"][k][rd]["reversed"] != r["matching"][k][rd]["predicted_reversed"]
            for r in recs for k in ("softmax", "csq", "poly2") for rd in ("a", "b"))
@@ -224,17 +235,23 @@ print(f"(head, n, kernel, reading) cells where measured ≠ predicted: {mism}")
 
 # %%
 sample = [tuple(h) for h in fits["meta"]["heads"]]
-fig, axes = plt.subplots(3, len(sample), figsize=(3 * len(sample), 9))
+fig, axes = plt.subplots(3, len(sample), figsize=(3 * len(sample), 10), layout="constrained")
 for j, (layer, head) in enumerate(sample):
+    vmax = np.percentile(patterns[f"L{layer}H{head}_real"], 99)  # one colour scale per column (head)
     for i, kind in enumerate(("real", "csq", "poly2")):
         a = patterns[f"L{layer}H{head}_{kind}"]
-        axes[i, j].imshow(a, cmap="viridis", vmin=0, vmax=np.percentile(patterns[f"L{layer}H{head}_real"], 99))
+        im = axes[i, j].imshow(a, cmap="viridis", vmin=0, vmax=vmax)
         axes[i, j].set_xticks([]), axes[i, j].set_yticks([])
         if i == 0:
             axes[i, j].set_title(f"L{layer} H{head}")
         if j == 0:
             axes[i, j].set_ylabel({"real": "real softmax", "csq": "fitted CSQ", "poly2": "fitted poly2"}[kind])
-plt.tight_layout()
+    cbar = fig.colorbar(im, ax=axes[:, j], orientation="horizontal", shrink=0.9, extend="max")
+    cbar.set_label("$A_{ij}$", fontsize=9)
+    cbar.ax.tick_params(labelsize=7)
+    cbar.ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+fig.supxlabel("colour: attention weight $A_{ij}$ (row i: query, column j: key), one scale per head, "
+              "the top 1% of the real head's weights clipped", fontsize=9)
 plt.show()
 
 # %%
