@@ -162,7 +162,7 @@ def resolve_algorithm(kern: Kernel, n: int, dk: int, dv: int, causal: bool, algo
 
 
 def _quadratic_head(kern: Kernel, causal: bool, q, k, v):
-    """:math:`(T v) / (T \mathbf 1)` with the kernel's :math:`T` (:meth:`~theorem.kernels.Kernel.unnormalized_qk`)."""
+    r""":math:`(T v) / (T \mathbf 1)` with the kernel's :math:`T` (:meth:`~theorem.kernels.Kernel.unnormalized_qk`)."""
     t = kern.unnormalized_qk(q, k, causal)
     return (t @ v) / jnp.sum(t, axis=-1, keepdims=True)
 
