@@ -12,7 +12,6 @@ the input where the size allows; its certificate is in ``invariants.certificate`
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import numpy as np
@@ -26,6 +25,7 @@ from theorem.numeric.check_head import measure_map, status_of
 from theorem.numeric.pullback import MAPS, PullbackProblem
 from theorem.numeric.pullback_bias import BIAS_MAPS, BiasedHead, augment
 from theorem.util.jsonable import jsonable
+from theorem.util.memory import default_max_gib
 
 __all__ = ["add_parser", "run"]
 
@@ -161,14 +161,6 @@ def _problem(args, head: Head | None, x: np.ndarray, kernel) -> PullbackProblem:
         return PullbackProblem(x, kernel, args.map, args.dk, args.dv, args.seed)
     except ValueError as err:
         raise InputError(f"rank: {err}") from None
-
-
-def default_max_gib() -> float:
-    """80% of the physical memory (8 GiB when it cannot be read)."""
-    try:
-        return 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        return 8.0
 
 
 def estimated_gib(problem, route: str) -> tuple[float, str]:
