@@ -54,3 +54,15 @@ def test_t5a_panel_difference_is_read_with_its_certificate(certified, verdict):
 def test_t5a_fuzz_counterexample_is_read_with_its_certificate(certified, verdict):
     evidence = [_panel("a", EQUAL), _fuzz(True), _certificate("certificate.counterexample", certified, DIFFER)]
     assert t5.rule_dimension(evidence).verdict is verdict
+
+
+def test_t5a_headline_is_the_counterexample_in_the_claims_regime():
+    regime = Evidence("fuzz", "found", False, {"counterexample": {"X": [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], "dims": {}},
+                                               "regime": True}, key="fuzz")
+    degenerate = Evidence("fuzz", "found", False, {"counterexample": {"X": [[1.0], [-1.0]], "dims": {}},
+                                                   "regime": False}, key="fuzz.degenerate")
+    out = t5.rule_dimension([_panel("a", EQUAL), regime, degenerate])
+    assert out.verdict is Verdict.FAILS and out.counterexample["X"] == [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    # with nothing found in the regime, the degenerate counterexample still refutes "for every X"
+    out = t5.rule_dimension([_panel("a", EQUAL), _fuzz(False), degenerate])
+    assert out.verdict is Verdict.FAILS and out.counterexample["X"] == [[1.0], [-1.0]]
