@@ -1,7 +1,7 @@
 """``eps_rank_sweep``: ε-rank of softmax attention against n for several score bounds B (T3.c, T2.b, notebook 02).
 
 Gaussian tokens, ``d = d_k = 64``, scores rescaled to ``max|S_ij| = B``; for every ``(n, B, ε)`` the certified
-interval and estimate of the ε-rank, the n-independent Taylor bound and ``√(ln n)``
+interval and estimate of the ε-rank, the n-independent Taylor bound and ``ln n`` (the Alman–Song threshold in score units)
 (:func:`theorem.numeric.eps_rank.softmax_eps_rank_sweep`).  ``FULL`` is the sweep notebook 02 plots
 (n ≤ 4096, about 3 minutes on 2 cores with ``OPENBLAS_NUM_THREADS=1``); ``QUICK`` its sizes n ≤ 512, which
 the notebook recomputes live to compare with the record.
