@@ -123,7 +123,8 @@ def main(argv: list[str]) -> int:
         "readings": {"ids": [r.id for _, r in selected], "serial_s": t_serial, "parallel_s": t_parallel,
                      "ray_startup_s": t_startup, "ratio": t_serial / t_parallel,
                      "ratio_with_startup": t_serial / (t_parallel + t_startup),
-                     "identical": [_reading_view(r) for r in serial] == [_reading_view(r) for r in parallel]},
+                     "identical": [_reading_view(r) for r in serial] == [_reading_view(r) for r in parallel],
+                     "differ": [a.reading_id for a, b in zip(serial, parallel) if _reading_view(a) != _reading_view(b)]},
     }
     out["provenance"] = provenance(time.perf_counter() - begin, ["d2check", "bench", "workers", *argv])
     if settings:
@@ -132,7 +133,7 @@ def main(argv: list[str]) -> int:
     r = out["readings"]
     print(f"readings ({len(selected)}): 1 worker {r['serial_s']:.1f} s, {args.workers} workers {r['parallel_s']:.1f} s "
           f"(+ {r['ray_startup_s']:.1f} s Ray start-up): ratio {r['ratio']:.2f}× ({r['ratio_with_startup']:.2f}× with "
-          f"start-up); results identical: {'yes' if r['identical'] else 'NO'}")
+          f"start-up); results identical: {'yes' if r['identical'] else 'NO: ' + ', '.join(r['differ'])}")
     if settings:
         t = out["training"]
         print(f"training sweep ({', '.join(names)}): 1 worker {t['serial_s']:.1f} s, {args.workers} workers "
