@@ -36,6 +36,7 @@ from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, 
 from theorem.kernels import get_kernel
 from theorem.numeric.predicted import predict_rank
 from theorem.numeric.pullback import PullbackProblem, measure_rank
+from theorem.util.search import strategy_only
 from theorem.numeric.rank import numerical_rank
 from theorem.training.function_class import antipodal_gaps, nonmonotone_gaps, row_weights
 from theorem.training.landscape import LandscapeProblem, compare_landscapes
@@ -128,9 +129,10 @@ def gather_dimension(profile: Profile) -> list[Evidence]:
                                                                                              st.integers(1, 2)), False))
     for key, where, strategy, regime in searches:
         try:
-            x = hypothesis_find(strategy, lambda x, regime=regime: differs(x, regime), settings=settings(
-                max_examples=profile.pick(60, 400), database=None, derandomize=True, deadline=None,
-                suppress_health_check=list(HealthCheck)))
+            with strategy_only():
+                x = hypothesis_find(strategy, lambda x, regime=regime: differs(x, regime), settings=settings(
+                    max_examples=profile.pick(60, 400), database=None, derandomize=True, deadline=None,
+                    suppress_health_check=list(HealthCheck)))
         except NoSuchExample:
             ev.append(Evidence("fuzz", f"Hypothesis: no integer input {where} with different dimensions", True, {},
                                key=key))
@@ -240,8 +242,7 @@ def gather_function_class(profile: Profile) -> list[Evidence]:
 
 
 def _function_class_counterexample(by: dict[str, Evidence]) -> dict:
-    """The headline separation as the evidence measured it: the antipodal one-hot pattern (n > d, rank X = d)
-    when it was measured, else the non-monotone row."""
+    """The headline separation as measured: the antipodal one-hot pattern (n > d, rank X = d), else the non-monotone row."""
     if "antipodal one-hot" in by:
         d = by["antipodal one-hot"].data
         return {"pattern": "antipodal one-hot", "n": d["n"], "d": d["d"], "tokens": d["tokens"], "target_row": d["target"],

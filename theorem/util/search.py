@@ -3,6 +3,11 @@
 :func:`search` looks for an input on which ``check`` reports a violation, steering with
 ``target()`` toward large violation scores, and returns the *minimal* violating input as
 Hypothesis shrank it (the last failing call is the replay of the shrunk example).
+
+Every search draws from its strategy alone: :func:`strategy_only` keeps Hypothesis from mixing in
+constants it finds in the source of whatever local modules happen to be imported (it scans them as they
+are imported), which would make a seeded search depend on import order and on whether the package is an
+editable clone or installed — and so would move a verdict's counterexample between runs.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from typing import Any, Callable, Iterator
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Unsatisfiable
+from hypothesis.internal.conjecture import providers as _providers
 
-__all__ = ["SearchOptions", "SearchResult", "search", "search_options"]
+__all__ = ["SearchOptions", "SearchResult", "search", "search_options", "strategy_only"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,19 @@ def search_options(**overrides) -> Iterator[SearchOptions]:
         yield _OPTIONS.get()
     finally:
         _OPTIONS.reset(token)
+
+
+@contextlib.contextmanager
+def strategy_only() -> Iterator[None]:
+    """Inside the block, Hypothesis draws no constants collected from local source files (only its fixed,
+    built-in ones), so a search is a function of its strategy, settings and seed alone.  Restored on exit."""
+    original = _providers._get_local_constants
+    empty = _providers.Constants()
+    _providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        _providers._get_local_constants = original
 
 
 class _Found(Exception):
@@ -95,7 +114,8 @@ def search(
     if opts.seed is not None:
         prop = hypothesis_seed(opts.seed)(prop)
     try:
-        prop()
+        with strategy_only():
+            prop()
     except _Found:
         x, detail = state["last"]
         return SearchResult(True, x, detail, state["runs"], state["skipped"])
