@@ -1,10 +1,14 @@
 """The measurement machinery: dense Jacobian vs matrix-free sketch, scale bound, closed-form pieces."""
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import assume, given, note, reject
 from hypothesis import strategies as st
 
+from theorem.bench.compiles import count_compiles
+from theorem.claims._pullback import measure_row
 from theorem.kernels import get_kernel
 from theorem.numeric.predicted import Subspace, predict_rank, token_invariants
 from theorem.numeric.pullback import (
@@ -90,3 +94,40 @@ def test_problem_rejects_bad_tokens(bad, msg):
 def test_linear_kernel_needs_factorized_form():
     with pytest.raises(ValueError, match="--dk"):
         PullbackProblem(np.ones((3, 2)), get_kernel("linear"))
+
+
+# --- compilations: the measured path compiles a few functions per shape, and nothing on a repeated one ----
+
+
+def test_count_compiles_counts_a_fresh_jit_once():
+    f = jax.jit(lambda a: a * 3.0 + 1.0)
+    with count_compiles() as first:
+        f(np.ones(17))
+    with count_compiles() as again:
+        f(np.ones(17))
+    assert (first.compiles, again.compiles) == (1, 0)
+
+
+@pytest.mark.parametrize("kernel", ["softmax", "csq"])
+def test_measure_row_compiles_at_most_three_functions_per_new_shape_and_none_again(kernel):
+    measure_row(TokenSpec(6, 3, "gaussian", 0), kernel)  # warm: any one-off compilations of the kernel
+    with count_compiles() as new_shape:
+        first = measure_row(TokenSpec(19, 3, "gaussian", 1), kernel)
+    with count_compiles() as same_shape:  # a new problem, a new (equal) kernel object, other tokens
+        second = measure_row(TokenSpec(19, 3, "gaussian", 2), kernel)
+    assert new_shape.compiles <= 3  # value and scores, kernel terms, the Jacobian
+    assert same_shape.compiles == 0
+    assert first["rank_status"] == second["rank_status"] == "ok"
+
+
+def test_kernel_terms_equal_the_eager_kernel_bit_for_bit():
+    # oracle: the scores and kernel terms computed op by op, eagerly, from the head's own parameters
+    x = TokenSpec(7, 3, "layernorm", 10).build()
+    for name in ("softmax", "poly2", "csq"):
+        problem = PullbackProblem(x, get_kernel(name), "weights")
+        m = jnp.asarray(problem.fixed_parameters()["M"])
+        s = np.asarray(jnp.asarray(x) @ m @ jnp.asarray(x).T / np.sqrt(3.0))
+        got_s, got_t, got_n = problem.kernel_terms()
+        assert np.array_equal(got_s, s)
+        assert np.array_equal(got_t, np.asarray(problem.kernel.unnormalized(jnp.asarray(s))))
+        assert np.array_equal(got_n, np.asarray(problem.kernel.null_direction(jnp.asarray(s))))

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import jax.numpy as jnp
 import numpy as np
 
 from theorem.numeric.attention_rank.predict import token_classes
@@ -283,11 +282,8 @@ def predict_rank(problem: PullbackProblem) -> Prediction:
     if ones_in is None:
         violations.append("whether 1 ∈ col X is ambiguous in float64")
 
-    theta = problem.theta0()
-    scores = np.asarray(problem.scores_at(theta))
-    t = np.asarray(kernel.unnormalized(jnp.asarray(scores)))
+    scores, t, n_mat = problem.kernel_terms()  # S, kernel.unnormalized(S), kernel.null_direction(S) at θ₀
     weights = t / t.sum(axis=1, keepdims=True)
-    n_mat = np.asarray(kernel.null_direction(jnp.asarray(scores)))
     if np.any(np.all(t == 0, axis=1)):
         violations.append("a row of unnormalized weights is all zero: A is undefined (0/0)")
     smallest = float(weights.min())

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from typing import Callable
 
 import jax
@@ -31,7 +31,7 @@ from theorem.kernels import Kernel, get_kernel
 from theorem.numeric.head import Head
 from theorem.numeric.rank import RankResult, numerical_rank, rank_from_singular_values
 from theorem.numeric.sketch import rank_one_cotangents, stacked_norm
-from theorem.util.precision import float64
+from theorem.util.precision import float64, x64
 
 __all__ = ["MAPS", "PARAMS", "PullbackProblem", "dense_jacobian", "sketched_gradients", "measure_rank"]
 
@@ -127,16 +127,42 @@ class PullbackProblem:
         return params
 
     def theta0(self) -> Float[Array, " p"]:
+        """θ₀ flattened row-major (``vec M``, or ``vec W_Q`` then ``vec W_K``); assembled in NumPy, so no
+        XLA compilation per shape."""
+        return jnp.asarray(self._theta0_np())
+
+    def _theta0_np(self) -> Float[np.ndarray, " p"]:
         p = self.fixed_parameters()
         if self.dk is None:
-            return jnp.asarray(p["M"]).ravel()
-        return jnp.concatenate([jnp.asarray(p["W_Q"]).ravel(), jnp.asarray(p["W_K"]).ravel()])
+            return np.ravel(p["M"])
+        return np.concatenate([np.ravel(p["W_Q"]), np.ravel(p["W_K"])])
 
     def scores_at(self, theta: Float[Array, " p"]) -> Float[Array, "n n"]:
-        return _scores(theta, jnp.asarray(self.x), self.dk)
+        return _scores_jit(theta, jnp.asarray(self.x), self.dk)
 
     def weights_at(self, theta: Float[Array, " p"]) -> Float[Array, "n n"]:
-        return _weights(theta, jnp.asarray(self.x), self.kernel, self.dk)
+        return _weights_jit(theta, jnp.asarray(self.x), self.kernel, self.dk)
+
+    @cached_property
+    def _at_theta0(self) -> dict[str, np.ndarray]:
+        """The map and the kernel's terms at θ₀, computed once per problem by one compiled function
+        (:func:`_value_and_scores`, :func:`_kernel_terms`): ``value`` = the forward map, ``scores`` S; for a
+        score kernel also ``unnormalized`` T and, where the kernel has one, ``null`` (its null direction N)."""
+        with x64():  # NumPy arguments: jnp.asarray would compile a transfer per new shape
+            wv = np.asarray(self.fixed_parameters()["W_V"], dtype=np.float64)
+            value, scores = _value_and_scores(self._theta0_np(), self.x, wv, self.kernel, self.map, self.dk)
+            out = {"value": np.asarray(value), "scores": np.asarray(scores)}
+            if self.kernel.is_score_kernel:
+                out.update({k: np.asarray(v) for k, v in _kernel_terms(out["scores"], self.kernel).items()})
+            return out
+
+    def kernel_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(S, T, N)`` at θ₀ for a score kernel: the scores, the unnormalized weights ``kernel.unnormalized(S)``
+        and ``kernel.null_direction(S)`` (None when the kernel has none), as NumPy arrays, computed once."""
+        if not self.kernel.is_score_kernel:
+            raise ValueError(f"kernel {self.kernel.name!r} is not a function of the scores")
+        t = self._at_theta0
+        return t["scores"], t["unnormalized"], t.get("null")
 
     def forward(self) -> Callable[[Float[Array, " p"]], Float[Array, " m"]]:
         """The map θ ↦ vec(scores | weights | output), flattened row-major."""
@@ -161,15 +187,14 @@ class PullbackProblem:
             return bound
         if not self.kernel.is_score_kernel:  # elu+1, a user's q,k kernel: no chain-rule bound through S
             return float("nan")
-        s = self.scores_at(self.theta0())
-        t = np.asarray(self.kernel.unnormalized(s))
+        s, t, null = self.kernel_terms()
         if np.any(t.sum(axis=1) == 0):
             return float("nan")
         a = t / t.sum(axis=1, keepdims=True)
         if self.kernel.name == "softmax":
             row = np.max(a, axis=1)  # ‖diag(a) − a aᵀ‖₂ ≤ max_j a_j
         elif self.kernel.name in ("poly2", "csq"):  # T = f², row Jacobian (2/Z)(diag(f) − a fᵀ), f = √T with signs
-            f = np.asarray(self.kernel.null_direction(s))
+            f = null
             z = t.sum(axis=1)
             row = 2.0 / z * (np.max(np.abs(f), axis=1) + np.linalg.norm(a, axis=1) * np.linalg.norm(f, axis=1))
         else:  # any other score kernel (a user's, weight function only): ‖∂A_i/∂S_i‖₂ of each row, computed
@@ -193,7 +218,7 @@ class UndefinedMapError(ValueError):
 @float64
 def check_defined(problem: PullbackProblem) -> None:
     """Raise :class:`UndefinedMapError` when the forward map is not finite at θ₀."""
-    values = np.asarray(problem.forward()(problem.theta0()))
+    values = problem._at_theta0["value"]
     if not np.all(np.isfinite(values)):
         raise UndefinedMapError(
             f"{problem.kernel.describe()} {problem.map} map is undefined at these tokens: some query's "
@@ -228,16 +253,49 @@ def _forward(theta, x, wv, kernel, map, dk):
     return a.ravel() if map == "weights" else (a @ (x @ wv)).ravel()
 
 
+_scores_jit = jax.jit(_scores, static_argnames=("dk",))
+_weights_jit = jax.jit(_weights, static_argnames=("kernel", "dk"))
+
+
+@partial(jax.jit, static_argnames=("kernel", "map", "dk"))
+def _value_and_scores(theta, x, wv, kernel, map, dk) -> tuple:
+    """The forward map at ``theta`` and the scores S (module level, static kernel, map and d_k, so its
+    cache serves every problem of a shape)."""
+    return _forward(theta, x, wv, kernel, map, dk), _scores(theta, x, dk)
+
+
+@partial(jax.jit, static_argnames=("kernel",))
+def _kernel_terms(s, kernel) -> dict:
+    """``T = kernel.unnormalized(S)`` and, where the kernel has one, ``N = kernel.null_direction(S)``, compiled
+    apart from S (fused with the score product, XLA rounds T differently from T of the stored S)."""
+    out = {"unnormalized": kernel.unnormalized(s)}
+    try:
+        out["null"] = kernel.null_direction(s)
+    except NotImplementedError:  # a kernel without a null direction (a user's weight function)
+        pass
+    return out
+
+
 @partial(jax.jit, static_argnames=("kernel", "map", "dk"))
 def _jacobian(theta, x, wv, kernel, map, dk):
     return jax.jacfwd(_forward)(theta, x, wv, kernel, map, dk)
 
 
+@partial(jax.jit, static_argnames=("kernel", "map", "dk"))
+def _pull(theta, x, wv, u, v, kernel, map, dk):
+    """``Jᵀ vec(u_l v_lᵀ)`` for each row pair of ``(u, v)``, by ``jax.vjp`` of :func:`_forward` at ``theta``:
+    module level with static kernel, map and d_k, so one compilation serves every batch and every call of
+    a shape (a function defined per call would compile again each time)."""
+    _, vjp = jax.vjp(lambda t: _forward(t, x, wv, kernel, map, dk), theta)
+    cot = (u[:, :, None] * v[:, None, :]).reshape(u.shape[0], -1)
+    return jax.vmap(lambda c: vjp(c)[0])(cot)
+
+
 @float64
 def dense_jacobian(problem: PullbackProblem) -> np.ndarray:
     """The full Jacobian ``∂ vec(map)/∂θ`` (output_dim × ambient_dim), by forward mode."""
-    wv = jnp.asarray(problem.fixed_parameters()["W_V"])
-    jac = _jacobian(problem.theta0(), jnp.asarray(problem.x), wv, problem.kernel, problem.map, problem.dk)
+    wv = np.asarray(problem.fixed_parameters()["W_V"], dtype=np.float64)
+    jac = _jacobian(problem._theta0_np(), problem.x, wv, problem.kernel, problem.map, problem.dk)
     return np.asarray(jac)
 
 
@@ -262,22 +320,18 @@ def sketched_gradients(
 def _sketch(problem: PullbackProblem, num: int, *, seed: int = 1, batch: int = 64,
             progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, float]:
     """The pulled-back gradients and ``‖Ω‖₂`` of their cotangents (:mod:`theorem.numeric.sketch`)."""
-    f = problem.forward()
-    _, vjp = jax.vjp(f, problem.theta0())
+    theta = problem._theta0_np()
+    wv = np.asarray(problem.fixed_parameters()["W_V"], dtype=np.float64)
     n = problem.n
     width = problem.width_v if problem.map == "output" else n
-
-    @jax.jit
-    def pull(u, v):
-        cot = (u[:, :, None] * v[:, None, :]).reshape(u.shape[0], -1)
-        return jax.vmap(lambda c: vjp(c)[0])(cot)
 
     rows, us, vs = [], [], []
     for u, v in rank_one_cotangents(num, n, width, seed=seed, batch=batch):
         pad = batch - u.shape[0]  # one compiled shape: the last batch is padded, its extra rows dropped
         up = np.pad(u, ((0, pad), (0, 0))) if pad else u
         vp = np.pad(v, ((0, pad), (0, 0))) if pad else v
-        rows.append(np.asarray(pull(up, vp))[: u.shape[0]])
+        rows.append(np.asarray(_pull(theta, problem.x, wv, up, vp, problem.kernel, problem.map, problem.dk))
+                    [: u.shape[0]])
         us.append(u)
         vs.append(v)
         if progress is not None:
