@@ -131,3 +131,16 @@ def test_kernel_terms_equal_the_eager_kernel_bit_for_bit():
         assert np.array_equal(got_s, s)
         assert np.array_equal(got_t, np.asarray(problem.kernel.unnormalized(jnp.asarray(s))))
         assert np.array_equal(got_n, np.asarray(problem.kernel.null_direction(jnp.asarray(s))))
+
+
+def test_measure_row_of_a_spec_is_shared_and_each_caller_gets_its_own_copy():
+    spec = TokenSpec(9, 3, "gaussian", 4)
+    first = measure_row(spec, "poly2", spectrum=True)
+    first["invariants"]["r"] = -1  # a caller mutating its row must not reach the next caller
+    with count_compiles() as again:
+        second = measure_row(spec, "poly2")
+    fresh = measure_row(spec.build(), "poly2", spectrum=True)  # an array: measured afresh, not from the cache
+    assert again.compiles == 0
+    assert "singular_values" not in second and second["invariants"]["r"] == 3
+    assert {k: v for k, v in fresh.items() if k != "tokens"} == {
+        k: v for k, v in measure_row(spec, "poly2", spectrum=True).items() if k != "tokens"}

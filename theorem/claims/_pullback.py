@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from theorem.kernels import get_kernel
@@ -26,10 +28,37 @@ PANEL: tuple[tuple[str, TokenSpec], ...] = (
 )
 
 
+#: rows already measured in this process, by their inputs (a TokenSpec builds the same tokens every time)
+_ROWS: dict[tuple, dict] = {}
+_ROWS_LIMIT = 4096
+
+
 def measure_row(x_or_spec, kernel: str, params: dict | None = None, map: str = "weights",
                 dk: int | None = None, dv: int | None = None, seed: int = 0, spectrum: bool = False) -> dict:
     """Measured and predicted dimension of one pulled-back gradient space (with ``spectrum``, also the
-    singular values the rank was read from, largest first, for the report's spectra)."""
+    singular values the rank was read from, largest first, for the report's spectra).
+
+    A row of a :class:`TokenSpec` is measured once per process and shared by every reading that asks for
+    the same inputs (the panel is measured by T1 and R3 alike); each caller gets its own copy."""
+    if not isinstance(x_or_spec, TokenSpec):
+        return _measure_row(x_or_spec, kernel, params, map, dk, dv, seed, spectrum)
+    key = (x_or_spec, kernel, tuple(sorted((params or {}).items())), map, dk, dv, seed)
+    try:
+        hash(key)
+    except TypeError:  # a parameter value that is not hashable: measured afresh
+        return _measure_row(x_or_spec, kernel, params, map, dk, dv, seed, spectrum)
+    if key not in _ROWS:
+        if len(_ROWS) >= _ROWS_LIMIT:
+            _ROWS.clear()
+        _ROWS[key] = _measure_row(x_or_spec, kernel, params, map, dk, dv, seed, True)
+    row = copy.deepcopy(_ROWS[key])
+    if not spectrum:
+        row.pop("singular_values", None)
+    return row
+
+
+def _measure_row(x_or_spec, kernel: str, params: dict | None, map: str, dk: int | None, dv: int | None,
+                 seed: int, spectrum: bool) -> dict:
     spec = x_or_spec if isinstance(x_or_spec, TokenSpec) else None
     x = spec.build() if spec is not None else np.asarray(x_or_spec, dtype=np.float64)
     params = params or {}
