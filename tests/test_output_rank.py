@@ -193,6 +193,15 @@ def test_too_large_an_input_is_reported_not_certified():
     assert cert.rank is None and "not certified" in cert.method
 
 
+def test_csq_at_a_non_square_dk_is_reported_not_certified_and_still_predicted():
+    # d = 3: √d_k is irrational, so CSQ's output Jacobian has no rational form (it used to crash here)
+    x = np.random.default_rng(0).standard_normal((6, 3))
+    problem = PullbackProblem(x, get_kernel("csq"), "output", None, None, 0)
+    cert = certify_output(x, get_kernel("csq"), problem.fixed_parameters()["W_V"], m=problem.fixed_parameters()["M"])
+    assert cert.rank is None and "not certified" in cert.method and cert.bound == 9
+    assert predict_rank(problem).rank == measure_rank(problem).rank.rank == 9
+
+
 @pytest.mark.parametrize("w,nd,p,want", [(16, 6, 1, 6), (16, 6, 2, 12), (16, 6, 3, 16), (12, 4, 4, 12), (0, 3, 1, 0)])
 def test_output_bound_is_the_minimum(w, nd, p, want):
     assert evaluate_output_bound(w, nd, p) == want

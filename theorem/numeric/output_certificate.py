@@ -126,6 +126,9 @@ def certify_output(x: np.ndarray, kernel: Kernel, w_v: np.ndarray, *, m: np.ndar
         bound = n_distinct * p if w is None else evaluate_output_bound(w, n_distinct, p)
         if not isinstance(kernel, Softmax):
             j_o = exact_jacobian(x, kernel, "output", w_v=w_v, **params)
+            if j_o is None:  # e.g. CSQ at a d_k that is not a perfect square: its weights' stand-in has no output
+                return done(None, bound, w, p, f"not certified: the output Jacobian of {kernel.describe()} is not "
+                                               "rational at rational inputs (CSQ needs a perfect-square d_k)")
             if modular_rank(j_o) == bound:
                 return done(bound, bound, w, p, "modular rank of J_O meets the proved upper bound min(w, n'·p)")
             return done(j_o.rank(), bound, w, p, "exact rank over Q (FLINT fmpq_mat)")
