@@ -283,6 +283,8 @@ def predict_rank(problem: PullbackProblem) -> Prediction:
         violations.append("whether 1 ∈ col X is ambiguous in float64")
 
     scores, t, n_mat = problem.kernel_terms()  # S, kernel.unnormalized(S), kernel.null_direction(S) at θ₀
+    if n_mat is None:  # a user's kernel with a weight function only: no closed form without its null direction
+        raise NotImplementedError(f"{kernel.name}: no null direction, so no closed form for its pulled-back space")
     weights = t / t.sum(axis=1, keepdims=True)
     if np.any(np.all(t == 0, axis=1)):
         violations.append("a row of unnormalized weights is all zero: A is undefined (0/0)")
