@@ -249,9 +249,28 @@ def check_selection(model, sel: Selection) -> None:
         raise ValueError(f"fit_steps: must be ≥ 0, got {sel.fit_steps}")
 
 
+def bidirectional_parts(model, trace, layer: int, head: int, sel: Selection) -> dict:
+    """The parts of ``sel`` measured on one bidirectional head of ``trace``: rank, matching, pullback, fit."""
+    x, hp = trace.inputs[layer], model.head(layer, head)
+    a, s = trace.weights[layer, head], trace.scores[layer, head]
+    rec: dict = {}
+    if "rank" in sel.parts:
+        rec["rank"] = rank_record(a, s)
+    if "matching" in sel.parts:
+        rec["matching"] = matching_record(trace.q[layer, head], trace.k[layer, head], a, sel.queries)
+    if "pullback" in sel.parts:
+        rec["pullback"] = {m: pullback_record(x, hp, m, sel.columns) for m in ("scores", "log-weights")}
+        rec["pullback"]["full_width"] = full_width_prediction(x, hp)
+    if "fit" in sel.parts:
+        rec["fit"] = {kern: fit_record(x, a, hp, kern, sel.fit_steps) for kern in ("csq", "poly2")}
+    return rec
+
+
 @float64
-def analyze(model, text: str, sel: Selection, progress: Callable[[str], None] | None = None) -> list[dict]:
-    """One record per (layer, head, n): the parts of ``sel`` measured on window ``sel.window`` of ``text``."""
+def analyze(model, text: str, sel: Selection, progress: Callable[[str], None] | None = None,
+            parts: Callable[..., dict] = bidirectional_parts) -> list[dict]:
+    """One record per (layer, head, n): the parts of ``sel`` measured on window ``sel.window`` of ``text``, each
+    head by ``parts(model, trace, layer, head, sel)`` (a causal or rotary model passes its own)."""
     check_selection(model, sel)
     ids_by_n = {n: window(model, text, n, sel.window) for n in sel.lengths}  # errors before any work
     records = []
@@ -259,21 +278,10 @@ def analyze(model, text: str, sel: Selection, progress: Callable[[str], None] | 
     for n in sel.lengths:
         trace = model.trace(ids_by_n[n], layers=last_layer)
         for layer in sel.layers:
-            x = trace.inputs[layer]
             for head in sel.heads:
                 start = time.perf_counter()
-                hp = model.head(layer, head)
                 rec: dict = {"layer": layer, "head": head, "n": n, "d": model.config.d, "dk": model.config.dk}
-                a, s = trace.weights[layer, head], trace.scores[layer, head]
-                if "rank" in sel.parts:
-                    rec["rank"] = rank_record(a, s)
-                if "matching" in sel.parts:
-                    rec["matching"] = matching_record(trace.q[layer, head], trace.k[layer, head], a, sel.queries)
-                if "pullback" in sel.parts:
-                    rec["pullback"] = {m: pullback_record(x, hp, m, sel.columns) for m in ("scores", "log-weights")}
-                    rec["pullback"]["full_width"] = full_width_prediction(x, hp)
-                if "fit" in sel.parts:
-                    rec["fit"] = {kern: fit_record(x, a, hp, kern, sel.fit_steps) for kern in ("csq", "poly2")}
+                rec.update(parts(model, trace, layer, head, sel))
                 rec["seconds"] = round(time.perf_counter() - start, 3)
                 records.append(rec)
                 if progress is not None:

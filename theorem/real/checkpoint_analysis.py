@@ -27,16 +27,14 @@ means per family:
 from __future__ import annotations
 
 import math
-import time
 from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
 
 from theorem.kernels import SquaredKernel, get_kernel
-from theorem.real.analysis import (Selection, _predicted_lower, _premise, _resolved, analyze, check_selection,
+from theorem.real.analysis import (Selection, _predicted_lower, _premise, _resolved, analyze,
                                    full_width_prediction, pullback_record, rank_record)
-from theorem.real.text import window
 from theorem.util.precision import float64
 
 __all__ = ["ROPE_REASON", "CAUSAL_FIT_REASON", "applicability", "causal_rank_record", "causal_matching_record",
@@ -126,40 +124,31 @@ def _not_applicable(reason: str) -> dict:
     return {"measured": None, "predicted": None, "status": "not-applicable", "reason": reason}
 
 
+def causal_parts(model, trace, layer: int, head: int, sel: Selection) -> dict:
+    """The parts of ``sel`` on one causal or rotary head, measured where they apply (module docstring)."""
+    x, hp = trace.inputs[layer], model.head(layer, head)
+    a, s = trace.weights[layer, head], trace.scores[layer, head]
+    rec: dict = {}
+    if "rank" in sel.parts:
+        rec["rank"] = causal_rank_record(a, s)
+    if "matching" in sel.parts:
+        rec["matching"] = causal_matching_record(trace.q[layer, head], trace.k[layer, head], a, sel.queries)
+    if "pullback" in sel.parts:
+        if model.rope:
+            na = _not_applicable(ROPE_REASON)
+            rec["pullback"] = {"scores": na, "log-weights": na, "full_width": na}
+        else:
+            rec["pullback"] = {m: {**pullback_record(x, hp, m, sel.columns), "mask": MASK_NOTE}
+                               for m in ("scores", "log-weights")}
+            rec["pullback"]["full_width"] = full_width_prediction(x, hp)
+    if "fit" in sel.parts:
+        na = {"tv": None, "tv_uniform": None, "status": "not-applicable", "reason": CAUSAL_FIT_REASON}
+        rec["fit"] = {"csq": na, "poly2": na}
+    return rec
+
+
 @float64
 def analyze_checkpoint(model, text: str, sel: Selection, progress: Callable[[str], None] | None = None) -> list[dict]:
     """One record per (layer, head, n), the parts of ``sel`` measured where they apply (module docstring)."""
-    if not getattr(model, "causal", False) and not getattr(model, "rope", False):
-        return analyze(model, text, sel, progress)
-    check_selection(model, sel)
-    ids_by_n = {n: window(model, text, n, sel.window) for n in sel.lengths}  # errors before any work
-    records = []
-    for n in sel.lengths:
-        trace = model.trace(ids_by_n[n], layers=max(sel.layers) + 1)
-        for layer in sel.layers:
-            x = trace.inputs[layer]
-            for head in sel.heads:
-                start = time.perf_counter()
-                hp = model.head(layer, head)
-                rec: dict = {"layer": layer, "head": head, "n": n, "d": model.config.d, "dk": model.config.dk}
-                a, s = trace.weights[layer, head], trace.scores[layer, head]
-                if "rank" in sel.parts:
-                    rec["rank"] = causal_rank_record(a, s)
-                if "matching" in sel.parts:
-                    rec["matching"] = causal_matching_record(trace.q[layer, head], trace.k[layer, head], a, sel.queries)
-                if "pullback" in sel.parts:
-                    if model.rope:
-                        na = _not_applicable(ROPE_REASON)
-                        rec["pullback"] = {"scores": na, "log-weights": na, "full_width": na}
-                    else:
-                        rec["pullback"] = {m: {**pullback_record(x, hp, m, sel.columns), "mask": MASK_NOTE}
-                                           for m in ("scores", "log-weights")}
-                        rec["pullback"]["full_width"] = full_width_prediction(x, hp)
-                if "fit" in sel.parts:
-                    na = {"tv": None, "tv_uniform": None, "status": "not-applicable", "reason": CAUSAL_FIT_REASON}
-                    rec["fit"] = {"csq": na, "poly2": na}
-                rec["seconds"] = round(time.perf_counter() - start, 3)
-                records.append(rec)
-                if progress is not None:
-                    progress(f"L{layer}H{head} n={n}")
-    return records
+    bidirectional = not getattr(model, "causal", False) and not getattr(model, "rope", False)
+    return analyze(model, text, sel, progress) if bidirectional else analyze(model, text, sel, progress, causal_parts)
