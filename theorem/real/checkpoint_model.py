@@ -25,7 +25,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from theorem.real.checkpoint_io import CheckpointError
-from theorem.real.model import HeadParameters, Trace
+from theorem.real.model import HeadParameters, TokenizedModel, Trace
 from theorem.util.precision import float64
 
 __all__ = ["CheckpointConfig", "CheckpointModel", "config_int", "config_float"]
@@ -82,7 +82,7 @@ class CheckpointConfig:
         return self.heads // self.kv_heads
 
 
-class CheckpointModel:
+class CheckpointModel(TokenizedModel):
     """A loaded checkpoint: float64 weights, tokenizer, and the forward pass up to each attention.
 
     Subclasses set ``family``, ``probe`` (a tensor name every checkpoint of the family has) and
@@ -144,48 +144,6 @@ class CheckpointModel:
     def rope(self) -> bool:
         """Whether the scores carry rotary positions (then no single bilinear form ``M`` per head)."""
         return self.config.rope
-
-    # --- checks -------------------------------------------------------------------------------
-    def check_layer(self, layer: int) -> int:
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < self.config.layers:
-            raise ValueError(f"layer: must be an integer in 0..{self.config.layers - 1}, got {layer!r}")
-        return int(layer)
-
-    def check_head(self, head: int) -> int:
-        if isinstance(head, bool) or not isinstance(head, (int, np.integer)) or not 0 <= head < self.config.heads:
-            raise ValueError(f"head: must be an integer in 0..{self.config.heads - 1}, got {head!r}")
-        return int(head)
-
-    # --- tokens -------------------------------------------------------------------------------
-    def text_ids(self, text: str) -> np.ndarray:
-        """Token ids of ``text`` without special tokens."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("text: must be a non-empty string")
-        return np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, dtype=np.int64)
-
-    def encode(self, text: str) -> np.ndarray:
-        """``cls text sep`` ids; a ValueError when longer than the model's maximum length."""
-        ids = self.text_ids(text)
-        if ids.size + 2 > self.config.max_len:
-            raise ValueError(f"text: {ids.size + 2} tokens with the wrapping tokens, more than the model's "
-                             f"maximum {self.config.max_len}; cut it into windows (theorem.real.text.windows)")
-        return np.concatenate([[self.cls_id], ids, [self.sep_id]]).astype(np.int64)
-
-    def tokens(self, ids) -> tuple[str, ...]:
-        return tuple(str(self.tokenizer.id_to_token(int(i))) for i in ids)
-
-    def check_ids(self, ids) -> np.ndarray:
-        """``ids`` as a 1-D int64 array of valid token ids (ValueError otherwise)."""
-        ids = np.asarray(ids)
-        if ids.ndim != 1 or ids.size == 0:
-            raise ValueError(f"ids: expected a non-empty 1-D array of token ids, got shape {ids.shape}")
-        if ids.dtype.kind not in "iu":
-            raise ValueError(f"ids: expected integer token ids, got dtype {ids.dtype}")
-        if ids.size > self.config.max_len:
-            raise ValueError(f"ids: {ids.size} tokens, more than the model's maximum {self.config.max_len}")
-        if ids.min() < 0 or ids.max() >= self.config.vocab:
-            raise ValueError(f"ids: token ids must lie in 0..{self.config.vocab - 1}")
-        return ids.astype(np.int64)
 
     # --- heads and forward ----------------------------------------------------------------------
     def head(self, layer: int, head: int) -> HeadParameters:

@@ -182,7 +182,53 @@ def _embed(ids, word, pos, typ, gamma, beta, eps):
     return _layer_norm(z, gamma, beta, eps)
 
 
-class MiniLM:
+class TokenizedModel:
+    """What every loaded model shares: index checks and the tokenizer's ids (``config`` with ``layers``,
+    ``heads``, ``max_len``, ``vocab``; ``tokenizer``; ``cls_id``, ``sep_id``, the wrapping tokens)."""
+
+    def check_layer(self, layer: int) -> int:
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 0 <= layer < self.config.layers:
+            raise ValueError(f"layer: must be an integer in 0..{self.config.layers - 1}, got {layer!r}")
+        return int(layer)
+
+    def check_head(self, head: int) -> int:
+        if isinstance(head, bool) or not isinstance(head, (int, np.integer)) or not 0 <= head < self.config.heads:
+            raise ValueError(f"head: must be an integer in 0..{self.config.heads - 1}, got {head!r}")
+        return int(head)
+
+    def text_ids(self, text: str) -> np.ndarray:
+        """Token ids of ``text`` without the wrapping tokens."""
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("text: must be a non-empty string")
+        return np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, dtype=np.int64)
+
+    def encode(self, text: str) -> np.ndarray:
+        """``cls text sep`` ids (``[CLS] text [SEP]`` for BERT); a ValueError when longer than the model's
+        maximum length."""
+        ids = self.text_ids(text)
+        if ids.size + 2 > self.config.max_len:
+            raise ValueError(f"text: {ids.size + 2} tokens with the wrapping tokens, more than the model's "
+                             f"maximum {self.config.max_len}; cut it into windows (theorem.real.text.windows)")
+        return np.concatenate([[self.cls_id], ids, [self.sep_id]]).astype(np.int64)
+
+    def tokens(self, ids) -> tuple[str, ...]:
+        return tuple(str(self.tokenizer.id_to_token(int(i))) for i in ids)
+
+    def check_ids(self, ids) -> np.ndarray:
+        """``ids`` as a 1-D int64 array of valid token ids (ValueError otherwise)."""
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or ids.size == 0:
+            raise ValueError(f"ids: expected a non-empty 1-D array of token ids, got shape {ids.shape}")
+        if ids.dtype.kind not in "iu":
+            raise ValueError(f"ids: expected integer token ids, got dtype {ids.dtype}")
+        if ids.size > self.config.max_len:
+            raise ValueError(f"ids: {ids.size} tokens, more than the model's maximum {self.config.max_len}")
+        if ids.min() < 0 or ids.max() >= self.config.vocab:
+            raise ValueError(f"ids: token ids must lie in 0..{self.config.vocab - 1}")
+        return ids.astype(np.int64)
+
+
+class MiniLM(TokenizedModel):
     """The model: weights (float64 jax arrays), tokenizer, and the forward pass."""
 
     @float64
@@ -231,49 +277,6 @@ class MiniLM:
         self.cls_id = tok.token_to_id("[CLS]")
         self.sep_id = tok.token_to_id("[SEP]")
 
-    # --- checks -------------------------------------------------------------------------
-    def check_layer(self, layer: int) -> int:
-        if not isinstance(layer, (int, np.integer)) or not 0 <= layer < self.config.layers:
-            raise ValueError(f"layer: must be an integer in 0..{self.config.layers - 1}, got {layer!r}")
-        return int(layer)
-
-    def check_head(self, head: int) -> int:
-        if not isinstance(head, (int, np.integer)) or not 0 <= head < self.config.heads:
-            raise ValueError(f"head: must be an integer in 0..{self.config.heads - 1}, got {head!r}")
-        return int(head)
-
-    # --- tokens -------------------------------------------------------------------------
-    def text_ids(self, text: str) -> np.ndarray:
-        """Word-piece ids of ``text`` without [CLS]/[SEP] (lower-cased BERT word pieces)."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("text: must be a non-empty string")
-        return np.asarray(self.tokenizer.encode(text, add_special_tokens=False).ids, dtype=np.int64)
-
-    def encode(self, text: str) -> np.ndarray:
-        """``[CLS] text [SEP]`` ids; a ValueError when longer than the model's 512 positions."""
-        ids = self.text_ids(text)
-        if ids.size + 2 > self.config.max_len:
-            raise ValueError(
-                f"text: {ids.size + 2} tokens with [CLS]/[SEP], more than the model's maximum "
-                f"{self.config.max_len}; cut it into windows (theorem.real.text.windows)"
-            )
-        return np.concatenate([[self.cls_id], ids, [self.sep_id]]).astype(np.int64)
-
-    def tokens(self, ids) -> tuple[str, ...]:
-        return tuple(self.tokenizer.id_to_token(int(i)) for i in ids)
-
-    def _check_ids(self, ids) -> jnp.ndarray:
-        ids = np.asarray(ids)
-        if ids.ndim != 1 or ids.size == 0:
-            raise ValueError(f"ids: expected a non-empty 1-D array of token ids, got shape {ids.shape}")
-        if ids.dtype.kind not in "iu":
-            raise ValueError(f"ids: expected integer token ids, got dtype {ids.dtype}")
-        if ids.size > self.config.max_len:
-            raise ValueError(f"ids: {ids.size} tokens, more than the model's maximum {self.config.max_len}")
-        if ids.min() < 0 or ids.max() >= self.config.vocab:
-            raise ValueError(f"ids: token ids must lie in 0..{self.config.vocab - 1}")
-        return jnp.asarray(ids)
-
     # --- forward ------------------------------------------------------------------------
     def head(self, layer: int, head: int) -> HeadParameters:
         """The query/key/value maps of one head, as float64 numpy arrays (``x W + b``)."""
@@ -287,7 +290,7 @@ class MiniLM:
     @float64
     def embed(self, ids) -> Float[Array, "n d"]:
         e = self.embeddings
-        return _embed(self._check_ids(ids), e["word"], e["pos"], e["typ"], e["gamma"], e["beta"], self.config.ln_eps)
+        return _embed(jnp.asarray(self.check_ids(ids)), e["word"], e["pos"], e["typ"], e["gamma"], e["beta"], self.config.ln_eps)
 
     @float64
     def hidden_states(self, ids, upto: int | None = None) -> list[Float[Array, "n d"]]:
@@ -307,7 +310,7 @@ class MiniLM:
     @float64
     def trace(self, ids, layers: int | None = None) -> Trace:
         """Run the first ``layers`` layers (all by default) and keep every head's quantities."""
-        ids_j = self._check_ids(ids)
+        ids_j = jnp.asarray(self.check_ids(ids))
         layers = self.config.layers if layers is None else layers
         h = self.embed(ids_j)
         inputs, qs, ks, ss, ws = [], [], [], [], []
