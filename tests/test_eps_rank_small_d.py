@@ -26,10 +26,11 @@ def test_registered_with_quick_and_full_settings():
     assert max(exp.QUICK["ns"]) < max(exp.FULL["ns"])
 
 
-@pytest.mark.parametrize("n,d,b", [(200, 2, 4.0), (700, 3, 16.0)])
-def test_measure_against_numpy_singular_values(n, d, b):
-    recs = exp.measure(n, d, b, [1e-2, 1e-3], k0=8, k_max=n, seed=3)
-    a = er.softmax_attention(er.softmax_scores(n, d, b, seed=3))
+@pytest.mark.parametrize("n,d,b,tokens", [(200, 2, 4.0, "gaussian"), (200, 3, 16.0, "bounded"),
+                                           (700, 3, 16.0, "bounded")])
+def test_measure_against_numpy_singular_values(n, d, b, tokens):
+    recs = exp.measure(n, d, b, [1e-2, 1e-3], k0=8, k_max=n, seed=3, tokens=tokens)
+    a = er.softmax_attention(exp.scores(n, d, b, tokens=tokens, seed=3))
     s = np.linalg.svd(a, compute_uv=False)
     for r in recs:
         exact = int(np.sum(s > r["eps"] * s[0]))
@@ -39,6 +40,29 @@ def test_measure_against_numpy_singular_values(n, d, b):
         assert r["lower"] <= r["taylor_bound"]
         assert r["log_n"] == pytest.approx(math.log(n))
         assert r["method"] == ("svd" if n <= 600 else "randomized")
+        assert r["tokens"] == tokens and r["max_abs_score"] <= b * (1 + 1e-12)
+
+
+def test_bounded_entry_scores_are_alman_song_inputs():
+    n, d, b = 40, 3, 9.0
+    rng = np.random.default_rng([5, n, d, 1])  # the documented draw: Q then K, entries uniform on [−√B, √B]
+    q, k = rng.uniform(-3.0, 3.0, (n, d)), rng.uniform(-3.0, 3.0, (n, d))
+    s = er.bounded_entry_scores(n, d, b, seed=5)
+    np.testing.assert_allclose(s, q @ k.T / d, rtol=1e-12, atol=1e-12)
+    assert np.abs(s).max() <= b and np.linalg.matrix_rank(s) == d
+    with pytest.raises(ValueError):
+        er.bounded_entry_scores(n, d, -1.0)
+    with pytest.raises(ValueError):
+        exp.scores(n, d, b, tokens="uniform")
+
+
+def test_sketch_starts_at_twice_the_previous_upper_end_and_n_max_is_kept():
+    assert exp._next_k0(64, None) == 64 and exp._next_k0(64, 20) == 64 and exp._next_k0(64, 33) == 128
+    assert exp._next_k0(16, 300) == 1024
+    settings = {"ns": [40, 80], "ds": [2, 3], "n_max": {"3": 40}, "bounds": [1.0], "eps": [0.01],
+                "tokens": "bounded", "k0": 8, "k_max": 40, "seed": 0}
+    recs = exp.run(settings, log=lambda _m: None)["records"]
+    assert sorted((r["n"], r["d"]) for r in recs) == [(40, 2), (40, 3), (80, 2)]
 
 
 def _rec(n, d, b, rank, bound):

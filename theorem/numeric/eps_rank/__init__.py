@@ -63,6 +63,7 @@ from theorem.numeric.eps_rank.randomized import (
 from theorem.numeric.eps_rank.result import EPS, METHODS, EpsRank, eps_rank_from_singular_values
 from theorem.numeric.eps_rank.routes import eps_rank, eps_ranks
 from theorem.numeric.eps_rank.softmax_sweep import (
+    bounded_entry_scores,
     cached_softmax_sweep,
     softmax_attention,
     softmax_eps_rank_sweep,
@@ -90,6 +91,7 @@ __all__ = [
     "alman_song_threshold",
     "alman_song_entry_threshold",
     "softmax_scores",
+    "bounded_entry_scores",
     "softmax_attention",
     "softmax_eps_rank_sweep",
     "cached_softmax_sweep",

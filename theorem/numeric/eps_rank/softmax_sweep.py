@@ -18,7 +18,8 @@ from theorem.numeric.eps_rank.taylor import alman_song_threshold, taylor_degree,
 from theorem.numeric.head import Head
 from theorem.util.precision import float64
 
-__all__ = ["softmax_scores", "softmax_attention", "softmax_eps_rank_sweep", "cached_softmax_sweep"]
+__all__ = ["softmax_scores", "bounded_entry_scores", "softmax_attention", "softmax_eps_rank_sweep",
+           "cached_softmax_sweep"]
 
 
 def softmax_scores(n: int, d: int, b: float, *, dk: int | None = None, seed: int = 0) -> Float[np.ndarray, "n n"]:
@@ -43,6 +44,29 @@ def softmax_scores(n: int, d: int, b: float, *, dk: int | None = None, seed: int
     s = Head(x, wq, wk).scores()
     top = float(np.max(np.abs(s)))
     return s * (b / top) if top > 0 else s
+
+
+def bounded_entry_scores(n: int, d: int, b: float, *, seed: int = 0) -> Float[np.ndarray, "n n"]:
+    """Scores ``S = Q Kᵀ/d`` with the entries of ``Q, K`` (n×d) i.i.d. uniform on ``[−B_e, B_e]``, ``B_e = √B``:
+    Alman & Song 2023's input class (entries bounded by ``B_e``, ``A = exp(QKᵀ/d)``), so ``|S_ij| ≤ B_e² = B``
+    and ``B`` is the score bound in the units of :func:`~theorem.numeric.eps_rank.taylor.alman_song_threshold`.
+
+    As a :class:`~theorem.numeric.head.Head`: tokens ``X = [Q, K]/d^{1/4}`` (n×2d), ``W_Q = [I_d; 0]``,
+    ``W_K = [0; I_d]``, ``d_k = d``, so ``X W_Q (X W_K)ᵀ/√d_k = Q Kᵀ/d``; ``rank S = d`` (generic).  ``Q`` then
+    ``K`` are drawn from ``np.random.default_rng([seed, n, d, 1])``.
+    """
+    for name, v in (("n", n), ("d", d)):
+        if not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if not (math.isfinite(b) and b >= 0):
+        raise ValueError(f"B must be a finite number ≥ 0, got {b!r}")
+    rng = np.random.default_rng([seed, n, d, 1])
+    be = math.sqrt(b)
+    q = rng.uniform(-be, be, (n, d))
+    k = rng.uniform(-be, be, (n, d))
+    eye, zero = np.eye(d), np.zeros((d, d))
+    head = Head(np.hstack([q, k]) / d**0.25, np.vstack([eye, zero]), np.vstack([zero, eye]))
+    return head.scores()
 
 
 @float64
