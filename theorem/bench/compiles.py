@@ -2,7 +2,9 @@
 
 :func:`count_compiles` counts, inside a ``with`` block, the XLA backend compilations (a listener on JAX's
 backend-compile event ``/jax/core/compile/backend_compile_duration``, recorded once per executable XLA
-builds, never on a cache hit), the jaxpr traces and the seconds spent compiling.  The per-reading table
+builds or loads from JAX's persistent compilation cache, never on an in-memory cache hit), the jaxpr
+traces and the seconds spent compiling.  The counts are the same with the persistent cache
+(``jax_compilation_cache_dir``, which the test suite turns on) off, cold or warm; the seconds are not.  The per-reading table
 of the ledger is printed by ``python -m theorem.cli.compiles`` (the readings live above this layer).
 """
 
