@@ -166,7 +166,7 @@ def test_a_reading_id_selects_one_reading_and_a_repeated_claim_runs_once(tmp_pat
 
 def test_an_unknown_reading_gets_one_line(tmp_path, capsys):
     code, _, err = run(["verify", "--claim", "T1.z", "--out", str(tmp_path)], capsys)
-    assert code == 2 and "unknown reading T1.Z" in err
+    assert code == 2 and "unknown reading T1.z;" in err  # as the user spelled it
 
 
 def test_a_negative_seed_is_refused(capsys):

@@ -42,11 +42,12 @@ def select(requested: list[str] | None, command: str = "verify") -> tuple[list, 
     """The (claim, reading) pairs to run, in ledger order and each once; the parts not checked yet;
     the IDs as asked for (normalized).  Unknown IDs raise :class:`InputError`."""
     asked = [c.strip().upper() for c in requested] if requested else list(CLAIM_IDS)
+    spelled = {c.strip().upper(): c.strip() for c in requested or ()}  # the user's spelling, for messages
     wanted: dict[str, set[str] | None] = {}  # claim → reading IDs (None: all of them)
     for rid in asked:
         cid = rid.split(".")[0]
         if cid not in CLAIM_IDS:
-            raise InputError(f"{command}: unknown claim {rid!r}; choose from {', '.join(CLAIM_IDS)} (or a reading, e.g. T1.a)")
+            raise InputError(f"{command}: unknown claim {spelled.get(rid, rid)!r}; choose from {', '.join(CLAIM_IDS)} (or a reading, e.g. T1.a)")
         if rid == cid:
             wanted[cid] = None
         elif wanted.get(cid, set()) is not None:
@@ -64,7 +65,7 @@ def select(requested: list[str] | None, command: str = "verify") -> tuple[list, 
         if names is not None:
             unknown = sorted(names - set(ids))
             if unknown:
-                raise InputError(f"{command}: unknown reading {unknown[0]}; {cid} has {', '.join(r.id for r in claim.readings)}")
+                raise InputError(f"{command}: unknown reading {spelled.get(unknown[0], unknown[0])}; {cid} has {', '.join(r.id for r in claim.readings)}")
         selected.extend((claim, r) for r in claim.readings if names is None or r.id.upper() in names)
         if missing and names is None:
             unchecked[cid] = missing
