@@ -133,3 +133,14 @@ def test_rule_c_renders_the_small_d_transition_from_the_table():
     out = t3.rule_c(_t3c(rec))
     assert out.verdict is Verdict.FAILS
     assert "grows with n from B = 64" in out.corrected and "content below B = 64" in out.corrected
+
+
+def test_small_d_table_splits_the_slopes_at_ln_n_and_finds_the_peak():
+    ns = (512, 1024, 2048)  # ln 2048 ≈ 7.62: B = 4 below, B = 16 above
+    recs = [_rec(n, 2, 4.0, 20, 171) for n in ns] + [_rec(n, 2, 16.0, n // 8, n) for n in ns]
+    t = rs.small_d_table(recs, 1e-3)[2]
+    assert t["max_slope_below_log_n"] == pytest.approx(0.0, abs=1e-12)
+    assert t["max_slope_above_log_n"] == pytest.approx(1.0)
+    assert t["peak_B"] == 16.0 and t["peak_fraction_of_n"] == pytest.approx(256 / 2048)
+    assert t["per_B"][4.0]["intervals"] == [[20, 20]] * 3 and t["per_B"][16.0]["bounds"] == list(ns)
+    assert t["per_B"][16.0]["B_over_log_n"] == pytest.approx(16.0 / math.log(2048))

@@ -162,9 +162,10 @@ def _loglog_slope(points: list[tuple[int, int]]) -> float:
 def small_d_table(records: list[dict], eps: float) -> dict[int, dict]:
     """Per head dimension d, at the largest n: per B the measured interval beside the Taylor bound, whether the
     bound has content (< n), the least-squares log-log slope of the ε-rank over every swept n (each n draws its
-    own tokens, so a two-point slope is noisy); the smallest swept B
-    whose bound reaches n (``vacuous_from``) and the smallest whose ε-rank grows with n (``growing_from``), both
-    also in units of ln n."""
+    own tokens, so a two-point slope is noisy), the intervals and bounds at every n, and ``B/ln n``; the smallest
+    swept B whose bound reaches n (``vacuous_from``) and the smallest whose ε-rank grows with n
+    (``growing_from``), both also in units of ln n; the largest slope among the B below ln n and among those at
+    or above it (the Alman–Song threshold in score units); the B with the largest ε-rank at the largest n."""
     out: dict[int, dict] = {}
     for d in sorted({r["d"] for r in records}):
         rows = [r for r in records if r["d"] == d and r["eps"] == eps]
@@ -172,21 +173,37 @@ def small_d_table(records: list[dict], eps: float) -> dict[int, dict]:
         if len(ns) < 2:
             continue
         n_max = ns[-1]
+        log_n = math.log(n_max)
         per_b = {}
         for b in sorted({r["B"] for r in rows}):
-            top = next(r for r in rows if r["B"] == b and r["n"] == n_max)
-            slope = _loglog_slope([(r["n"], r["rank"]) for r in rows if r["B"] == b])
+            mine = sorted((r for r in rows if r["B"] == b), key=lambda r: r["n"])
+            top = next(r for r in mine if r["n"] == n_max)
+            slope = _loglog_slope([(r["n"], r["rank"]) for r in mine])
             per_b[b] = {"interval": [top["lower"], top["upper"]], "rank": top["rank"], "bound": top["taylor_bound"],
-                        "bound_has_content": top["taylor_bound"] < n_max, "slope": slope}
+                        "bound_has_content": top["taylor_bound"] < n_max, "slope": slope, "B_over_log_n": b / log_n,
+                        "ns": [r["n"] for r in mine], "intervals": [[r["lower"], r["upper"]] for r in mine],
+                        "bounds": [r["taylor_bound"] for r in mine]}
         vac = [b for b, v in per_b.items() if not v["bound_has_content"]]
         grow = [b for b, v in per_b.items() if v["slope"] > GROWING_SLOPE]
-        log_n = math.log(n_max)
+        below = [v["slope"] for b, v in per_b.items() if b < log_n]
+        above = [v["slope"] for b, v in per_b.items() if b >= log_n]
+        peak = max(per_b, key=lambda b: per_b[b]["rank"])
         out[d] = {"n": n_max, "log_n": log_n, "per_B": per_b,
                   "vacuous_from": min(vac) if vac else None, "growing_from": min(grow) if grow else None,
                   "vacuous_from_over_log_n": min(vac) / log_n if vac else None,
                   "growing_from_over_log_n": min(grow) / log_n if grow else None,
-                  "max_B": max(per_b), "max_B_over_log_n": max(per_b) / log_n}
+                  "max_B": max(per_b), "max_B_over_log_n": max(per_b) / log_n,
+                  "max_slope_below_log_n": max(below) if below else None,
+                  "max_slope_above_log_n": max(above) if above else None,
+                  "peak_B": peak, "peak_fraction_of_n": per_b[peak]["interval"][1] / n_max}
     return out
+
+
+def _inputs(settings: dict) -> str:
+    """The inputs of a small-d record, in words (records before the ``tokens`` setting used Gaussian tokens)."""
+    if settings.get("tokens", "gaussian") == "bounded":
+        return "entries of Q, K uniform on [−√B, √B], S = QKᵀ/d (Alman & Song's class, B = entry bound²)"
+    return "Gaussian tokens, scores rescaled to max|S| = B"
 
 
 def small_d_record_evidence(eps: float = 1e-3) -> Evidence:
@@ -213,15 +230,20 @@ def small_d_record_evidence(eps: float = 1e-3) -> Evidence:
                if t["vacuous_from"] is not None else "; bound below n at every swept B")
             + (f"; ε-rank grows with n from B = {t['growing_from']:g} = {t['growing_from_over_log_n']:.2f}·ln n"
                if t["growing_from"] is not None else
-               f"; ε-rank saturates in n at every swept B up to {t['max_B']:g} = {t['max_B_over_log_n']:.1f}·ln n"))
+               f"; ε-rank saturates in n at every swept B up to {t['max_B']:g} = {t['max_B_over_log_n']:.1f}·ln n")
+            + "; largest slope " + ", ".join(
+                f"{side} ln n {v:.2f}" for side, v in (("below", t["max_slope_below_log_n"]),
+                                                      ("at or above", t["max_slope_above_log_n"])) if v is not None)
+            + f"; largest ε-rank ≤ {t['peak_fraction_of_n']:.3f}·n (at B = {t['peak_B']:g})")
     prov = rec["provenance"]
     return Evidence(
         "record",
-        f"small-d sweep (profile {rec['profile']}, n ≤ {max(rec['settings']['ns'])}, ε = {eps:g}, {prov.get('date')}): "
+        f"small-d sweep (profile {rec['profile']}, {_inputs(rec['settings'])}, ε = {eps:g}, {prov.get('date')}): "
         + "; ".join(parts) + f"; measured above the bound at {len(violations)}/{len(recs)} points, "
         f"ε-rank < n/2 at {len(far_below)}/{len(recs)}",
         False if far_below else None,
-        {"record": SMALL_D_RECORD, "profile": rec["profile"], "table": {str(d): t for d, t in table.items()},
+        {"record": SMALL_D_RECORD, "profile": rec["profile"], "inputs": _inputs(rec["settings"]),
+         "table": {str(d): t for d, t in table.items()},
          "violations": violations, "far_below_half_n": len(far_below), "provenance": prov},
         key=key,
         measured={str(d): {str(b): v["interval"] for b, v in t["per_B"].items()} for d, t in table.items()},

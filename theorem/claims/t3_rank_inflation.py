@@ -368,9 +368,14 @@ def _small_d_sentence(small_d: Evidence | None) -> str:
                 f"saturates in n up to B = {t['max_B']:g} ({t['max_B_over_log_n']:.1f}·ln n)")
         vac = (f"the bound has content below B = {t['vacuous_from']:g}" if t["vacuous_from"] is not None
                else "the bound has content at every swept B")
-        parts.append(f"d = {d}: {vac}, the measured ε-rank {grow}")
+        slopes = ", ".join(f"{side} ln n {t[k]:.2f}" for side, k in (("below", "max_slope_below_log_n"),
+                                                                       ("at or above", "max_slope_above_log_n"))
+                           if t.get(k) is not None)
+        parts.append(f"d = {d} (n ≤ {t['n']}): {vac}, the measured ε-rank {grow}"
+                     + (f" (largest log-log slope {slopes})" if slopes else ""))
+    inputs = small_d.data.get("inputs", "Gaussian tokens")
     return (f" At small head dimension (record {small_d.data['record']}, profile {small_d.data['profile']}, "
-            f"n ≤ {max(t['n'] for t in small_d.data['table'].values())}): " + "; ".join(parts)
+            f"{inputs}): " + "; ".join(parts)
             + ("; at no swept d and B does the ε-rank grow with n (random inputs; the constant-d algorithm of "
                "Gupta et al. 2025 is subquadratic for every B)."
                if all(t["growing_from"] is None for t in small_d.data["table"].values()) else "."))
