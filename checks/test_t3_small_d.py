@@ -6,8 +6,8 @@ Checked:
 * the evidence sets every measured interval beside the Taylor bound read from the record, and no measured
   lower end exceeds its bound (the bound is a theorem: a violation would be a measurement defect);
 * the record's inputs are Alman & Song 2023's class: ``max|S| ≤ B`` at every point (``B`` = entry bound²);
-* one recorded point replays: the n = 512, d = 2, B = 4 point (full SVD) are recomputed here from the documented draw
-  (NumPy's generator, the scores written out as ``QKᵀ/d``, NumPy's SVD as the oracle) and match.
+* one recorded point replays: the n = 512, d = 2, B = 4 point (full SVD) is recomputed here from the documented draw
+  (NumPy's generator, the scores written out as ``QKᵀ/d``, NumPy's SVD as the oracle) and matches.
 """
 
 from __future__ import annotations
