@@ -31,8 +31,10 @@ reference: real
 verify: $(STAMP)
 	$(BIN)/d2check verify --profile $(PROFILE) --out $(OUT)
 
+# the longest files first (notebooks, then the claim checks), so the two workers end together: with
+# --dist loadfile a file runs on one worker, and a long one started last is the whole run's tail
 test: $(STAMP)
-	$(BIN)/pytest tests checks --nbmake notebooks -n auto --dist loadfile -p no:cacheprovider
+	$(BIN)/pytest --nbmake notebooks checks tests -n auto --dist loadfile -p no:cacheprovider
 
 checks: $(STAMP)
 	$(BIN)/pytest checks -n auto --dist loadfile
