@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import jax.numpy as jnp
+from jax import lax
 import numpy as np
 from jaxtyping import Array, Float
 
@@ -47,6 +48,7 @@ __all__ = [
     "sym2",
     "sym2_weights",
     "sym2_dim",
+    "sym2_rows",
     "symmetric_square",
     "elu_plus_one",
     "log_elu_plus_one",
@@ -75,6 +77,26 @@ def sym2(x: Float[In, "... d"]) -> Float[Array, "... d*(d+1)/2"]:
     """
     d = x.shape[-1]
     return jnp.concatenate([x[..., a : a + 1] * x[..., a:] for a in range(d)], axis=-1)
+
+
+def sym2_rows(x: Float[In, "d c"]) -> Float[Array, "d*(d+1)/2 c"]:
+    r""":func:`sym2` of each *column* of ``x``: row :math:`p` of the result is :math:`x_{a_p} \odot x_{b_p}`,
+    :math:`(a_p, b_p)` the :math:`p`-th pair of :func:`sym2_pairs`.
+
+    The transposed layout of the linear form (features × rows): each output row is the product of two
+    contiguous input rows, one gather of whole rows with constant indices (on CPU much faster than
+    :func:`sym2`'s column slices in this layout).
+    """
+    ia, ib = sym2_pairs(x.shape[0])
+    x = jnp.asarray(x)
+    return _rows(x, ia) * _rows(x, ib)
+
+
+def _rows(x: Float[Array, "d c"], index: np.ndarray) -> Float[Array, "m c"]:
+    """``x[index]`` for a constant, in-bounds index: one gather of whole rows (no index arithmetic traced)."""
+    dims = lax.GatherDimensionNumbers(offset_dims=(1,), collapsed_slice_dims=(0,), start_index_map=(0,))
+    return lax.gather(x, np.asarray(index, np.int32)[:, None], dims, slice_sizes=(1, x.shape[1]),
+                      mode=lax.GatherScatterMode.PROMISE_IN_BOUNDS)
 
 
 def sym2_weights(d: int, dtype) -> Float[Array, " D"]:
@@ -133,6 +155,14 @@ class FeatureKernel:
         """Feature dimension of each part; their sum is ``D``."""
         raise NotImplementedError
 
+    def query_parts_t(self, q_t: Float[Array, "dk c"], e: Float[Array, " c"]) -> tuple[Array, ...]:
+        """:meth:`query_parts` in the transposed layout: each part ``(D_p, c)``, given ``q`` transposed."""
+        return tuple(p.T for p in self.query_parts(q_t.T, e))
+
+    def key_parts_t(self, k_t: Float[Array, "dk c"]) -> tuple[Array, ...]:
+        """:meth:`key_parts` in the transposed layout: each part ``(D_p, c)``, given ``k`` transposed."""
+        return tuple(p.T for p in self.key_parts(k_t.T))
+
     def feature_dim(self, dk: int) -> int:
         return sum(self.part_dims(dk))
 
@@ -160,6 +190,16 @@ class SquaredFeatures(FeatureKernel):
     def key_parts(self, k):
         x = self._augment(k, jnp.ones_like(k[..., 0]))
         return (sym2(x),)
+
+    def _augment_t(self, x_t, last):
+        return jnp.concatenate([x_t, last[None, :]], axis=0) if self.lower_order else x_t
+
+    def query_parts_t(self, q_t, e):
+        x = self._augment_t(q_t, e)
+        return (sym2_rows(x) * sym2_weights(x.shape[0], q_t.dtype)[:, None],)
+
+    def key_parts_t(self, k_t):
+        return (sym2_rows(self._augment_t(k_t, jnp.ones_like(k_t[0]))),)
 
     def pair_weights(self, q, k, e, query_parts, key_parts):
         a = q @ jnp.swapaxes(k, -1, -2)

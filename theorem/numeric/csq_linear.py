@@ -103,6 +103,16 @@ def _split(num: Float[Array, "n v"]) -> Float[Array, "n v-1"]:
     return num[:, :-1] / num[:, -1:]
 
 
+def _dot_nt(a: Float[Array, "x p"], b: Float[Array, "y p"]) -> Float[Array, "x y"]:
+    r""":math:`a\,b^\top`, contracting the trailing axes (no transpose materialized)."""
+    return jax.lax.dot_general(a, b, (((1,), (1,)), ((), ())))
+
+
+def _rows_t(x: Array, t: int, b: int) -> Array:
+    """``(t·b, d) → (t, d, b)``: each block of ``b`` rows, transposed (features × rows)."""
+    return x.reshape(t, b, -1).transpose(0, 2, 1)
+
+
 def linear_noncausal(
     features: FeatureKernel,
     q: Float[Array, "n dk"],
@@ -113,35 +123,40 @@ def linear_noncausal(
 ) -> Float[Array, "n dv"]:
     r""":math:`[N_i, Z_i] = S\,\phi(q_i,e_i)`, :math:`S = \sum_j [v_j,1]\,\psi(k_j)^\top`, :math:`o_i = N_i/Z_i`.
 
-    Two passes over blocks of ``block`` rows; memory beyond the inputs and output:
-    the state (:math:`(d_v+1)\times D`) and one block of features.
+    Two passes over blocks of ``block`` rows, the features (and values) in the transposed layout (``D × block``,
+    :meth:`~theorem.kernels.features.FeatureKernel.key_parts_t`): per block the state is one GEMM
+    :math:`S \mathrel{+}= [V, 1]^\top \Psi_K` (``(d_v+1) × block`` by ``block × D``, with :math:`\Psi_K` held as
+    ``D × block``) and the emit one GEMM :math:`S\,\Phi_Q` (``(d_v+1) × D`` by ``D × block``): both contract a
+    trailing axis of their left operand, the form XLA's CPU backend hands to its fast GEMM (a product
+    contracting a leading axis falls back to a slower one).  Memory beyond
+    the inputs and output: the state (:math:`(d_v+1)\times D`) and one block of features.
     """
     n, dk = q.shape
     dims = features.part_dims(dk)
     b = block or default_block(n, sum(dims), q.dtype.itemsize)
     t = -(-n // b)
     pad = t * b - n
-    va = _pad_rows(_augment(v), pad).reshape(t, b, -1)
-    kb = _pad_rows(k, pad).reshape(t, b, dk)
-    qb = _pad_rows(q, pad).reshape(t, b, dk)
+    va = _rows_t(_pad_rows(_augment(v), pad), t, b)
+    kb = _rows_t(_pad_rows(k, pad), t, b)
+    qb = _rows_t(_pad_rows(q, pad), t, b)
     eb = _pad_rows(e, pad).reshape(t, b)
 
     def accumulate(state, xs):
         kk, vv = xs
-        return tuple(s + vv.T @ f for s, f in zip(state, features.key_parts(kk))), None
+        return tuple(s + _dot_nt(vv, f) for s, f in zip(state, features.key_parts_t(kk))), None
 
     def emit(xs):
         qq, ee = xs
-        return _sum([f @ s.T for f, s in zip(features.query_parts(qq, ee), state)])
+        return _sum([s @ f for f, s in zip(features.query_parts_t(qq, ee), state)])
 
-    state0 = tuple(jnp.zeros((va.shape[-1], p), q.dtype) for p in dims)
+    state0 = tuple(jnp.zeros((va.shape[1], p), q.dtype) for p in dims)
     if t == 1:
         state, _ = accumulate(state0, (kb[0], va[0]))
         num = emit((qb[0], eb[0]))[None]
     else:
         state, _ = jax.lax.scan(accumulate, state0, (kb, va))
         num = jax.lax.map(emit, (qb, eb))
-    return _split(num.reshape(t * b, -1)[:n])
+    return _split(num.transpose(0, 2, 1).reshape(t * b, -1)[:n])
 
 
 def linear_causal(
@@ -160,6 +175,10 @@ def linear_causal(
     .. math:: [N, Z]_i = S_t\,\phi(q_i,e_i) + \sum_{tC\le j\le i} T_{ij}[v_j, 1],
               \qquad S_{t+1} = S_t + \sum_{j\in t} [v_j,1]\,\psi(k_j)^\top.
 
+    The block-lower-triangular form: the diagonal block is the small quadratic (the :math:`C\times C`
+    lower triangle, :meth:`~theorem.kernels.features.FeatureKernel.pair_weights`), the blocks below it
+    come through the state.  Features, values and each chunk's output in the transposed layout, every
+    product contracting a trailing axis of its left operand, as in :func:`linear_noncausal`.
     Memory beyond inputs and output: the state, one chunk of features and the :math:`C\times C` weights.
     """
     n, dk = q.shape
@@ -167,7 +186,7 @@ def linear_causal(
     c = min(chunk or default_chunk(dk, dv), n)
     t = -(-n // c)
     pad = t * c - n
-    va = _pad_rows(_augment(v), pad).reshape(t, c, -1)
+    va = _rows_t(_pad_rows(_augment(v), pad), t, c)
     kc = _pad_rows(k, pad).reshape(t, c, dk)
     qc = _pad_rows(q, pad).reshape(t, c, dk)
     ec = _pad_rows(e, pad).reshape(t, c)
@@ -175,10 +194,11 @@ def linear_causal(
 
     def step(state, xs):
         qq, kk, vv, ee = xs
-        qf, kf = features.query_parts(qq, ee), features.key_parts(kk)
-        inter = _sum([f @ s.T for f, s in zip(qf, state)])
-        intra = jnp.where(lower, features.pair_weights(qq, kk, ee, qf, kf), 0.0) @ vv
-        new_state = tuple(s + vv.T @ f for s, f in zip(state, kf))
+        qf, kf = features.query_parts_t(qq.T, ee), features.key_parts_t(kk.T)
+        inter = _sum([s @ f for f, s in zip(qf, state)])
+        weights = features.pair_weights(qq, kk, ee, tuple(f.T for f in qf), tuple(f.T for f in kf))
+        intra = _dot_nt(vv, jnp.where(lower, weights, 0.0))
+        new_state = tuple(s + _dot_nt(vv, f) for s, f in zip(state, kf))
         return new_state, inter + intra
 
     state0 = tuple(jnp.zeros((dv + 1, p), q.dtype) for p in features.part_dims(dk))
@@ -187,7 +207,7 @@ def linear_causal(
         num = num[None]
     else:
         _, num = jax.lax.scan(step, state0, (qc, kc, va, ec))
-    return _split(num.reshape(t * c, -1)[:n])
+    return _split(num.transpose(0, 2, 1).reshape(t * c, -1)[:n])
 
 
 def linear_attention(
