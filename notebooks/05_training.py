@@ -15,11 +15,11 @@
 # # 05 · Training: does CSQ train like softmax, and is it the same landscape? (T5, T6 stability, T8)
 #
 # This notebook plots what `theorem.training` computes. The heavy numbers — the stability sweep
-# (5 kernels × 5 seeds × a learning-rate sweep on several settings) and the full
+# (kernels × 10 seeds × a 0.25-decade learning-rate grid; the record names its profile, settings and kernels) and the full
 # hypothesis-6.2 probe — are experiment records with provenance, made by
 #
 # ```
-# python -m theorem.experiments stability      # → theorem/data/records/stability.json (about an hour)
+# python -c "from theorem.experiments.stability import run_medium; run_medium()"  # → records/stability.json (profile medium)
 # python -m theorem.experiments depth          # → theorem/data/records/depth.json
 # ```
 #
@@ -44,9 +44,11 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+from theorem.claims.ledger import Evidence
 from theorem.claims.t5_landscape import PANEL_A, _dims
 from theorem.claims.t6_stability import judge
-from theorem.claims.t8_depth import algebra_dimensions, classify_pattern, describe_algebra, describe_controls
+from theorem.claims.t8_algebra import growth, rule_dimension
+from theorem.claims.t8_depth import classify_pattern, describe_controls
 from theorem.experiments.records import require_record
 from theorem.kernels import get_kernel
 from theorem.training.function_class import nonmonotone_gaps, row_weights
@@ -60,8 +62,10 @@ COLORS = {"softmax": "C0", "linear": "C7", "poly2": "C3", "csq": "C2", "csq+pena
 
 stability = require_record("stability")
 sweep = recompute_summaries(stability["result"])
-print("record 'stability':", {k: stability["provenance"][k] for k in ("command", "git_commit", "date", "seconds")})
-print("settings:", ", ".join(f"{s['name']} ({s['task']})" for s in sweep["settings"]))
+print("record 'stability', profile", stability["profile"], {k: stability["provenance"][k]
+                                                            for k in ("command", "git_commit", "date", "seconds")})
+print("settings:", "; ".join(f"{s['name']} ({s['task']}): {', '.join(s['kernels'])} × {len(s['seeds'])} seeds × "
+                             f"{len(s['lrs'])} learning rates" for s in sweep["settings"]))
 
 # %% [markdown]
 # ## T6 · the stability sweep
@@ -120,15 +124,15 @@ for rec in settings:
 # %%
 verdict = judge([{"name": r["name"], "summaries": {k: v["summary"] for k, v in r["kernels"].items()}}
                  for r in settings])
-order = ("softmax", "poly2", "csq", "csq+penalty", "linear")
 for row in verdict["rows"]:
+    order = [k for k in ("softmax", "poly2", "csq", "csq+penalty", "linear") if k in row["tables"]]  # softmax first
     print(row["setting"])
     print(f"  {'kernel':12s} {'diverged':>9s} {'95% CI':>16s} {'width (dec)':>12s} {'bracket':>12s}")
     for label in order:
         t = row["tables"][label]
         w = t["width"]
         print(f"  {label:12s} {t['diverged']:>4d}/{t['runs']:<4d} [{t['interval'][0]:.3f}, {t['interval'][1]:.3f}]"
-              f" {w['width']:12.1f} [{w['low']:.1f}, {w['high']:.1f}]")
+              f" {w['width']:12.2f} [{w['low']:.2f}, {w['high']:.2f}]")
     for label, comp in row["comparisons"].items():
         for vs, c in comp.items():
             d = c["rate_difference"]
@@ -272,58 +276,82 @@ print("Gauss–Newton λ_min for softmax:", land["kernels"]["softmax"]["gauss_ne
 # %% [markdown]
 # ## T8 · hypothesis 6.2: stacked quadratic attention vs degree-2^L attention
 #
-# Held-out residual (fraction of target energy not explained, best over restarts) of `L`
-# stacked poly2 layers fitted to degree-`p` polynomial attention. One layer realises `p = 2`
-# exactly at every width ≥ 2d (the construction is checked in `checks/test_t8_depth.py`; further
-# layers with `W_V = 0` keep it), so every `p = 2` cell is a control of the optimizer — each is
-# printed below, none hidden by a minimum over widths.
+# Held-out residual (fraction of target energy not explained) of `L` stacked poly2 layers fitted
+# by Adam to degree-`p` polynomial attention, **every restart** shown (dots) beside the best (line).
+# One layer realises `p = 2` exactly at every width ≥ 2d (the construction is checked in
+# `checks/test_t8_depth.py`; further layers with `W_V = 0` keep it), so every `p = 2` cell is a
+# control of the optimizer: the table below lists each control at each depth and width with how
+# many restarts fit it.  A failed control makes the pattern `optimizer-unreliable`.
 
 # %%
 depth = require_record("depth")
 probe = depth["result"]
 pattern = classify_pattern(probe)  # the ledger's rule applied to the recorded table
-print("record 'depth':", {k: depth["provenance"][k] for k in ("command", "git_commit", "date")})
+print("record 'depth':", {k: depth["provenance"][k] for k in ("command", "git_commit", "date", "seconds")})
 table = np.asarray(probe["residual"], dtype=float)
+restarts = np.asarray(probe["residual_restarts"], dtype=float) if "residual_restarts" in probe else None
 fig, axes = plt.subplots(1, len(probe["widths"]), figsize=(5 * len(probe["widths"]), 3.6), squeeze=False)
 for k, w in enumerate(probe["widths"]):
     ax = axes[0, k]
     for i, p in enumerate(probe["degrees"]):
-        ax.semilogy(probe["depths"], np.maximum(table[i, :, k], 1e-18), "o-", label=f"p = {p}")
+        ax.semilogy(probe["depths"], np.maximum(table[i, :, k], 1e-18), "o-", color=f"C{i}", label=f"p = {p} (best)")
+        if restarts is not None:
+            for j, L in enumerate(probe["depths"]):
+                ax.semilogy(np.full(restarts.shape[3], L + 0.06 * (i - 1)), np.maximum(restarts[i, j, k], 1e-18),
+                            ".", color=f"C{i}", alpha=0.5)
     ax.set_xticks(probe["depths"])
     ax.set_xlabel("depth L")
     ax.set_title(f"width {w} (n = {probe['n']}, d = {probe['d']})", fontsize=9)
-axes[0, 0].set_ylabel("held-out residual")
-axes[0, 0].legend()
+axes[0, 0].set_ylabel("held-out residual (dots: each restart)")
+axes[0, 0].legend(fontsize=7)
 fig.tight_layout()
-print("pattern:", pattern["pattern"])
+print(f"pattern: {pattern['pattern']}")
+print(f"{'control (p = 2)':16s} {'best residual':>14s} {'restarts fit':>13s}  fitted (≤ {pattern['realizable_threshold']:g})")
+for c in pattern["controls"]:
+    print(f"L = {c['depth']}, w = {c['width']:<6d} {c['residual']:14.2e} "
+          f"{(str(c['restarts_fitted']) + '/' + str(c['restarts'])) if 'restarts' in c else '—':>13s}  {c['fitted']}")
 for c in pattern["checks"]:
     print(f"  p = {c['degree']}: depth {c['depth']} → {c['residual_at_log2p']:.2e}, depth {c['depth'] - 1} → "
           f"{c['residual_at_one_less']:.2e}")
 print(describe_controls(pattern))
 
 # %% [markdown]
-# ## T8 · the exact-algebra probe: function-space dimensions
+# ## T8 · the exact-algebra probe: function-space dimensions as L grows
 #
-# The rank of the Jacobian of the outputs (on many token matrices) with respect to the parameters,
-# at random parameters, in float64: degree-`p` attention (closed form `2d² − 1`, the same for every
-# `p`) and `L`-layer quadratic stacks (`3d² − 1` at `L = 1`; no closed form beyond). A dimension
-# is a necessary condition for containment only.
+# The dimension of a family's function space is the generic rank of the Jacobian of its outputs (on
+# many token matrices) with respect to its parameters: float64 rank (tolerance, gap) at dyadic
+# points, and the exact rank over Q at one dyadic point (python-flint) — a certified lower bound.
+# Degree-`p` attention: `2d² − 1` for every `p` (upper bound proved in
+# `theorem/symbolic/function_dimension.py`); one quadratic layer `3d² − 1`; beyond one layer the
+# counts are measured only.  A dimension is a necessary condition for containment only (reading
+# T8.dimension).
 
 # %%
-alg = algebra_dimensions()
-rows = alg.data["rows"]
-fig, ax = plt.subplots(figsize=(5.5, 3.6))
-stack = [r for r in rows if "depth" in r]
-ax.plot([r["depth"] for r in stack], [r["rank"] for r in stack], "o-", color="C3", label="L-layer quadratic stack (measured)")
-ax.plot([r["depth"] for r in stack], [r["parameters"] for r in stack], "s:", color="C7", label="its parameter count")
-for i, r in enumerate(r for r in rows if "p" in r):
-    ax.axhline(r["rank"], color=f"C{i}", lw=0.8, ls="--", label=f"degree-{r['p']} attention (measured {r['rank']}, "
-               f"closed form {r['closed_form']})")
-ax.set_xticks([r["depth"] for r in stack])
-ax.set_xlabel("depth L")
-ax.set_ylabel("function-space dimension (Jacobian rank)")
-ax.set_yscale("log")
-ax.legend(fontsize=7)
+fdim = require_record("function_dimension")
+rows = fdim["result"]["rows"]
+print("record 'function_dimension':", {k: fdim["provenance"][k] for k in ("command", "git_commit", "date", "seconds")})
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+for ax, d in zip(axes, sorted({r["d"] for r in rows})):
+    for i, g in enumerate(x for x in growth(rows) if x["d"] == d):
+        Ls = sorted(g["dims"])
+        ax.plot(Ls, [g["dims"][L] for L in Ls], "o-", color=f"C{i + 3}", label=f"stack, w = {g['width']} (float64)")
+        ex = [(r["depth"], r["exact"]["exact_rank"]) for r in rows
+              if r["family"] == "stack" and r["d"] == d and r["width"] == g["width"] and r["exact"]]
+        if ex:
+            ax.plot(*zip(*ex), "kx", ms=8)
+    polys = [r for r in rows if r["family"] == "poly" and r["d"] == d]
+    ax.axhline(polys[0]["closed_form"], color="C0", ls="--", lw=1,
+               label=f"degree-p attention, p ∈ {[r['p'] for r in polys]}: {[r['float_rank'] for r in polys]} "
+               f"(2d² − 1 = {polys[0]['closed_form']})")
+    ax.set_xticks(sorted({r["depth"] for r in rows if r["family"] == "stack"}))
+    ax.set_xlabel("depth L")
+    ax.set_title(f"d = {d}, n = {fdim['result']['n']} (×: exact rank over Q)", fontsize=9)
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+axes[0].set_ylabel("function-space dimension")
 fig.tight_layout()
-print(alg.summary)
-print(describe_algebra(alg))
+for g in growth(rows):
+    print(f"d = {g['d']}, w = {g['width']}: dims {g['dims']}, increments {g['increments']}, "
+          f"2w² − 1 = {g['full_stream_increment']}")
+out = rule_dimension([Evidence("record", "recorded", None, fdim["result"], key="record.function_dimension")])
+print(out.verdict.value, "—", out.because)

@@ -7,7 +7,6 @@ import pytest
 
 from theorem.claims import r4_bottleneck as r4
 from theorem.claims import t4_matching as t4
-from theorem.claims import t4e_causal as t4e
 from theorem.claims import t6_matching as t6
 from theorem.claims.ledger import Evidence, MissingEvidence, Verdict
 
@@ -95,44 +94,7 @@ def test_t4d_rule(gaps, agrees, verdict):
         assert "d_k = 1" in out.corrected
 
 
-# --- T4.e ---------------------------------------------------------------------------------------
-def acc(mean, half=0.02):
-    return {"lr": 3e-3, "mean": mean, "lo": mean - half, "hi": mean + half, "seeds": 10}
-
-
-RATES = {"linear": {"a_rate": 0.3, "b_rate": 0.4}, "rebased": {"a_rate": 0.05, "b_rate": 0.2},
-         "csq": {"a_rate": 0.07, "b_rate": 0.2}, "softmax": {"a_rate": 0.0, "b_rate": 0.1}}
-
-
-def t4e_evidence(linear, rebased, csq, softmax, profile="full"):
-    accuracy = {"linear": acc(linear), "rebased": acc(*rebased) if isinstance(rebased, tuple) else acc(rebased),
-                "csq": acc(csq), "softmax": acc(softmax)}
-    return [ev("literature.zhang2024"),
-            ev("benchmark.matching_causal", profile=profile, accuracy=accuracy, rates=RATES, chance=0.06)]
-
-
-@pytest.mark.parametrize("evidence,verdict", [
-    ([ev("literature.zhang2024"), ev("benchmark.matching_causal", missing=True)], Verdict.OPEN),
-    ([ev("literature.zhang2024")], Verdict.OPEN),
-    (t4e_evidence(0.5, 0.95, 0.9, 0.96, profile="quick"), Verdict.OPEN),  # too few seeds to decide
-    (t4e_evidence(0.95, 0.95, 0.95, 0.96), Verdict.OPEN),  # no gap to explain
-    (t4e_evidence(0.5, 0.95, 0.6, 0.96), Verdict.HOLDS_WITH_CONDITIONS),  # rebased closes it
-    (t4e_evidence(0.5, 0.55, 0.6, 0.96), Verdict.FAILS),  # no restoring kernel closes it
-    (t4e_evidence(0.5, 0.92, 0.6, 0.98), Verdict.FAILS),  # both restoring kernels' intervals below softmax's
-    (t4e_evidence(0.5, (0.7, 0.3), 0.6, 0.96), Verdict.OPEN),  # rebased's interval spans both: undecided
-])
-def test_t4e_rule(evidence, verdict):
-    out = t4e.rule_causal(evidence)
-    assert out.verdict is verdict
-
-
-def test_t4e_accuracy_interval_against_a_hand_t_interval():
-    rows = [{"kernel": "linear", "lr": lr, "seed": s, "eval_acc": a}
-            for lr, accs in ((1e-3, (0.1, 0.2, 0.3)), (3e-3, (0.5, 0.6, 0.7))) for s, a in enumerate(accs)]
-    out = t4e.accuracy_summary(rows)["linear"]
-    t975_2 = 4.302652729911275  # Student t, 2 degrees of freedom, 0.975 quantile (tables)
-    assert out["lr"] == 3e-3 and out["mean"] == pytest.approx(0.6)
-    assert out["hi"] - out["mean"] == pytest.approx(t975_2 * 0.1 / 3 ** 0.5, rel=1e-9)
+# T4.e: tests/test_rules_t4e.py
 
 
 # --- T6.c ---------------------------------------------------------------------------------------
@@ -208,6 +170,16 @@ def test_t6e_cost_over_its_bar_fails_and_says_the_cost():
     out = t6.rule_penalty([pen(0.0, 1.0, 0.2), pen(100.0, 1.47, 0.0), pen(0.0, 0.06, 0.0, kernel="softmax")])
     assert out.verdict is Verdict.FAILS and "+47%" in out.corrected and out.counterexample["loss_cost"] > 0.46
     assert "softmax reaches 0.060" in out.because
+
+
+def test_t6e_quick_profile_shows_the_recorded_softmax_reference():
+    record = ev("record.matching_penalty", median_task_loss={"csq λ=0": 1.32, "softmax λ=0": 0.06},
+                median_target_mass={"csq λ=0": 0.28, "softmax λ=0": 0.957})
+    out = t6.rule_penalty([pen(0.0, 1.0, 0.2), pen(100.0, 1.47, 0.0), record])
+    assert "softmax (record matching_penalty, not re-run) reaches 0.060 (target mass 0.957)" in out.because
+    assert "CSQ at λ = 0 there 1.320 (0.280)" in out.because
+    bare = t6.rule_penalty([pen(0.0, 1.0, 0.2), pen(100.0, 1.47, 0.0)])
+    assert "softmax reference: not measured" in bare.because
 
 
 # --- R4 -----------------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def sweep_ev(name, summ, key_root="sweep"):
 
 def record_ev(settings):
     return Evidence("record", "synthetic record", None,
-                    {"settings": [{"name": n, "summaries": s} for n, s in settings], "provenance": {"git_commit": "abc"}},
+                    {"settings": [{"name": n, "summaries": s} for n, s in settings], "provenance": {"git_commit": "abc"},
+                     "profile": "medium"},
                     key="record.stability")
 
 
@@ -72,11 +73,21 @@ def test_quick_runs_with_no_divergence_are_open_never_fails():
     assert "cannot detect" in out.because and "quick smoke runs only" in out.because
 
 
-def test_the_recorded_full_sweep_decides_in_the_quick_profile():
+def test_the_recorded_sweep_decides_in_the_quick_profile_and_names_its_design():
     ev = [sweep_ev("q", kernels(QUIET, QUIET, QUIET, seeds=2), "quick"),
-          record_ev([("a", kernels(LOUD, QUIET, QUIET))])]
+          record_ev([("a", kernels(LOUD, QUIET, QUIET, seeds=24))])]
     out = t6.rule_sweep(ev)
-    assert out.verdict is Verdict.HOLDS and out.because.startswith("from the recorded full sweep")
+    assert out.verdict is Verdict.HOLDS and out.because.startswith("from the recorded sweep")
+    assert "profile medium" in out.because and "24 seeds per cell" in out.because
+
+
+def test_open_names_csq_without_penalty_when_only_it_is_separated_from_poly2():
+    # CSQ without the penalty diverges far more than poly2 and softmax; CSQ+penalty as poly2 and softmax
+    half = [0, 0, 5, 10, 10, 10]
+    out = t6.rule_sweep([sweep_ev("a", kernels(half, half, half, csq=LOUD))])
+    assert out.verdict is Verdict.OPEN
+    assert out.because.startswith("from the runs made now: no 95 % interval separates CSQ+penalty from poly2")
+    assert "(CSQ without the penalty: 'less' vs poly2 and 'less' vs softmax in a)" in out.because
 
 
 def test_open_when_a_kernel_is_missing():

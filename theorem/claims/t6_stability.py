@@ -17,8 +17,9 @@ the verdict rule :func:`judge` is here):
   pooled z-test detects at α = 0.05 with power 0.8 (:mod:`theorem.training.stability_power`).  When
   nothing separates them the verdict is open and says which effects the design could have seen.
 
-Quick profile: the verdict comes from the recorded full sweep (experiment ``stability``, record
-``theorem/data/records/stability.json``), read and not re-run, and says so; a smoke run of one tiny MQAR
+Quick profile: the verdict comes from the recorded sweep (experiment ``stability``, record
+``theorem/data/records/stability.json``; its profile, settings, kernels, seeds and grids are named in the
+evidence, and the verdict's first words say them), read and not re-run; a smoke run of one tiny MQAR
 setting (2 seeds × 4 learning rates) is reported beside and decides only when the record is missing
 (where its power is nil, so it returns open).  Full profile: the five settings of
 :data:`theorem.training.sweep.FULL_SETTINGS`, trained now.
@@ -235,9 +236,15 @@ def judge(settings: list[dict[str, Any]]) -> dict[str, Any]:
     mde = [r["power"]["mde_reduction"] for r in rows]
     seen = max(-r["comparisons"][label]["vs_" + BASELINE]["rate_difference"]["difference"]
                for r in rows for label in (CLAIMED, UNPENALIZED) if label in r["comparisons"])
-    why = (f"no 95 % interval separates CSQ (with or without its penalty) from poly2 in any of {len(rows)} settings: "
-           f"the design cannot detect the effect — the smallest detectable reduction of poly2's divergence rate is "
-           + ", ".join(f"{r['setting']} {_fmt(m)}" for r, m in zip(rows, mde))
+    # CSQ+penalty is separated from poly2 nowhere here; CSQ without its penalty may be (and then fail vs softmax)
+    unpen = [f"'{_relation(r, UNPENALIZED, BASELINE)}' vs poly2 and '{_relation(r, UNPENALIZED, REFERENCE)}' "
+             f"vs softmax in {r['setting']}" for r in rows
+             if _relation(r, UNPENALIZED, BASELINE) not in ("undetermined", None)]
+    who = "CSQ+penalty" if unpen else "CSQ (with or without its penalty)"
+    why = (f"no 95 % interval separates {who} from poly2 in any of {len(rows)} settings"
+           + (f" (CSQ without the penalty: {'; '.join(unpen)})" if unpen else "")
+           + ": the design cannot detect the effect if there is one — the smallest detectable reduction of poly2's "
+           "divergence rate (α = 0.05, power 0.8) is " + ", ".join(f"{r['setting']} {_fmt(m)}" for r, m in zip(rows, mde))
            + (" (none: poly2 diverges too rarely there for any reduction to be detectable)" if None in mde else "")
            + f"; the largest reduction observed is {seen:+.3f}; no width bracket separates them "
            f"(≥ {rows[0]['power']['seeds_to_certify_width']} seeds per learning rate would be needed to certify a "
@@ -265,19 +272,22 @@ def _divergence_intervals(settings: list[dict[str, Any]]) -> dict[str, dict[str,
 
 
 def recorded_sweep() -> Evidence:
-    """The recorded full sweep (record ``stability``) with its summaries recomputed, or that it is missing."""
+    """The recorded sweep (record ``stability``, any profile) with its summaries recomputed, or that it is missing."""
     rec = load_record(RECORD)
     if rec is None:
         return Evidence("record", f"record {RECORD!r} is missing (python -m theorem.experiments {RECORD}): "
-                        "the full sweep is not reported", None, {"record": RECORD, "missing": True},
+                        "the recorded sweep is not reported", None, {"record": RECORD, "missing": True},
                         key=f"record.{RECORD}")
     settings = _settings_of(recompute_summaries(rec["result"]))
     prov = rec["provenance"]
-    seeds = sorted({s["summaries"][REFERENCE]["seeds"] for s in settings if REFERENCE in s["summaries"]})
+    design = "; ".join(
+        f"{st['name']}: {', '.join(st['summaries'])} × {one['seeds']} seeds × {len(one['lrs'])} learning rates "
+        f"{one['lrs'][0]:.3g}–{one['lrs'][-1]:.3g} (step {one['grid_spacing_decades']:.2f} dec)"
+        for st in settings for one in [next(iter(st["summaries"].values()))])
     return Evidence(
         "record",
-        f"recorded full sweep (record {RECORD!r}, profile {rec['profile']}, {len(settings)} settings, seeds per cell "
-        f"{seeds}, commit {str(prov.get('git_commit'))[:8]}, {prov.get('date')}; read, not re-run here)",
+        f"recorded sweep (record {RECORD!r}, profile {rec['profile']}, {len(settings)} settings — {design}; commit "
+        f"{str(prov.get('git_commit'))[:8]}, {prov.get('date')}; read, not re-run here)",
         None,
         {"record": RECORD, "settings": settings, "provenance": prov, "profile": rec["profile"],
          "intervals": _divergence_intervals(settings)},
@@ -310,7 +320,7 @@ def _sweep_evidence(rec: dict[str, Any], key: str) -> Evidence:
 
 @float64
 def gather_sweep(profile: Profile) -> list[Evidence]:
-    """Full profile: the full settings trained now (``sweep.<setting>``).  Quick profile: the recorded full
+    """Full profile: the full settings trained now (``sweep.<setting>``).  Quick profile: the recorded
     sweep (``record.stability``), which decides when it exists, beside a smoke run of the quick setting
     (``quick.<setting>``: 2 seeds × 4 learning rates, which cannot decide anything)."""
     if profile.full:
@@ -323,8 +333,10 @@ def rule_sweep(evidence: list[Evidence]) -> Outcome:
     if recorded is not None and not recorded.data.get("missing"):
         j = judge(recorded.data["settings"])
         prov = recorded.data["provenance"]
-        source = (f"from the recorded full sweep (record {RECORD!r}, commit {str(prov.get('git_commit'))[:8]}; "
-                  "not re-run by this profile): ")
+        seeds = sorted({v["seeds"] for st in recorded.data["settings"] for v in st["summaries"].values()})
+        source = (f"from the recorded sweep (record {RECORD!r}, profile {recorded.data.get('profile', '?')}, "
+                  f"{len(recorded.data['settings'])} settings, {'/'.join(map(str, seeds))} seeds per cell, commit "
+                  f"{str(prov.get('git_commit'))[:8]}; read, not re-run by this profile): ")
     else:
         sweeps = find_all(evidence, "sweep") or find_all(evidence, "quick")
         j = judge([{"name": e.data["name"], "summaries": e.data["summaries"]} for e in sweeps])
