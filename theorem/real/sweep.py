@@ -8,10 +8,12 @@ whose records live under ``theorem/data/records/``:
   :data:`PULLBACK_COLUMNS` coordinates) for one head per layer (:data:`SAMPLE_HEADS`) at
   :data:`PULLBACK_LENGTHS` (below and above d = 384), and the whole head (k = 32) at the shortest
   length, with the closed form for the whole head at every length;
-* ``real_pullback_full`` (+ ``.npz``; not in ``make data``'s quick use: about an hour
-  on two cores, 15 GB of memory): the *whole* head (k = 32, 24,640 coordinates) above d, at
-  :data:`FULL_HEAD_LENGTH` tokens, θ ↦ log A: 24,656 pulled-back rank-one cotangents and the SVD of
-  that 24,656 × 24,640 matrix, beside the closed form, with the singular values;
+* ``real_pullback_full`` (+ ``.npz``): the *whole* head (k = 32, 24,640 coordinates) above d, at
+  :data:`FULL_HEAD_LENGTH` tokens, θ ↦ log A, by the ``kron`` route (:mod:`theorem.real.whole_head`: the
+  map's 24,640² Gram from its Kronecker structure, 4.5 GiB, pivoted Cholesky and a proved gap bound),
+  beside the closed form, with the pivots; the ``sketch`` route (24,656 pulled-back rank-one cotangents
+  and the SVD of that 24,656 × 24,640 matrix: about an hour, 15 GB) is still available;
+* ``real_pullback_layer0`` (+ ``.npz``): the same, for every head of layer 0;
 * ``real_fits`` (+ ``.npz``): the CSQ and poly2 fits of the sample heads at
   :data:`FIT_LENGTHS`, with the real and fitted patterns of :data:`HEATMAP_LENGTH` tokens.
 
@@ -26,6 +28,7 @@ from tqdm import tqdm
 from theorem.real.analysis import Selection, analyze, fit_record, full_width_prediction, pullback_record
 from theorem.real.model import load_model
 from theorem.real.text import load_text, window
+from theorem.real.whole_head import kron_record
 
 HEAD_LENGTHS = (16, 40, 128, 256, 400, 512)
 SAMPLE_HEADS = tuple((layer, (3 * layer + 2) % 12) for layer in range(6))
@@ -77,15 +80,22 @@ def spectrum_margins(sv, rank: int, tolerance: float) -> dict:
 
 
 def full_head_sweep(model, text: str, head=FULL_HEAD, n: int = FULL_HEAD_LENGTH, maps=("log-weights",),
-                    route: str = "sketch", log=print, done=None) -> list[dict]:
-    """The whole head's pulled-back rank above d, with its spectrum (``done(records)`` after each map)."""
+                    route: str = "kron", log=print, done=None, columns: int | None = None) -> list[dict]:
+    """The whole head's pulled-back rank above d, with its spectrum (``done(records)`` after each map):
+    route ``kron`` (:func:`theorem.real.whole_head.kron_record`, certified) or a route of
+    :func:`theorem.numeric.pullback_bias.measure` (``sketch``, ``gram``, ``dense``); ``columns`` (kron only)
+    varies the first ``columns`` query/key coordinates (None: the whole head)."""
     layer, h = head
     trace = model.trace(window(model, text, n), layers=layer + 1)
     hp = model.head(layer, h)
     out = []
     for m in maps:
-        with tqdm(desc=f"L{layer}H{h} n={n} {m}: pulled-back rows", unit="row", leave=False) as bar:
-            rec = pullback_record(trace.inputs[layer], hp, m, None, route=route, progress=bar.update, spectrum=True)
+        if route == "kron":
+            rec = kron_record(trace.inputs[layer], hp, m, columns, certify=True, log=log)
+        else:
+            with tqdm(desc=f"L{layer}H{h} n={n} {m}: pulled-back rows", unit="row", leave=False) as bar:
+                rec = pullback_record(trace.inputs[layer], hp, m, columns, route=route, progress=bar.update,
+                                      spectrum=True)
         out.append({"layer": layer, "head": h, **rec})
         meas = rec["measurement"]
         log(f"whole head L{layer}H{h} n={n} {m}: measured {rec['measured']} ({meas['status']}, gap "
@@ -125,9 +135,16 @@ def meta(settings: dict) -> dict:
 
 
 def full_head_rows(recs: list[dict]) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """The whole-head records without their spectra (with where the cut sits), and the spectra by name."""
-    spectra = {f"L{r['layer']}H{r['head']}_{r['map']}": np.asarray(r["singular_values"]) for r in recs}
-    rows = [{**{k: v for k, v in r.items() if k != "singular_values"},
-             "margins": spectrum_margins(r["singular_values"], r["measured"], r["measurement"]["tolerance"])}
-            for r in recs]
+    """The whole-head records without their spectra (with where the cut sits), and the spectra by name:
+    the singular values (sketch, dense), or the pivots ``R_jj²`` of the Gram (``kron``: eigenvalue-like,
+    so the margins are of their square roots, in σ units)."""
+    spectra, rows = {}, []
+    for r in recs:
+        key = "pivots" if "pivots" in r else "singular_values"
+        sv = np.asarray(r[key], dtype=np.float64)
+        spectra[f"L{r['layer']}H{r['head']}_{r['map']}"] = sv
+        tol = r["measurement"]["tolerance"]
+        margins = (spectrum_margins(np.sqrt(sv), r["measured"], np.sqrt(tol)) if key == "pivots"
+                   else spectrum_margins(sv, r["measured"], tol))
+        rows.append({**{k: v for k, v in r.items() if k != key}, "spectrum": key, "margins": margins})
     return rows, spectra
