@@ -24,6 +24,7 @@ EXPERIMENTS: dict[str, str] = {
     "real_fits": "theorem.experiments.real_fits",
     "real_pullback_full": "theorem.experiments.real_pullback_full",
     "real_pullback_full_status": "theorem.experiments.real_pullback_full_status",
+    "real_pullback_layer0": "theorem.experiments.real_pullback_layer0",
     "eps_rank_sweep": "theorem.experiments.eps_rank_sweep",
     "eps_rank_small_d": "theorem.experiments.eps_rank_small_d",
     "penalty_candidates": "theorem.experiments.penalty_candidates",
