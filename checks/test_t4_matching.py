@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from theorem.claims.ledger import Profile, Verdict, find
 from theorem.claims.t4_matching import READINGS, property_reading
+from theorem.experiments.records import require_record
 from theorem.kernels import get_kernel
 from theorem.numeric import matching as nm
 from theorem.symbolic import matching as sm
@@ -192,3 +193,20 @@ def test_every_t4_reading_runs():
     for reading in READINGS:
         result = reading.check("T4", Profile("quick"))
         assert result.error is None, (reading.id, result.error)
+
+
+# -- T4.e: the controlled experiment's record -------------------------------------------------
+
+
+def test_trained_softmax_models_never_reverse_dot_products_and_elu_models_do():
+    """The lemma of (a) inside trained models: every softmax run of ``matching_causal`` has in-model (a) rate
+    exactly 0 (softmax is strictly increasing in the score), while elu+1's runs reverse some pairs; the learned
+    Hedgehog arm carries 256 feature parameters per head beyond the others' equal count."""
+    res = require_record("matching_causal")["result"]
+    soft = [r["a_rate"] for r in res["rows"] if r["kernel"] == "softmax"]
+    lin = [r["a_rate"] for r in res["rows"] if r["kernel"] == "linear"]
+    assert soft and all(a == 0.0 for a in soft)
+    assert lin and all(a > 0.0 for a in lin)
+    counts = res["num_params"]
+    assert counts["hedgehog"] - counts["softmax"] == 16 * 16
+    assert len({counts[k] for k in ("linear", "rebased", "csq", "softmax")}) == 1

@@ -171,6 +171,15 @@ class Kernel:
         """The inputs of the linear-time algorithms (:mod:`theorem.numeric.csq_linear`), or ``None``."""
         return None
 
+    def init_feature_params(self, dk: int) -> dict[str, Array] | None:
+        """The initial parameters of the kernel's own feature map for one head (``None``: it has none; the
+        training harness then adds no parameters, see :mod:`theorem.training.model`)."""
+        return None
+
+    def bind(self, params: dict[str, Array] | None) -> "Kernel":
+        """The kernel with its feature parameters set to ``params`` (a kernel without any: itself)."""
+        return self
+
     @property
     def centers_keys(self) -> bool:
         """True when the kernel sees the scores only after row-centering."""

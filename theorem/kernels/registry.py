@@ -3,6 +3,8 @@
 * :func:`get_kernel` ``(name, **params)`` builds a kernel by name (:data:`KERNEL_NAMES`: the kernels
   of :func:`theorem.attention.attention` and the command line); unknown names or parameters raise
   :class:`~theorem.kernels.UnknownKernelError`.
+  (``hedgehog``, the learnable exp-feature kernel, is constructed by name only: its weights depend on its
+  feature parameters, so it is not one of the labelled variants below that the matching readings test);
 * :data:`KERNELS` maps each label to its kernel: ``softmax``, ``rbf``, ``linear``, ``poly2``, ``csq``,
   ``csq-uncentered`` (``center=False``), ``csq-noshift`` (``shift=0``).
 * :func:`kernel_label` is the inverse: the label of a registered variant, else :meth:`Kernel.describe`.
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 from theorem.kernels.base import Kernel, UnknownKernelError
+from theorem.kernels.hedgehog import HedgehogExp
 from theorem.kernels.linear import LinearElu
 from theorem.kernels.polynomial import CSQ, Poly2
 from theorem.kernels.rbf import ScaledRBFSoftmax
@@ -18,13 +21,13 @@ from theorem.kernels.softmax import Softmax
 
 __all__ = ["KERNEL_NAMES", "get_kernel", "KERNELS", "kernel_label"]
 
-KERNEL_NAMES = ("softmax", "poly2", "csq", "linear")
+KERNEL_NAMES = ("softmax", "poly2", "csq", "linear", "hedgehog")
 
-_FACTORIES = {"softmax": Softmax, "poly2": Poly2, "csq": CSQ, "linear": LinearElu}
+_FACTORIES = {"softmax": Softmax, "poly2": Poly2, "csq": CSQ, "linear": LinearElu, "hedgehog": HedgehogExp}
 
 
 def get_kernel(name: str, **params) -> Kernel:
-    """Look a kernel up by name; ``params`` go to its constructor (``csq``: shift, center)."""
+    """Look a kernel up by name; ``params`` go to its constructor (``csq``: shift, center; ``hedgehog``: w)."""
     if name not in _FACTORIES:
         raise UnknownKernelError(f"unknown kernel {name!r}; choose one of {', '.join(KERNEL_NAMES)}")
     try:

@@ -13,7 +13,12 @@ The model (``n_layers`` = 1 or 2 in the sweeps, any ``L ≥ 1`` allowed):
 * readout ``h W_out``: logits over the vocabulary, or a vector.
 
 Parameters are a dict pytree; :func:`init_params` draws them from a key, so equal seeds give
-*matched* initial points across kernels (the parameter shapes do not depend on the kernel).
+*matched* initial points across kernels (the parameter shapes do not depend on the kernel).  The one
+exception: a kernel with feature parameters of its own (``hedgehog``: its feature matrix W, see
+:meth:`theorem.kernels.Kernel.init_feature_params`) gets them as ``layer["kernel"]`` in each layer, from
+``cfg.kernel`` (so such a kernel is trained through ``cfg.kernel``, e.g. :func:`~theorem.training.train.train_grid`;
+in a multi-kernel program it keeps its initial W); they are deterministic, drawn from no key, so the
+other parameters stay those of every other kernel at the same key.
 
 The auxiliary output ``vertex_penalty`` is the CSQ soft penalty of :mod:`theorem.training.penalty`,
 summed over layers (0 for kernels without a parabola vertex).
@@ -33,7 +38,7 @@ from theorem.kernels import KERNEL_NAMES, Kernel, get_kernel
 from theorem.training.penalty import vertex_penalty
 from theorem.training.tasks import Task
 
-__all__ = ["ModelConfig", "init_params", "apply", "attention_layer", "num_params"]
+__all__ = ["ModelConfig", "init_params", "apply", "attention_layer", "num_params", "queries_keys", "layer_kernel"]
 
 Params = dict[str, Any]
 
@@ -103,6 +108,12 @@ def init_params(cfg: ModelConfig, task: Task, key: Array) -> Params:
         for _ in range(cfg.n_layers)
     ]
     params["w_out"] = _normal(next(keys), (d, out_dim), d)
+    # a kernel with feature parameters of its own (hedgehog) gets them per layer, drawn from no key:
+    # every other parameter is the same as for any other kernel at the same key
+    feature = cfg.kernel_obj.init_feature_params(dk)
+    if feature is not None:
+        for layer in params["layers"]:
+            layer["kernel"] = dict(feature)
     return params
 
 
@@ -164,13 +175,17 @@ def attention_layer(
     q = h @ layer["w_q"]
     k = h @ layer["w_k"]
     if isinstance(kernel, Kernel):
+        if "kernel" in layer:  # the layer's own feature parameters (only kernels that have them)
+            kernel = kernel.bind(layer["kernel"])
         weights, pen = _weights_and_penalty(kernel, q, k, causal)
     else:
         weights, pen = _switched(kernel, index, q, k, causal)
     return weights @ (h @ layer["w_v"]) @ layer["w_o"], pen
 
 
-def _forward_one(params: Params, cfg: ModelConfig, task: Task, x: Array, kernels, index) -> tuple[Array, Array]:
+def _forward_one(
+    params: Params, cfg: ModelConfig, task: Task, x: Array, kernels, index, collect: list | None = None
+) -> tuple[Array, Array]:
     kernel = cfg.kernel_obj if kernels is None else kernels
     if task.input_kind == "tokens":
         h = params["embed"][x]
@@ -182,6 +197,8 @@ def _forward_one(params: Params, cfg: ModelConfig, task: Task, x: Array, kernels
     penalty = jnp.zeros(())
     for layer in params["layers"]:
         inp = _rms_norm(h) if cfg.norm else h
+        if collect is not None:
+            collect.append((inp @ layer["w_q"], inp @ layer["w_k"]))
         out, pen = attention_layer(layer, inp, kernel, task.causal, index)
         h = h + out
         penalty = penalty + pen
@@ -208,3 +225,22 @@ def apply(
         raise ValueError("index: required when kernels is given")
     out, pen = jax.vmap(lambda x: _forward_one(params, cfg, task, x, kernels, index))(inputs)
     return out, {"vertex_penalty": jnp.mean(pen)}
+
+
+def layer_kernel(cfg: ModelConfig, layer: Params) -> Kernel:
+    """The kernel layer ``layer`` computes with: ``cfg.kernel`` bound to the layer's feature parameters, if any."""
+    return cfg.kernel_obj.bind(layer["kernel"]) if "kernel" in layer else cfg.kernel_obj
+
+
+def queries_keys(
+    params: Params, cfg: ModelConfig, task: Task, inputs: Array
+) -> list[tuple[Float[Array, "b n dk"], Float[Array, "b n dk"]]]:
+    """Per layer, the queries ``h W_Q`` and keys ``h W_K`` the model's attention sees on ``inputs``
+    (``h``: the layer's normed input), from the same forward pass as :func:`apply`."""
+
+    def one(x):
+        qk: list = []
+        _forward_one(params, cfg, task, x, None, None, qk)
+        return qk
+
+    return jax.vmap(one)(inputs)

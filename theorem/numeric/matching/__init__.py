@@ -54,6 +54,7 @@ from theorem.numeric.matching.rates import (
     predicted_vertex_misorder_rate,
     rate_table,
     realistic_example,
+    pair_violation_rates,
     realistic_violation_rates,
 )
 from theorem.numeric.matching.search import SearchResult, describe_violation, search_counterexample, search_with_conditions
@@ -65,7 +66,7 @@ __all__ = [
     "vertex_margin", "quadratic_order_margin", "candidate_conditions", "check_conditions", "meets",
     "matching_arrays", "matching_cases", "describe_violation", "search_counterexample", "search_with_conditions", "contrast_case",
     "best_key_mass", "measure_contrast_gap", "contrast_table", "CONTRAST_LEVELS", "ViolationRates",
-    "draw_inputs", "realistic_violation_rates", "realistic_example", "predicted_vertex_misorder_rate",
+    "draw_inputs", "realistic_violation_rates", "pair_violation_rates", "realistic_example", "predicted_vertex_misorder_rate",
     "predicted_euclid_misorder_rate", "predicted_a_rate", "RATE_SETTINGS", "rate_table", "PENALTY_KERNELS",
     "PenaltyRun", "task_batch", "held_out_stats",
 ]

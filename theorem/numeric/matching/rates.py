@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
-from jaxtyping import Array, Float
+from jaxtyping import Array, Bool, Float
 from scipy import integrate, stats
 
 from theorem.kernels import CSQ, Kernel, Poly2
@@ -37,6 +37,7 @@ __all__ = [
     "ViolationRates",
     "draw_inputs",
     "realistic_violation_rates",
+    "pair_violation_rates",
     "realistic_example",
     "predicted_vertex_misorder_rate",
     "predicted_euclid_misorder_rate",
@@ -88,15 +89,43 @@ def draw_inputs(key: Array, n: int, dk: int, key_mean: float, query: str) -> tup
     return q, k
 
 
-def _pair_rates(kernel: Kernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"]):
+def pair_violation_rates(
+    kernel: Kernel,
+    q: Float[Array | np.ndarray, "n dk"],
+    k: Float[Array | np.ndarray, "n dk"],
+    *,
+    causal: bool = False,
+    rows: Bool[Array | np.ndarray, " n"] | None = None,
+) -> tuple[Float[Array, ""], Float[Array, ""]]:
+    r"""The (a) and (b) violation rates of ``kernel`` on one set of queries and keys: the fraction of
+    (query :math:`i`, unordered pair of keys :math:`j \ne l` that :math:`i` sees) with a strict reversal,
+    :math:`s_{ij} > s_{il}` but :math:`w_{ij} < w_{il}` (a), :math:`\lVert q_i-k_j\rVert < \lVert q_i-k_l\rVert`
+    but :math:`w_{ij} < w_{il}` (b); :math:`s = qk^\top/\sqrt{d_k}`.  ``causal``: query :math:`i` sees keys
+    :math:`j \le i`; ``rows``: a boolean mask of the queries counted (all by default).  Reversals compare
+    weights within a row, so the row normalization (causal or not) does not enter."""
+    q, k = jnp.asarray(q), jnp.asarray(k)
     n, dk = q.shape
     w = kernel.weights(q, k)
     s = q @ k.T / math.sqrt(dk)
     d2 = jnp.sum((q[:, None, :] - k[None, :, :]) ** 2, axis=-1)
     rev = w[:, :, None] < w[:, None, :] * (1.0 - REL_TOL)  # (i, j, l): w_ij < w_il
-    pairs = n * n * (n - 1) / 2
+    if causal or rows is not None:
+        vis = jnp.asarray(np.tril(np.ones((n, n), dtype=bool)) if causal else np.ones((n, n), dtype=bool))
+        if rows is not None:
+            vis = vis & jnp.asarray(rows, dtype=bool)[:, None]
+        rev = rev & vis[:, :, None] & vis[:, None, :]
+        seen = jnp.sum(vis, axis=1, dtype=s.dtype)
+        pairs = jnp.sum(seen * (seen - 1) / 2)
+    else:
+        pairs = n * n * (n - 1) / 2
     a = jnp.sum((s[:, :, None] > s[:, None, :]) & rev, dtype=s.dtype) / pairs
     b = jnp.sum((d2[:, :, None] < d2[:, None, :]) & rev, dtype=s.dtype) / pairs
+    return a, b
+
+
+def _pair_rates(kernel: Kernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"]):
+    s = q @ k.T / math.sqrt(q.shape[1])
+    a, b = pair_violation_rates(kernel, q, k)
     if isinstance(kernel, CSQ):
         below = jnp.mean(kernel.shifted_scores(s) < 0, dtype=s.dtype)
     elif isinstance(kernel, Poly2):
