@@ -61,3 +61,27 @@ def test_the_rule_is_open_and_names_the_pattern_and_every_control():
     out = t8.rule_probe([Evidence("numeric", "synthetic", None, r, key="probe")])
     assert out.verdict is Verdict.OPEN
     assert "optimizer-unreliable" in out.because and "L=1 w=12 2.2e-01 FAILED" in out.because
+
+
+@pytest.mark.parametrize("p4,p8,pattern", [
+    ([[0.04, 0.04], [0.005, 0.005], [0.04, 0.04]], [[0.11, 0.11], [0.12, 0.12], [0.13, 0.13]], "mixed"),
+])
+def test_depth_helping_one_degree_and_not_the_other_is_mixed(p4, p8, pattern):
+    assert t8.classify_pattern(table(CONTROLS_OK, p4, p8))["pattern"] == pattern
+
+
+def test_a_table_without_a_deep_degree_four_cell_is_too_small():
+    r = {"d": 3, "n": 6, "degrees": [2], "depths": [1, 2], "widths": [6], "residual": [[[GOOD], [GOOD]]],
+         "restarts": 2, "steps": 10}
+    assert t8.classify_pattern(r)["pattern"] == "too-small-table"
+
+
+def test_the_corrected_statement_names_the_failed_controls():
+    r = table([[GOOD, 0.22], [GOOD, GOOD], [0.5, GOOD]], [[0.04, 0.04]] * 3)
+    r["pattern"] = t8.classify_pattern(r)
+    text = t8.rule_probe([Evidence("numeric", "synthetic", None, r, key="probe")]).corrected
+    assert "failed 2 of 6 realizable controls" in text and "L = 3, w = 6, residual 0.5" in text
+    ok = table(CONTROLS_OK, [[0.04, 0.04], [0.035, 0.04], [0.04, 0.04]], [[0.11, 0.11], [0.12, 0.12], [0.13, 0.14]])
+    ok["pattern"] = t8.classify_pattern(ok)
+    text = t8.rule_probe([Evidence("numeric", "synthetic", None, ok, key="probe")]).corrected
+    assert "failed" not in text and t8.PATTERN_WORDS["depth-does-not-help"] in text

@@ -16,10 +16,9 @@ measured, with the numbers.  Quick profile: d = 3, n = 6, p ∈ {2, 4}, L ∈ {1
 1000 steps (the experiment ``depth``, ``python -m theorem.experiments depth``, records the same numbers in
 ``theorem/data/records/depth.json``, which the notebook plots).  Every realizable control (p = 2 at every
 depth and every width ≥ 2d) is reported; one that fails makes the pattern ``optimizer-unreliable`` (a minimum
-over widths no longer hides it).  Beside it, the exact-algebra probe: the function-space dimension (Jacobian
-rank) of degree-p attention (closed form 2d² − 1) and of L-layer quadratic stacks (3d² − 1 at L = 1), which
-is a necessary condition for containment only.  Evidence keys: ``probe``, ``algebra.dimension``,
-``record.depth`` (quick profile: the recorded full probe, as context).
+over widths no longer hides it), each with how many of its restarts fit.  The exact-algebra probe (function-space
+dimensions, exact over Q) is the second reading, **T8.dimension** (:mod:`theorem.claims.t8_algebra`).  Evidence
+keys: ``probe``, ``record.depth`` (quick profile: the recorded full probe, as context).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ import numpy as np
 from theorem.claims.ledger import Evidence, Outcome, Profile, Reading, Verdict, find, find_optional
 from theorem.experiments.records import load_record
 from theorem.training.depth import FULL_PROBE, QUICK_PROBE, run_probe
-from theorem.training.function_dimension import polynomial_dimension, stack_dimension
+from theorem.claims.t8_algebra import READINGS as ALGEBRA_READINGS
 from theorem.util.precision import float64
 
 PATTERN_WORDS = {
@@ -40,7 +39,8 @@ PATTERN_WORDS = {
     "depth-does-not-help": "extra depth does not lower the residual for p ≥ 4: no support for 6.2 from this probe",
     "depth-helps-but-no-fit": "depth lowers the residual but depth log₂ p does not reach a fit: partial support at best",
     "optimizer-unreliable": "the optimizer did not fit a realizable control (p = 2 at some depth and width ≥ 2d): the probe is inconclusive",
-    "mixed": "no consistent pattern across degrees",
+    "mixed": "depth lowers the residual for some degrees p ≥ 4 and not for others",
+    "too-small-table": "the table has no degree p ≥ 4 measured at depth 1 and at a greater depth: nothing to compare",
 }
 
 
@@ -102,9 +102,10 @@ def classify_pattern(result: dict[str, Any]) -> dict[str, Any]:
       and depth ``L − 1`` is at least DEPTH_GAIN× worse;
     * ``depth-does-not-help``: for every ``p ≥ 4`` the best residual over depths ≥ 2 is not
       DEPTH_GAIN× below the depth-1 residual;
-    * ``depth-helps-but-no-fit``: depth lowers the residual by DEPTH_GAIN× for some ``p`` but
+    * ``depth-helps-but-no-fit``: depth lowers the residual by DEPTH_GAIN× for every ``p ≥ 4`` but
       depth ``log₂ p`` does not reach FIT for all of them;
-    * ``mixed`` otherwise.
+    * ``mixed``: it does for some ``p ≥ 4`` and not for others;
+    * ``too-small-table``: no ``p ≥ 4`` is measured at depth 1 and at a greater depth.
 
     The cells an architecture they contain beats (:func:`nesting_violations`) are reported beside.
     """
@@ -142,9 +143,11 @@ def classify_pattern(result: dict[str, Any]) -> dict[str, Any]:
                 r1 = best[degrees.index(p), depths.index(1)]
                 gains.append(r1 / min(deeper) if min(deeper) > 0 else float("inf"))
         out["depth1_over_deeper"] = gains
-        if gains and all(g < DEPTH_GAIN for g in gains):
+        if not gains:
+            out["pattern"] = "too-small-table"
+        elif all(g < DEPTH_GAIN for g in gains):
             out["pattern"] = "depth-does-not-help"
-        elif gains and any(g >= DEPTH_GAIN for g in gains):
+        elif all(g >= DEPTH_GAIN for g in gains):
             out["pattern"] = "depth-helps-but-no-fit"
         else:
             out["pattern"] = "mixed"
@@ -162,52 +165,6 @@ def describe_controls(pat: dict[str, Any]) -> str:
             f"p={v['degree']} L={v['depth']} w={v['width']} {v['residual']:.2e} (L={v['contained']['depth']} "
             f"w={v['contained']['width']}: {v['contained']['residual']:.2e})" for v in pat["nesting_violations"])
     return text
-
-
-ALGEBRA = {"d": 2, "n": 4, "width": 4, "degrees": (2, 4, 8), "depths": (1, 2, 3), "samples": (24, 32)}
-
-
-@float64
-def algebra_dimensions() -> Evidence:
-    """Function-space dimensions (Jacobian ranks, two sample counts to show saturation) of degree-p attention
-    and of L-layer quadratic stacks, beside their closed forms (:mod:`theorem.training.function_dimension`)."""
-    a = ALGEBRA
-    rows = []
-    for kind, values in (("poly", a["degrees"]), ("stack", a["depths"])):
-        for v in values:
-            runs = [polynomial_dimension(a["d"], a["n"], v, m) if kind == "poly" else
-                    stack_dimension(a["d"], a["n"], a["width"], v, m) for m in a["samples"]]
-            last = runs[-1]
-            rows.append({**last, "saturated": len({r["rank"] for r in runs}) == 1,
-                         "ok": all(r["status"] == "ok" for r in runs), "ranks": [r["rank"] for r in runs]})
-    text = "; ".join(
-        f"{r['family']}: dim {r['rank']} ({r['parameters']} parameters, closed form "
-        f"{'none' if r['closed_form'] is None else r['closed_form']}, ranks {r['ranks']} at {list(a['samples'])} "
-        f"samples, {'ok' if r['ok'] else 'ill-defined'})" for r in rows)
-    return Evidence(
-        "numeric", f"function-space dimension (Jacobian rank in float64, d = {a['d']}, n = {a['n']}, width "
-        f"{a['width']}): " + text, None, {"rows": rows, "settings": {k: list(v) if isinstance(v, tuple) else v
-                                                                       for k, v in a.items()}},
-        key="algebra.dimension", measured=[r["rank"] for r in rows], predicted=[r["closed_form"] for r in rows])
-
-
-def describe_algebra(ev: Evidence) -> str:
-    """What the dimension counts show, computed from them."""
-    rows = ev.data["rows"]
-    poly = [r for r in rows if "p" in r]
-    stack = [r for r in rows if "depth" in r]
-    bad = [r["family"] for r in rows if not (r["ok"] and r["saturated"])
-           or (r["closed_form"] is not None and r["closed_form"] != r["rank"])]
-    if bad:
-        return f"the dimension probe is not conclusive for {', '.join(bad)} (rank ill-defined, unsaturated or off its closed form)"
-    target = max(r["rank"] for r in poly)
-    smallest = min(stack, key=lambda r: r["depth"])
-    return (f"degree-p attention has dimension {', '.join(str(r['rank']) for r in poly)} for p = "
-            f"{', '.join(str(r['p']) for r in poly)} (closed form 2d² − 1, the same for every p); the quadratic stacks "
-            f"have {', '.join(str(r['rank']) for r in stack)} for L = {', '.join(str(r['depth']) for r in stack)}: "
-            + ("already one layer has at least the target's dimension, so counting dimensions does not separate "
-               "depths and neither supports nor excludes 6.2" if smallest["rank"] >= target else
-               "one layer has a smaller dimension than the target and cannot contain it"))
 
 
 def probe_config(profile: Profile):
@@ -239,7 +196,6 @@ def gather_probe(profile: Profile) -> list[Evidence]:
             measured=res["residual"],
             predicted={"control_residual": 0.0},
         ),
-        algebra_dimensions(),
         *([] if profile.full else [recorded_probe()]),
     ]
 
@@ -271,19 +227,25 @@ def rule_probe(evidence: list[Evidence]) -> Outcome:
     )
     because = (f"pattern '{pat['pattern']}': {PATTERN_WORDS[pat['pattern']]}" + (f" ({checks})" if checks else "")
                + f"; {describe_controls(pat)}")
-    algebra = find_optional(evidence, "algebra.dimension")
-    if algebra is not None:
-        because += f"; exact-algebra probe: {describe_algebra(algebra)}"
     recorded = find_optional(evidence, f"record.{RECORD}")
     if recorded is not None and not recorded.data.get("missing"):  # context: the verdict is open either way
         rp = recorded.data["pattern"]
         because += f" [the recorded full probe shows '{rp['pattern']}'; {describe_controls(rp)}]"
-    return Outcome(
-        Verdict.OPEN,
-        because,
-        corrected=("hypothesis 6.2 remains an assumption: an optimization probe at p ≤ "
-                   f"{max(res['degrees'])} can neither prove O(log p) depth for all p nor exclude weights it did not find"),
-    )
+    return Outcome(Verdict.OPEN, because, corrected=corrected_statement(res))
+
+
+def corrected_statement(res: dict[str, Any]) -> str:
+    """What the optimization probe showed, from its pattern and controls."""
+    pat = res["pattern"]
+    base = (f"hypothesis 6.2 remains an assumption: an Adam probe at p ≤ {max(res['degrees'])} can neither prove "
+            "O(log p) depth for all p nor exclude weights it did not find")
+    if pat["pattern"] == "optimizer-unreliable":
+        f = pat["failed_controls"]
+        worst = max(f, key=lambda c: c["residual"])
+        return (base + f"; here it failed {len(f)} of {len(pat['controls'])} realizable controls (worst: L = "
+                f"{worst['depth']}, w = {worst['width']}, residual {worst['residual']:.2g}, where an exact fit exists), "
+                "so its residuals at p ≥ 4 measure the optimizer as much as the architecture")
+    return base + f"; with every control fitted, the table shows: {PATTERN_WORDS[pat['pattern']]}"
 
 
 READINGS = (
@@ -294,4 +256,5 @@ READINGS = (
         gather_probe,
         rule_probe,
     ),
+    *ALGEBRA_READINGS,
 )

@@ -1,7 +1,8 @@
 """``depth``: the hypothesis-6.2 probe (T8) — stacked quadratic attention fitted to degree-2^L attention.
 
-For every (degree p, depth L, width w) the best held-out residual over restarts
-(:func:`theorem.training.depth.run_probe`); the ledger classifies the table
+For every (degree p, depth L, width w) the held-out residual of every restart and the best over restarts
+(:func:`theorem.training.depth.run_probe`); the ledger classifies the table and reports every realizable
+control (p = 2, every depth, every width ≥ 2d) with how many restarts fit it
 (:func:`theorem.claims.t8_depth.classify_pattern`).
 """
 

@@ -19,6 +19,7 @@ EXPERIMENTS: dict[str, str] = {
     "matching_causal": "theorem.experiments.matching_causal",
     "stability": "theorem.experiments.stability",
     "depth": "theorem.experiments.depth",
+    "function_dimension": "theorem.experiments.function_dimension",
     "real_heads": "theorem.experiments.real_heads",
     "real_pullback": "theorem.experiments.real_pullback",
     "real_fits": "theorem.experiments.real_fits",

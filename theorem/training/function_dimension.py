@@ -14,7 +14,8 @@ dimension of the set of functions it reaches near a generic ``θ`` is the rank o
   and ``V' = W_in W_V W_out`` (d×d each): at most ``d² + (d² − 1) + d² = 3d² − 1``.  No closed form for
   ``L ≥ 2``: the measurement alone, bounded by the parameter count.
 
-A dimension is a necessary condition only: a family of smaller dimension cannot contain one of larger
+The closed forms and their proofs live in :mod:`theorem.symbolic.function_dimension`; the exact rank over Q at a
+dyadic point is :mod:`.exact_dimension`.  A dimension is a necessary condition only: a family of smaller dimension cannot contain one of larger
 dimension, but a larger one need not contain it.
 """
 
@@ -29,6 +30,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from theorem.numeric.rank import numerical_rank
+from theorem.symbolic.function_dimension import dimension_formula, evaluate
 from theorem.training.depth import _init_student, _student, polynomial_attention
 from theorem.util.precision import float64
 
@@ -36,13 +38,14 @@ __all__ = ["polynomial_dimension", "stack_dimension", "polynomial_closed_form", 
 
 
 def polynomial_closed_form(d: int) -> int:
-    """``2d² − 1``: degree-p attention's function-space dimension (any even p)."""
-    return 2 * d * d - 1
+    """``2d² − 1``: degree-p attention's function-space dimension (any even p), from :mod:`theorem.symbolic`."""
+    return evaluate(dimension_formula("poly"), d=d)
 
 
 def stack_closed_form(d: int, width: int, depth: int) -> int | None:
     """``3d² − 1`` for one layer of width ``w ≥ d``; ``None`` (no closed form) otherwise."""
-    return 3 * d * d - 1 if depth == 1 and width >= d else None
+    form = dimension_formula("stack", depth=depth, width=width, dim=d)
+    return None if form is None else evaluate(form, d=d)
 
 
 def _tokens(d: int, n: int, samples: int, seed: int) -> jax.Array:
