@@ -104,14 +104,15 @@ print(f"{agree}/{len(meas)} measurements well-defined and equal to the closed fo
 # %% [markdown]
 # ### The whole head above d, measured once
 #
-# `python -m theorem.experiments real_pullback_full` (about an hour on two cores, 12 GB) measures the
-# *whole* head L0H2 at n = 400 > d: all 24,640 coordinates (W_Q, b_Q, W_K, b_K) of θ ↦ log A, through
-# 24,656 pulled-back rank-one cotangents Jᵀ(u vᵀ) and the SVD of that 24,656 × 24,640 matrix.  The
-# spectrum is saved, so the cut can be inspected: the rank is the number of singular values above the
-# tolerance, and it counts only if the gap test passes (σ_r/σ_{r+1} ≥ 10⁴) and σ_r sits well above the
-# tolerance (≥ 100×).  The tolerance is a worst-case rounding bound (the chain-rule scale of J times the
-# Frobenius norm of the sketch, times max(m, n)·eps); the printed margins say how the cut compares with it
-# and with the rounding floor the spectrum actually shows (the values after the cut).
+# `python -m theorem.experiments real_pullback_full` measures the *whole* head L0H2 at n = 400 > d: all
+# 24,640 coordinates (W_Q, b_Q, W_K, b_K) of θ ↦ log A.  It builds the map's 24,640² Gram from its
+# Kronecker structure (the `kron` route, docs/pullback.md; the Jacobian itself would be 31 GiB), whitened by
+# an invertible change of coordinates (rank unchanged), and counts its rank by pivoted Cholesky: the rank is
+# the number of pivots above the tolerance, it counts only if the gap test passes (squared, as for any
+# Gram: ≥ 10⁸) and the last pivot kept sits ≥ 100× above the tolerance.  A second Cholesky proves a gap
+# bound: σ_r ≥ its lower bound and σ_r+1 ≤ its upper bound, so every tolerance between them gives the same
+# count.  The record says how long it took, at what load and memory.  (A record of the former sketch route
+# — singular values of 24,656 pulled-back cotangents, an hour and 15 GB — is plotted the same way.)
 
 # %%
 full_record = load_record("real_pullback_full")
@@ -122,24 +123,47 @@ if full_record is not None:
     for r in full_rec["records"]:
         sv = spectra[f"L{r['layer']}H{r['head']}_{r['map']}"]
         m = r["measurement"]
-        ax.semilogy(np.arange(1, sv.size + 1), np.maximum(sv, 1e-300), lw=1, label=f"L{r['layer']}H{r['head']} {r['map']}, n = {r['n']}")
+        pivots = r.get("spectrum") == "pivots"
+        shown = np.sort(sv)[::-1]
+        ax.semilogy(np.arange(1, shown.size + 1), np.maximum(shown, 1e-300), lw=1,
+                    label=f"L{r['layer']}H{r['head']} {r['map']}, n = {r['n']}")
         ax.axhline(m["tolerance"], color="gray", ls=":", label="tolerance")
         ax.axvline(r["predicted"], color="k", ls="--", lw=0.8, label=f"closed form {r['predicted']:,}")
         gap = "—" if m["gap"] is None else f"{m['gap']:.2g}"
-        kept, dropped = sv[r["measured"] - 1], sv[r["measured"]] if r["measured"] < sv.size else 0.0
+        kept, dropped = shown[r["measured"] - 1], shown[r["measured"]] if r["measured"] < shown.size else 0.0
         count = "equals" if r["measured"] == r["predicted"] else "DIFFERS FROM"
-        print(f"L{r['layer']}H{r['head']} n = {r['n']} {r['map']}: {r['measured']:,} singular values above the tolerance "
+        what = "Gram pivots" if pivots else "singular values"
+        print(f"L{r['layer']}H{r['head']} n = {r['n']} {r['map']}: {r['measured']:,} {what} above the tolerance "
               f"{m['tolerance']:.2g} — the count {count} the closed form {r['predicted']:,} [{r['formula']}]; gap {gap} at "
-              f"the cut (σ_r = {kept:.3g}, σ_r+1 = {dropped:.3g}, σ₁ = {sv[0]:.3g}); σ_r = {kept / m['tolerance']:.0f}× the "
-              f"tolerance (the test asks ≥ 100×): rank test '{m['status']}'; ambient {r['ambient_dim']:,}, "
-              f"d² = {r['d_squared']:,}; {m['seconds'] / 60:.0f} min")
-    ax.set_xlabel("index i"), ax.set_ylabel("σ_i of the sketch"), ax.legend(fontsize=8)
-    ax.set_xlim(r["predicted"] - 400, sv.size)
+              f"the cut (last kept {kept:.3g}, first dropped {dropped:.3g}, largest {shown[0]:.3g}); last kept = "
+              f"{kept / m['tolerance']:.0f}× the tolerance (the test asks ≥ 100×): rank test '{m['status']}'; "
+              f"ambient {r['ambient_dim']:,}, d² = {r['d_squared']:,}; {m['seconds'] / 60:.1f} min")
+        cert = m.get("certificate")
+        if cert:
+            print(f"  certificate ({'proved' if cert['proved'] else 'NOT proved'}): σ_r ≥ {cert['sigma_r_lower']:.3g}, "
+                  f"σ_r+1 ≤ {cert['sigma_r_plus_1_upper']:.3g}, gap ≥ {cert['gap_lower']:.3g}; "
+                  f"peak memory {r.get('peak_rss_gib')} GiB; load {full_rec['meta'].get('load_before')} → "
+                  f"{full_rec['meta'].get('load_after')}")
+    ax.set_xlabel("index i"), ax.set_ylabel("pivot R_ii² of the whitened Gram" if pivots else "σ_i of the sketch")
+    ax.legend(fontsize=8)
+    ax.set_xlim(r["predicted"] - 400, shown.size)
     ax.set_title("the tail of the whole head's spectrum")
     plt.tight_layout()
     plt.show()
 else:
     print("record 'real_pullback_full' missing: run `python -m theorem.experiments real_pullback_full` to record it")
+
+layer0 = load_record("real_pullback_layer0")
+if layer0 is not None:
+    rows = layer0["result"]["records"]
+    ok = sum(r["status"] == "ok" and r["certified"] for r in rows)
+    print(f"every head of layer 0 (record 'real_pullback_layer0', profile {layer0['profile']}, "
+          f"{rows[0]['ambient_dim']:,} coordinates each): {ok}/{len(rows)} certified and equal to the closed form")
+    for r in rows:
+        print(f"  L{r['layer']}H{r['head']}: {r['measured']:,} vs {r['predicted']:,} ({r['status']}, gap bound "
+              f"{(r['measurement']['certificate'] or {}).get('gap_lower', float('nan')):.3g})")
+else:
+    print("record 'real_pullback_layer0' missing: run `python -m theorem.experiments real_pullback_layer0` to record it")
 
 # %% [markdown]
 # ## 2. Rank, ε-rank, and the score bound B

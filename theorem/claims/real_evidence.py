@@ -56,6 +56,8 @@ FULL = {"layers": tuple(range(6)), "heads": tuple(range(12)), "matching_heads": 
 TEXT = "declaration"
 #: the whole head above d, measured once (``python -m theorem.experiments real_pullback_full``, about an hour)
 FULL_HEAD_RECORD = "real_pullback_full"
+#: every head of layer 0, whole (``python -m theorem.experiments real_pullback_layer0``; a medium record: 4 columns)
+LAYER0_RECORD = "real_pullback_layer0"
 
 
 def _skipped(claim: str) -> list[Evidence] | None:
@@ -104,38 +106,49 @@ def _m(profile: Profile) -> dict:
 def _full_head_part(r: dict) -> str:
     m = r["measurement"]
     margins = r.get("margins", {})
+    if r.get("spectrum") == "pivots":  # the kron route: pivots R_jj² of the whitened Gram, with a proved gap bound
+        cert = m.get("certificate") or {}
+        proof = (f", certified: σ_r ≥ {cert['sigma_r_lower']:.3g} and σ_r+1 ≤ {cert['sigma_r_plus_1_upper']:.3g} "
+                 f"(gap ≥ {cert['gap_lower']:.3g}, {'proved' if cert.get('proved') else 'NOT proved'})" if cert else "")
+        cost = (f"; {r['seconds']:.0f} s, peak {r['peak_rss_gib']} GiB" if r.get("seconds") is not None else "")
+        return (f"L{r['layer']}H{r['head']}, n = {r['n']}, θ ↦ {r['map']}, {r['ambient_dim']:,} coordinates: "
+                f"{r['measured']:,} Gram pivots above the tolerance {m['tolerance']:.2g} (closed form "
+                f"{r['predicted']:,}), gap {m['gap']:.2g} at the cut{proof}: rank test {m['status']}{cost}")
     return (f"L{r['layer']}H{r['head']}, n = {r['n']}, θ ↦ {r['map']}, {r['ambient_dim']:,} coordinates: "
             f"{r['measured']:,} singular values above the tolerance {m['tolerance']:.2g} (closed form {r['predicted']:,}), "
             f"gap {m['gap']:.2g} at the cut" + (f", σ_r = {margins['kept_over_tolerance']:.3g}× the tolerance" if margins else "")
             + f": rank test {m['status']}")
 
 
-def recorded_full_head(record: dict[str, Any] | None = None) -> list[Evidence]:
-    """Context: the recorded whole-head measurement above d (record ``real_pullback_full``, not re-run here).
+def recorded_full_head(record: dict[str, Any] | None = None, name: str = FULL_HEAD_RECORD) -> list[Evidence]:
+    """Context: the recorded whole-head measurement above d (record ``name``: ``real_pullback_full``, or
+    ``real_pullback_layer0`` for every head of layer 0; not re-run here).
 
     ``record`` defaults to the shipped record.  The count and the closed form are compared now: equal with the
     rank test ``ok`` — the closed form holds on a whole real head above d; equal with an ``ill-defined`` rank
     test — neither a confirmation nor a contradiction; different — the record and the closed form disagree.
     A missing record is said so.
     """
-    rec = load_record(FULL_HEAD_RECORD) if record is None else record
-    key = f"record.{FULL_HEAD_RECORD}"
+    rec = load_record(name) if record is None else record
+    key = f"record.{name}"
     if rec is None:
-        return [Evidence("record", f"record {FULL_HEAD_RECORD!r} is missing (python -m theorem.experiments "
-                         f"{FULL_HEAD_RECORD}): the whole head above d is not reported", None,
-                         {"kind": "missing", "record": FULL_HEAD_RECORD, "bears_on": "T1.c corrected statement"},
+        return [Evidence("record", f"record {name!r} is missing (python -m theorem.experiments "
+                         f"{name}): the whole head above d is not reported", None,
+                         {"kind": "missing", "record": name, "bears_on": "T1.c corrected statement"},
                          key=key)]
     try:
         recs = rec["result"]["records"]
         parts = [_full_head_part(r) for r in recs]
         counts_equal = all(r["measured"] == r["predicted"] for r in recs)
         certified = all(r["measurement"]["status"] == "ok" for r in recs)
+        proved = all((r["measurement"].get("certificate") or {}).get("proved", False) for r in recs)
     except (ValueError, KeyError, TypeError) as err:
-        return [Evidence("record", f"record {FULL_HEAD_RECORD!r} unreadable: {type(err).__name__}: {err}", None,
-                         {"kind": "recorded-error", "record": FULL_HEAD_RECORD}, key=key)]
+        return [Evidence("record", f"record {name!r} unreadable: {type(err).__name__}: {err}", None,
+                         {"kind": "recorded-error", "record": name}, key=key)]
     equal = sum(r["measured"] == r["predicted"] for r in recs)
     if counts_equal and certified:
-        tail = f" — measured = closed form on {equal}/{len(recs)}, rank test ok: the corrected closed form holds here"
+        tail = (f" — measured = closed form on {equal}/{len(recs)}, rank test ok"
+                + (" and the gap bound proved" if proved else "") + ": the corrected closed form holds here")
     elif counts_equal:
         tail = (f" — measured = closed form on {equal}/{len(recs)}, but the rank test does not certify the count "
                 "(ill-defined): neither a confirmation nor a contradiction")
@@ -143,10 +156,12 @@ def recorded_full_head(record: dict[str, Any] | None = None) -> list[Evidence]:
         tail = f" — the count differs from the closed form on {len(recs) - equal}/{len(recs)}"
     return [Evidence(
         "record",
-        f"recorded whole-head measurement (record {FULL_HEAD_RECORD!r}, not re-run here): " + "; ".join(parts) + tail,
+        f"recorded whole-head measurement (record {name!r}, profile {rec.get('profile', '?')}, not re-run here): "
+        + "; ".join(parts) + tail,
         None,
-        {"kind": "recorded", "record": FULL_HEAD_RECORD, "bears_on": "T1.c corrected statement",
-         "agrees": counts_equal and certified, "counts_equal": counts_equal, "certified": certified, "records": recs,
+        {"kind": "recorded", "record": name, "bears_on": "T1.c corrected statement",
+         "agrees": counts_equal and certified, "counts_equal": counts_equal, "certified": certified,
+         "gap_proved": proved, "records": recs,
          "provenance": rec.get("provenance")},
         key=key, measured=[r["measured"] for r in recs], predicted=[r["predicted"] for r in recs],
     )]
@@ -182,7 +197,7 @@ def t1_evidence(profile: Profile) -> list[Evidence]:
     """T1 (strictly d²): the pulled-back rank of real heads, with biases, measured vs closed form."""
     skip = _skipped("T1")
     if skip:
-        return skip + recorded_full_head() + rederived_full_head()
+        return skip + recorded_full_head() + recorded_full_head(name=LAYER0_RECORD) + rederived_full_head()
     m = _m(profile)
     d = m["d"]
     pulls = [p for p in m["pullback"] if p["map"] == "log-weights"]
@@ -216,6 +231,7 @@ def t1_evidence(profile: Profile) -> list[Evidence]:
                  below, {"bears_on": "T1.b", "d_squared": d * d},
                  key="real.below_d2", measured=max(dims) if dims else None, predicted=d * d),
         *recorded_full_head(),
+        *recorded_full_head(name=LAYER0_RECORD),
         *rederived_full_head(),
     ]
 

@@ -4,7 +4,10 @@ The whole MiniLM head (L0H2, n = 400, 24,640 coordinates; record ``real_pullback
 tolerance scaled by ‖Ω‖_F, about √rank too large, and came back ill-defined although its spectrum drops by
 10¹⁰ exactly at the closed form's index.  This experiment regenerates the same cotangents (seed 1, batches of
 64), computes ‖Ω‖₂ (Lanczos, :func:`theorem.numeric.sketch.stacked_norm`), and re-runs the rank test on the
-saved singular values.  It needs no model: only the record and its spectrum.
+saved singular values.  It needs no model: only the record and its spectrum.  Since the whole head is
+measured by the ``kron`` route (its own certified rank test, on the Gram's pivots), this applies to a sketch
+record only (the committed ``real_pullback_full_status`` record re-derives the former sketch measurement);
+on a ``kron`` record it stops with a ValueError saying so.
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ def run(settings: dict, log=print) -> dict:
     arrays = load_arrays(settings["record"]) or {}
     rows = []
     for row in rec["result"]["records"]:
+        if row["measurement"].get("route") != "sketch":
+            raise ValueError(f"{settings['record']}: route {row['measurement'].get('route')!r} has its own rank test; "
+                             "only a sketch measurement has a Frobenius tolerance to re-derive")
         key = next((k for k in arrays if k.endswith(row["map"]) or row["map"] in k), None)
         if key is None:
             raise LookupError(f"no saved spectrum for map {row['map']!r} in {settings['record']}.npz ({list(arrays)})")
