@@ -16,6 +16,9 @@ measured on a finer grid and set beside the cost model's and the pure FLOP count
 (peak temporary memory).  Sizes whose quadratic program would need more than
 ``--max-gib`` of temporaries are skipped and say so.
 
+``--rate`` runs only the FLOP-rate check (CSQ linear, state plus emit, at n = 32768, d_k = 64, against a
+square float32 matmul, interleaved; about a minute), which the full profile also runs.
+
 Profiles: ``--quick`` (the default: n ≤ 2048, d_k ∈ {8, 16}; under a minute) and ``--full``
 (n = 128 … 32768, d_k ∈ {8, 16, 32, 64}; many minutes — run it with ``nice``).  Writes
 ``bench_attention_<profile>.json`` and ``.png`` to ``--out`` (default ``out/``), which is checked
@@ -33,12 +36,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from theorem.bench.analysis import analyse, targets
 from theorem.bench.fits import fit_balance, fit_exponent, measured_crossover
 from theorem.bench.plot import plot
 from theorem.bench.profiles import PROFILES
-from theorem.bench.report_text import summary
+from theorem.bench.report_text import rate_summary, summary
 from theorem.bench.sweep import flop_rate_check, run
 from theorem.numeric.attention_timing import (METHODS, Method, Timing, compile_method, cost_counts, matmul_rate,
                                               measure, time_interleaved)
@@ -51,6 +55,10 @@ __all__ = [
     "cost_counts", "peak_rss_of_call", "flop_rate_check", "fit_exponent", "fit_balance", "measured_crossover",
     "run", "analyse", "targets", "plot", "summary", "main",
 ]
+
+
+#: the size of the FLOP-rate check (issue 15): the longest sequence and widest head of the full grid
+RATE_N, RATE_DK = 32768, 64
 
 
 def _csv_ints(name: str):
@@ -82,6 +90,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--out", default="out", help="folder for bench_attention_<profile>.json and .png (default out/)")
     ap.add_argument("--json", action="store_true", help="print the result as JSON instead of the summary")
     ap.add_argument("--no-plot", action="store_true", help="do not write the plot")
+    ap.add_argument("--rate", action="store_true",
+                    help="only the FLOP-rate check: CSQ linear (state plus emit) against a square float32 matmul at "
+                         "n=32768, d_k=64, interleaved (about a minute); writes bench_attention_rate.json")
     try:
         args = ap.parse_args(argv)
     except SystemExit as err:  # --help
@@ -90,6 +101,13 @@ def main(argv: list[str]) -> int:
         raise ValueError(f"--max-gib must be > 0, got {args.max_gib}")
     out = writable_dir("--out", args.out)  # before any computation
     profile = "full" if args.full else "quick"
+    if args.rate:
+        rc = flop_rate_check(RATE_N, RATE_DK, PROFILES["full"]["matmul_n"])
+        load = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+        path = out / "bench_attention_rate.json"
+        path.write_text(json.dumps(jsonable({"flop_rate_check": rc, "load_average": load}), indent=1))
+        print(json.dumps(jsonable(rc)) if args.json else rate_summary(rc, load) + f"\nwrote {path}")
+        return 0
     result = run(profile, ns=args.n, dks=args.dk, max_gib=args.max_gib, crossover=not args.no_crossover)
     path = out / f"bench_attention_{profile}.json"
     path.write_text(json.dumps(jsonable(result), indent=1))

@@ -6,7 +6,7 @@ import textwrap
 
 from theorem.numeric.attention_timing import METHODS, state_emit_fraction
 
-__all__ = ["summary", "SHORT"]
+__all__ = ["summary", "rate_summary", "SHORT"]
 
 #: the widest line printed
 WIDTH = 100
@@ -49,10 +49,7 @@ def summary(result: dict) -> str:
                      f"{_fmt(r['causal_over_noncausal'], '9.2f')} {_fmt(pct, '8.1f')} {_fmt(pct_c, '9.1f')}")
     rc = result.get("flop_rate_check")
     if rc and "state_emit_fraction" in rc:
-        lines.append(f"  interleaved with the matmul at n = {rc['n']}, d_k = {rc['dk']}: CSQ linear at "
-                     f"{100 * rc['state_emit_fraction']:.0f}% (non-causal) and {100 * rc['state_emit_fraction_causal']:.0f}% "
-                     f"(causal) of the matmul's FLOP rate ({rc['matmul_flops_per_second'] / 1e9:.1f} GFLOP/s), "
-                     "state plus emit")
+        lines.append(_rate_line(rc))
     lines.append("  exponent of n (fit of log t on log n, n ≥ 1024; model: quadratic 2, linear 1):")
     for m, per in result["n_exponents"].items():
         lines.append("    " + f"{m:>22}: " + ", ".join(f"d_k={dk}: {v['exponent']:.2f}" for dk, v in per.items()))
@@ -94,6 +91,26 @@ def summary(result: dict) -> str:
         vs = "-" if v is None else (f"{v:.3g}")
         met = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
         lines.append(f"    [{met:>12}] {t['target']}: {vs}")
+    return "\n".join(_fit(line) for line in lines)
+
+
+def _rate_line(rc: dict) -> str:
+    return (f"  interleaved with the matmul at n = {rc['n']}, d_k = {rc['dk']}: CSQ linear at "
+            f"{100 * rc['state_emit_fraction']:.0f}% (non-causal) and {100 * rc['state_emit_fraction_causal']:.0f}% "
+            f"(causal) of the matmul's FLOP rate ({rc['matmul_flops_per_second'] / 1e9:.1f} GFLOP/s), "
+            "state plus emit")
+
+
+def rate_summary(rc: dict, load_average: list[float] | None = None) -> str:
+    """What ``d2check bench attention --rate`` prints: the FLOP-rate check alone, its seconds, the load, the target."""
+    best = {k: min(v) for k, v in rc["seconds"].items()}
+    lines = [f"bench attention --rate (float32, state plus emit 4·n·D·(d_v+1) = {rc['state_emit_flops'] / 1e9:.2f} GFLOP, "
+             f"load {load_average})",
+             _rate_line(rc),
+             "  best of the interleaved calls (s): " + ", ".join(f"{k} {v:.3f}" for k, v in best.items())]
+    for key, what in (("state_emit_fraction", "non-causal"), ("state_emit_fraction_causal", "causal")):
+        met = "met" if rc[key] >= 0.7 else "NOT met"
+        lines.append(f"    [{met:>12}] {what}: state + emit ≥ 70% of the matmul's FLOP rate: {rc[key]:.3g}")
     return "\n".join(_fit(line) for line in lines)
 
 
