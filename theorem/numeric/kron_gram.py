@@ -32,7 +32,7 @@ resolves the rank.
 steps, ``G Π = [G₁₁ G₁₂; G₂₁ G₂₂]`` with ``G₁₁ = R₁₁ᵀR₁₁`` and Schur complement ``S`` (PSD); then
 
 * ``λ_{r+1}(G) ≤ ‖S‖₂ ≤ tr S = ‖R₂₂‖_F²`` (``G − diag(0, S)`` has rank ``r``; Weyl);
-* ``λ_r(G) ≥ λ_min(G₁₁)`` (Cauchy interlacing), and ``λ_min(G₁₁) > s`` is proved by a second, plain Cholesky
+* ``λ_r(G) ≥ λ_min(G₁₁)`` (Cauchy interlacing), and ``λ_min(G₁₁) > s`` is proved by a second Cholesky
   of ``G₁₁ − (s + c)I`` running to completion in floating point, with Rump's (2006) shift
   ``c = γ_{p+1}/(1 − γ_{p+1})·tr G₁₁`` covering its rounding (:func:`certify_block`).
 
@@ -222,7 +222,7 @@ def rump_shift(trace: float, size: int) -> float:
 
 
 def certify_block(g: np.ndarray, kept: np.ndarray, s: float) -> tuple[bool, float]:
-    """Prove ``λ_min(G[kept, kept]) > s``: plain Cholesky (``dpotrf``) of ``G₁₁ − (s + c)I`` with
+    """Prove ``λ_min(G[kept, kept]) > s``: Cholesky (pivoted, ``dpstrf``) of ``G₁₁ − (s + c)I`` with
     :func:`rump_shift`'s ``c`` for ``B = G₁₁ − sI``.  ``g`` (the full Gram, freshly built, C-contiguous) is
     overwritten: rows and columns not kept become those of the identity, so what is factored is
     ``diag(G₁₁ − (s + c)I, I)`` up to a symmetric permutation (positive definiteness does not depend on the
@@ -238,5 +238,8 @@ def certify_block(g: np.ndarray, kept: np.ndarray, s: float) -> tuple[bool, floa
     keep = np.flatnonzero(mask)
     g[keep, keep] = dg[keep] - (s + c)
     g[drop, drop] = 1.0
-    _, info = lapack.dpotrf(g.T, lower=0, clean=0, overwrite_a=1)
-    return info == 0, c
+    # pivoted (dpstrf), not plain (dpotrf): OpenBLAS's threaded dpotrf crashed at p = 24,640 (2026-12-02); a
+    # pivoted Cholesky is a Cholesky of a symmetric permutation with the same backward error (Higham 2002,
+    # §10.3), so Rump's criterion holds for it: completion with all p pivots positive proves definiteness
+    _, _, steps, info = lapack.dpstrf(g.T, tol=0.0, lower=0, overwrite_a=1)
+    return info == 0 and int(steps) == p, c

@@ -12,7 +12,7 @@ steps writes ``GΠ = [G₁₁ G₁₂; G₂₁ G₂₂]``, ``G₁₁ = R₁₁�
 has rank ``r``, so ``λ_{r+1}(G) ≤ ‖S‖₂ ≤ tr S`` (Weyl), and ``λ_r(G) ≥ λ_min(G₁₁)`` (Cauchy interlacing).
 A large ratio ``λ_min(G₁₁)/tr S`` is a gap in ``G``'s spectrum exactly after ``r``.
 
-**Certificate** (``certify=True``; one more build of ``G`` and one plain Cholesky, doubling the cost):
+**Certificate** (``certify=True``; one more build of ``G`` and one more (pivoted) Cholesky, doubling the cost):
 ``λ_min(G₁₁) > s`` is *proved* for the computed ``G`` by Cholesky of ``G₁₁ − (s + c)I`` running to
 completion in floating point, ``c`` Rump's (2006) rounding shift (:func:`theorem.numeric.kron_gram.certify_block`),
 with ``s`` a thousandth of the smallest pivot kept.  The upper side is ``tr S`` plus the factorization's

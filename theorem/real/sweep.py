@@ -80,7 +80,8 @@ def spectrum_margins(sv, rank: int, tolerance: float) -> dict:
 
 
 def full_head_sweep(model, text: str, head=FULL_HEAD, n: int = FULL_HEAD_LENGTH, maps=("log-weights",),
-                    route: str = "kron", log=print, done=None, columns: int | None = None) -> list[dict]:
+                    route: str = "kron", log=print, done=None, columns: int | None = None,
+                    certify: bool = True) -> list[dict]:
     """The whole head's pulled-back rank above d, with its spectrum (``done(records)`` after each map):
     route ``kron`` (:func:`theorem.real.whole_head.kron_record`, certified) or a route of
     :func:`theorem.numeric.pullback_bias.measure` (``sketch``, ``gram``, ``dense``); ``columns`` (kron only)
@@ -91,7 +92,7 @@ def full_head_sweep(model, text: str, head=FULL_HEAD, n: int = FULL_HEAD_LENGTH,
     out = []
     for m in maps:
         if route == "kron":
-            rec = kron_record(trace.inputs[layer], hp, m, columns, certify=True, log=log)
+            rec = kron_record(trace.inputs[layer], hp, m, columns, certify=certify, log=log)
         else:
             with tqdm(desc=f"L{layer}H{h} n={n} {m}: pulled-back rows", unit="row", leave=False) as bar:
                 rec = pullback_record(trace.inputs[layer], hp, m, columns, route=route, progress=bar.update,
