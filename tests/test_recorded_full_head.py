@@ -42,16 +42,37 @@ def test_missing_or_broken_record(monkeypatch):
 
 
 def test_the_shipped_record_is_readable_and_matches_its_spectrum():
-    """The package ships the whole-head record; its margins are those of its saved spectrum."""
+    """The package ships the whole-head record (kron route); its count, gap and margins are those of its
+    saved pivots, its gap bound is proved (or, uncertified, the Schur complement after the cut lies below the
+    tolerance), and it says how long it took and how much memory it used."""
     (ev,) = rev.recorded_full_head()
     assert ev.data["kind"] == "recorded"
-    assert load_record(rev.FULL_HEAD_RECORD)["provenance"]["converted_from"] == "notebooks/data/06_pullback_full.json"
+    rec = load_record(rev.FULL_HEAD_RECORD)
+    assert rec["result"]["meta"]["route"] == "kron" and rec["result"]["meta"]["peak_rss_gib"] is not None
     spectra = load_arrays(rev.FULL_HEAD_RECORD)
     for r in ev.data["records"]:
-        sv = spectra[f"L{r['layer']}H{r['head']}_{r['map']}"]
-        assert sv.size == min(r["measurement"]["samples"], r["ambient_dim"])
-        assert int(np.sum(sv > r["measurement"]["tolerance"])) == r["measured"]
-        assert spectrum_margins(sv, r["measured"], r["measurement"]["tolerance"]) == r["margins"]
+        piv = spectra[f"L{r['layer']}H{r['head']}_{r['map']}"]
+        m = r["measurement"]
+        assert piv.size == r["ambient_dim"] and r["spectrum"] == "pivots"
+        assert int(np.sum(piv > m["tolerance"])) == r["measured"]
+        assert spectrum_margins(np.sqrt(piv), r["measured"], np.sqrt(m["tolerance"])) == r["margins"]
+        cert = m["certificate"]
+        if cert is None:  # not certified: the Schur complement after the cut still bounds λ_{r+1} (Weyl)
+            kept = np.sort(piv)[::-1][r["measured"] - 1]
+            assert m["trailing_trace"] < 1e-4 * kept and not r["certified"]
+        else:
+            assert cert["proved"] and cert["sigma_r_lower"] > cert["sigma_r_plus_1_upper"]
+        assert r["seconds"] > 0 and r["peak_rss_gib"] > 0
+    assert ev.data["gap_proved"] is (ev.data["certified"] and all(r["certified"] for r in ev.data["records"]))
+
+
+def test_a_kron_row_is_described_by_its_pivots_and_certificate():
+    row = {**_row(23520, 23520), "spectrum": "pivots", "seconds": 300.0, "peak_rss_gib": 5.2}
+    row["measurement"] = {**row["measurement"], "certificate": {"proved": True, "sigma_r_lower": 0.03,
+                                                                "sigma_r_plus_1_upper": 1e-5, "gap_lower": 3e3}}
+    (ev,) = rev.recorded_full_head(_record(row))
+    assert "Gram pivots above the tolerance" in ev.summary and "gap ≥ 3e+03, proved" in ev.summary
+    assert ev.data["gap_proved"] and "the gap bound proved" in ev.summary
 
 
 def test_the_rederived_whole_head_status_is_certified_and_equals_the_closed_form():
