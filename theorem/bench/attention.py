@@ -103,7 +103,7 @@ def main(argv: list[str]) -> int:
     profile = "full" if args.full else "quick"
     if args.rate:
         rc = flop_rate_check(RATE_N, RATE_DK, PROFILES["full"]["matmul_n"])
-        load = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+        load = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
         path = out / "bench_attention_rate.json"
         path.write_text(json.dumps(jsonable({"flop_rate_check": rc, "load_average": load}), indent=1))
         print(json.dumps(jsonable(rc)) if args.json else rate_summary(rc, load) + f"\nwrote {path}")

@@ -123,6 +123,8 @@ def linear_noncausal(
 ) -> Float[Array, "n dv"]:
     r""":math:`[N_i, Z_i] = S\,\phi(q_i,e_i)`, :math:`S = \sum_j [v_j,1]\,\psi(k_j)^\top`, :math:`o_i = N_i/Z_i`.
 
+    Each block's body is ``jax.checkpoint``-ed: reverse mode recomputes a block's features instead of
+    storing all of them (``n × D`` floats).
     Two passes over blocks of ``block`` rows, the features (and values) in the transposed layout (``D × block``,
     :meth:`~theorem.kernels.features.FeatureKernel.key_parts_t`): per block the state is one GEMM
     :math:`S \mathrel{+}= [V, 1]^\top \Psi_K` (``(d_v+1) × block`` by ``block × D``, with :math:`\Psi_K` held as
@@ -154,8 +156,8 @@ def linear_noncausal(
         state, _ = accumulate(state0, (kb[0], va[0]))
         num = emit((qb[0], eb[0]))[None]
     else:
-        state, _ = jax.lax.scan(accumulate, state0, (kb, va))
-        num = jax.lax.map(emit, (qb, eb))
+        state, _ = jax.lax.scan(jax.checkpoint(accumulate), state0, (kb, va))
+        num = jax.lax.map(jax.checkpoint(emit), (qb, eb))
     return _split(num.transpose(0, 2, 1).reshape(t * b, -1)[:n])
 
 
@@ -179,7 +181,8 @@ def linear_causal(
     lower triangle, :meth:`~theorem.kernels.features.FeatureKernel.pair_weights`), the blocks below it
     come through the state.  Features, values and each chunk's output in the transposed layout, every
     product contracting a trailing axis of its left operand, as in :func:`linear_noncausal`.
-    Memory beyond inputs and output: the state, one chunk of features and the :math:`C\times C` weights.
+    Memory beyond inputs and output: the state, one chunk of features and the :math:`C\times C` weights;
+    the chunk body is ``jax.checkpoint``-ed, so reverse mode recomputes a chunk's features.
     """
     n, dk = q.shape
     dv = v.shape[-1]
@@ -206,7 +209,7 @@ def linear_causal(
         _, num = step(state0, (qc[0], kc[0], va[0], ec[0]))
         num = num[None]
     else:
-        _, num = jax.lax.scan(step, state0, (qc, kc, va, ec))
+        _, num = jax.lax.scan(jax.checkpoint(step), state0, (qc, kc, va, ec))
     return _split(num.transpose(0, 2, 1).reshape(t * c, -1)[:n])
 
 

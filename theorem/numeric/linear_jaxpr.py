@@ -31,7 +31,7 @@ _ZERO_COST = {
     "iota", "copy", "copy_p", "stop_gradient", "select_and_scatter_add", "rev", "device_put",
     "split", "tie_in", "broadcast", "pjit", "closed_call", "custom_jvp_call", "custom_vjp_call",
     "custom_vjp_call_jaxpr", "remat", "checkpoint", "scan", "while", "cond", "sharding_constraint",
-    "jit", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "argmax", "argmin",
+    "jit", "remat2", "eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "argmax", "argmin",
 }
 _REDUCTIONS = {"reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "cumsum", "cummax", "cumprod", "cumlogsumexp", "cummin"}
 
