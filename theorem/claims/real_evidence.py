@@ -111,7 +111,8 @@ def _full_head_part(r: dict) -> str:
         proof = (f", certified: σ_r ≥ {cert['sigma_r_lower']:.3g} and σ_r+1 ≤ {cert['sigma_r_plus_1_upper']:.3g} "
                  f"(gap ≥ {cert['gap_lower']:.3g}, {'proved' if cert.get('proved') else 'NOT proved'})" if cert else "")
         cost = (f"; {r['seconds']:.0f} s, peak {r['peak_rss_gib']} GiB" if r.get("seconds") is not None else "")
-        return (f"L{r['layer']}H{r['head']}, n = {r['n']}, θ ↦ {r['map']}, {r['ambient_dim']:,} coordinates: "
+        part = "" if r.get("k_varied", r.get("k")) == r.get("k") else f" (sub-head: {r['k_varied']} of {r['k']} columns)"
+        return (f"L{r['layer']}H{r['head']}, n = {r['n']}, θ ↦ {r['map']}, {r['ambient_dim']:,} coordinates{part}: "
                 f"{r['measured']:,} Gram pivots above the tolerance {m['tolerance']:.2g} (closed form "
                 f"{r['predicted']:,}), gap {m['gap']:.2g} at the cut{proof}: rank test {m['status']}{cost}")
     return (f"L{r['layer']}H{r['head']}, n = {r['n']}, θ ↦ {r['map']}, {r['ambient_dim']:,} coordinates: "
