@@ -16,7 +16,7 @@ from theorem.numeric.process_memory import proc_status
 from theorem.real.sweep import FULL_HEAD, FULL_HEAD_LENGTH, TEXT, full_head_rows, full_head_sweep, meta, model_and_text
 
 NAME = "real_pullback_full"
-DESCRIPTION = "real head L0H2 whole: pulled-back rank above d, certified (Kronecker Gram; minutes, 4.6 GiB)"
+DESCRIPTION = "real head L0H2 whole: pulled-back rank above d by its Kronecker Gram (minutes, 5.3 GiB; FULL: no gap bound)"
 __all__ = ["NAME", "DESCRIPTION", "QUICK", "FULL", "run"]
 
 QUICK: dict[str, Any] = {"text": TEXT, "head": list(FULL_HEAD), "n": 40, "maps": ["log-weights"], "route": "kron",
