@@ -84,7 +84,8 @@ for col, rec in enumerate(settings):
         x = lrs * 10 ** (0.03 * (j - 2))  # a small offset per kernel so the bars do not overlap
         frac = np.asarray(s["diverged_by_lr_count"]) / s["seeds"]
         ci = np.asarray([wilson_interval(int(c), s["seeds"]) for c in s["diverged_by_lr_count"]])
-        axes[0, col].errorbar(x, frac, yerr=[frac - ci[:, 0], ci[:, 1] - frac], fmt="o-", color=COLORS[label],
+        err = np.clip([frac - ci[:, 0], ci[:, 1] - frac], 0.0, None)  # 0 at a bound reached (round-off aside)
+        axes[0, col].errorbar(x, frac, yerr=err, fmt="o-", color=COLORS[label],
                               label=label, ms=3, capsize=1.5, lw=1, elinewidth=0.6, alpha=0.8)
         acc = np.asarray(k["runs"]["eval_acc"], dtype=float)  # [seed, lr]
         mean = acc.mean(axis=0)

@@ -322,7 +322,7 @@ def test_sweep_json_round_trip_and_bad_input():
 def test_the_recorded_sweep_summaries_follow_from_its_per_run_numbers():
     """The record's stored summaries are what today's summarize gives on its stored per-run numbers."""
     rec = load_record("stability")
-    assert rec is not None and rec["provenance"]["converted_from"] == "notebooks/data/05_stability.json"
+    assert rec is not None and rec["result"]["settings"]
     stored = {(s["name"], k): v["summary"]["divergence_rate"] for s in rec["result"]["settings"]
               for k, v in s["kernels"].items()}
     again = recompute_summaries(rec["result"])
