@@ -298,8 +298,8 @@ def predicted_faster(kernel: str, n: int, dk: int, dv: int, causal: bool,
 
 
 def state_emit_flops(kernel: str = "csq", dk=DK, dv=DV, n=N):
-    r"""FLOPs of the linear form's two products, state :math:`\sum_j \psi(k_j)[v_j, 1]^	op` and emit
-    :math:`arphi(q_i)^	op S`, at 2 per multiply-add: :math:`4 n D (d_v + 1)`, D the symmetric feature
+    r"""FLOPs of the linear form's two products, state :math:`\sum_j \psi(k_j)[v_j, 1]^\top` and emit
+    :math:`\varphi(q_i)^\top S`, at 2 per multiply-add: :math:`4 n D (d_v + 1)`, D the symmetric feature
     dimension (:func:`feature_dim`) — the count issue 15 rates the linear form by, causal or not."""
     return 4 * n * feature_dim(kernel, dk) * (dv + 1)
 
