@@ -58,6 +58,7 @@ from theorem.kernels import (
     symmetric_square,
 )
 from theorem.kernels import penalties as pen
+from theorem.kernels.hedgehog import HedgehogExp
 
 EPS = float(np.finfo(np.float64).eps)
 SAFETY = 4.0
@@ -578,8 +579,9 @@ def test_registry_labels_and_errors():
     for label, kern in KERNELS.items():
         assert kernel_label(kern) == label
     assert kernel_label(CSQ(shift=2.0)) == "csq(shift=2, center=True)"
-    assert KERNEL_NAMES == ("softmax", "poly2", "csq", "linear")
+    assert KERNEL_NAMES == ("softmax", "poly2", "csq", "linear", "hedgehog")
     assert get_kernel("csq", shift=0.5, center=False) == CSQ(0.5, False)
+    assert isinstance(get_kernel("hedgehog"), HedgehogExp)  # by name only: not among the labelled KERNELS
     assert isinstance(get_kernel("linear"), LinearElu) and isinstance(get_kernel("poly2"), Poly2)
     with pytest.raises(UnknownKernelError, match="cosine"):
         get_kernel("cosine")

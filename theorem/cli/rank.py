@@ -37,7 +37,7 @@ def add_parser(sub) -> None:
     src.add_argument("--n", type=int, help="number of Gaussian tokens")
     src.add_argument("--d", type=int, help="model dimension of Gaussian tokens")
     r.add_argument("--seed", type=seed, default=0, help="seed for the tokens and the drawn parameters")
-    r.add_argument("--kernel", default="softmax", help="softmax | poly2 | csq | linear")
+    r.add_argument("--kernel", default="softmax", help=" | ".join(KERNEL_NAMES))
     r.add_argument("--map", default="weights", help="scores (θ↦S) | weights (θ↦A) | output (θ↦O) | log-weights")
     r.add_argument("--dk", type=int, help="factorized W_Q, W_K ∈ R^{d×dk} (default: the d×d form M)")
     r.add_argument("--dv", type=int, help="output width for --map output (default d)")
