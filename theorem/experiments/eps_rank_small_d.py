@@ -24,11 +24,10 @@ columns and did not fit a shared 2-core machine): n up to 8192 at d = 2, 4096 at
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any, Callable
 
-from theorem.experiments.records import write_record
+from theorem.experiments.command import main as experiments_main
 from theorem.numeric.eps_rank import (
     alman_song_threshold,
     bounded_entry_scores,
@@ -114,13 +113,8 @@ def run(settings: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
 
 
 def main() -> int:
-    """Run ``MEDIUM`` and write the record with profile ``"medium"`` (module doc)."""
-    start = time.perf_counter()
-    result = run(MEDIUM, log=lambda msg: print(f"[{NAME}] {msg}", file=sys.stderr, flush=True))
-    path = write_record(NAME, result, profile="medium", settings=MEDIUM, seconds=time.perf_counter() - start,
-                        command=["python", "-m", f"theorem.experiments.{NAME}"])
-    print(f"[{NAME}] wrote {path}", file=sys.stderr)
-    return 0
+    """Run MEDIUM and write the record (profile ``medium``): ``python -m theorem.experiments eps_rank_small_d --profile medium``."""
+    return experiments_main([NAME, "--profile", "medium"])
 
 
 if __name__ == "__main__":

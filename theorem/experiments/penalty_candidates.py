@@ -19,11 +19,9 @@ the MEDIUM record with its profile named ``medium``.
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Any, Callable
 
-from theorem.experiments.records import write_record
+from theorem.experiments.command import main as experiments_main
 from theorem.kernels.penalties import PenaltySpec
 from theorem.numeric.penalty_cost import cost_table
 from theorem.training.penalty_sweep import penalty_grid
@@ -77,10 +75,6 @@ def run(settings: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
     return {"cost": cost, "runs": runs, "reference_lr": 0.03 if 0.03 in lrs else lrs[0]}
 
 
-def run_medium(log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)):
-    """Run MEDIUM and write the record (profile ``medium``): the committed setting, FULL being too long."""
-    start = time.perf_counter()
-    result = run(MEDIUM, log)
-    return write_record(NAME, result, profile="medium", settings=MEDIUM, seconds=time.perf_counter() - start,
-                        command=["python", "-c", "from theorem.experiments.penalty_candidates import run_medium; "
-                                 "run_medium()"])
+def run_medium() -> int:
+    """Run MEDIUM and write the record (profile ``medium``): ``python -m theorem.experiments penalty_candidates --profile medium``."""
+    return experiments_main([NAME, "--profile", "medium"])

@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable
 
 from theorem.experiments.real_pullback_full import load
-from theorem.experiments.records import write_arrays, write_record
+from theorem.experiments.command import main as experiments_main
 from theorem.numeric.process_memory import proc_status
 from theorem.real.sweep import FULL_HEAD_LENGTH, TEXT, full_head_rows, meta, model_and_text
 from theorem.real.whole_head import layer_sweep
@@ -41,15 +41,8 @@ def run(settings: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
 
 
 def main() -> int:
-    """Run MEDIUM and write the record labelled ``medium`` (the experiments CLI knows quick and full only)."""
-    from_start = time.perf_counter()
-    result = run(MEDIUM, log=lambda msg: print(f"[{NAME}] {msg}", flush=True))
-    arrays = result.pop("__arrays__")
-    write_arrays(NAME, arrays)
-    path = write_record(NAME, result, profile="medium", settings=MEDIUM, seconds=time.perf_counter() - from_start,
-                        command=["python", "-m", "theorem.experiments.real_pullback_layer0"])
-    print(f"[{NAME}] wrote {path}")
-    return 0
+    """Run MEDIUM and write the record (profile ``medium``): ``python -m theorem.experiments real_pullback_layer0 --profile medium``."""
+    return experiments_main([NAME, "--profile", "medium"])
 
 
 if __name__ == "__main__":

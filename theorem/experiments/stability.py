@@ -23,11 +23,9 @@ Profiles:
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Any, Callable
 
-from theorem.experiments.records import write_record
+from theorem.experiments.command import main as experiments_main
 from theorem.training.sweep import FULL_SETTINGS, QUICK_SETTINGS, run_sweep, setting_by_name, with_variants
 
 NAME = "stability"
@@ -47,10 +45,6 @@ def run(settings: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
     return run_sweep(chosen, progress=log)
 
 
-def run_medium(log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True)):
-    """Run MEDIUM and write the record (profile ``medium``): the committed design, FULL being too long."""
-    start = time.perf_counter()
-    result = run(MEDIUM, log)
-    return write_record(NAME, result, profile="medium", settings=MEDIUM, seconds=time.perf_counter() - start,
-                        command=["python", "-c", "from theorem.experiments.stability import run_medium; "
-                                 "run_medium()"])
+def run_medium() -> int:
+    """Run MEDIUM and write the record (profile ``medium``): ``python -m theorem.experiments stability --profile medium``."""
+    return experiments_main([NAME, "--profile", "medium"])
