@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from theorem.numeric.kron_gram import factors, kron_gram, pivoted_rank
+from theorem.numeric.kron_gram import (certify_block, factors, kron_gram, pivoted_rank, rump_shift, trailing_bound,
+                                       triangle_digest)
 from theorem.numeric.kron_rank import measure_kron
 from theorem.numeric.pullback_bias import BiasedHead
 
@@ -92,3 +93,50 @@ def test_weights_map_is_refused():
     head = BiasedHead.draw(np.random.default_rng(1).standard_normal((5, 2)), 2, map="weights")
     with pytest.raises(ValueError, match="Kronecker Gram"):
         factors(head)
+
+
+def _psd(p: int, rank: int, floor: float, seed: int) -> np.ndarray:
+    """A PSD matrix with ``rank`` eigenvalues spread over [1e-3, 1] and the rest at ``floor`` (C order)."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    lam = np.concatenate([np.logspace(0, -3, rank), np.full(p - rank, floor)])
+    g = (q * lam) @ q.T
+    return np.ascontiguousarray((g + g.T) / 2)
+
+
+def test_pivoted_rank_leaves_the_other_triangle_alone():
+    # large enough for dpstrf's blocked path and threaded level-3 BLAS
+    g = _psd(1500, 1200, 1e-14, 5)
+    before, digest = np.triu(g, 1), triangle_digest(g)
+    pivoted_rank(g)
+    assert triangle_digest(g) == digest and np.array_equal(np.triu(g, 1), before)
+
+
+def test_trailing_bound_bounds_the_first_dropped_eigenvalue():
+    g = _psd(400, 300, 1e-13, 6)
+    lam = np.linalg.eigvalsh(g)[::-1]  # the oracle
+    diag = np.diag(g).copy()
+    pr = pivoted_rank(g)
+    up = trailing_bound(g, pr, diag, 300)
+    assert lam[300] <= up["bound"] < 1e-9
+    assert trailing_bound(g, pr, diag, 250)["bound"] > lam[250]  # before the cut the complement holds signal
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_certify_block_proves_exactly_below_the_kept_minimum(seed):
+    g = _psd(300, 300, 0.0, seed)
+    kept = np.sort(np.random.default_rng(seed).permutation(300)[:260])
+    lam_min = np.linalg.eigvalsh(g[np.ix_(kept, kept)])[0]  # the oracle
+    diag = np.diag(g).copy()
+    for s, want in [(0.98 * lam_min, True), (1.02 * lam_min, False)]:
+        h = g.copy()
+        h[np.tril_indices(300)] = np.nan  # certify_block reads only the strict upper triangle and diag
+        proved, c = certify_block(h, kept, s, diag)
+        assert proved is want and 0 < c < 1e-3 * lam_min
+
+
+def test_rump_shift_covers_the_factorizations_backward_error():
+    # tr M·(p+3)·eps·(1 + O(eps p)), plus the rounded diagonal: never below Rump's γ_{p+1}/(1-γ_{p+1}) tr M
+    for p, tr in [(10, 5.0), (24640, 1e3)]:
+        gam = (p + 1) * np.finfo(float).eps / 2 / (1 - (p + 1) * np.finfo(float).eps / 2)
+        assert rump_shift(tr, p, 1.0, 1e-6) > gam / (1 - gam) * tr + np.finfo(float).eps * 1.0

@@ -16,15 +16,15 @@ from theorem.numeric.process_memory import proc_status
 from theorem.real.sweep import FULL_HEAD, FULL_HEAD_LENGTH, TEXT, full_head_rows, full_head_sweep, meta, model_and_text
 
 NAME = "real_pullback_full"
-DESCRIPTION = "real head L0H2 whole: pulled-back rank above d by its Kronecker Gram (minutes, 5.3 GiB; FULL: no gap bound)"
+DESCRIPTION = "real head L0H2 whole: pulled-back rank above d by its Kronecker Gram, with a proved gap bound (minutes, 5.3 GiB)"
 __all__ = ["NAME", "DESCRIPTION", "QUICK", "FULL", "run"]
 
 QUICK: dict[str, Any] = {"text": TEXT, "head": list(FULL_HEAD), "n": 40, "maps": ["log-weights"], "route": "kron",
                          "columns": 2}
-# certify: the proving second Cholesky crashed twice at p = 24,640 (a segfault inside the bundled OpenBLAS,
-# 2026-12-02), so the FULL record carries the rank test and the Schur-complement bound above the cut only
+# certify: the proving second Cholesky is LAPACK's pivoted dpstrf on the first factorization's untouched
+# triangle (OpenBLAS's own dpotrf crashed twice at p = 24,640 with 2 threads, 2026-12-02)
 FULL: dict[str, Any] = {"text": TEXT, "head": list(FULL_HEAD), "n": FULL_HEAD_LENGTH, "maps": ["log-weights"],
-                        "route": "kron", "columns": None, "certify": False}
+                        "route": "kron", "columns": None, "certify": True}
 
 
 def load() -> list[float] | None:

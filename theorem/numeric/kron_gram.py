@@ -31,19 +31,22 @@ resolves the rank.
 **Rank.**  Pivoted Cholesky (LAPACK ``dpstrf``, ``p³/3`` flops, in place) of ``G = (JR)ᵀ(JR)``: after ``r``
 steps, ``G Π = [G₁₁ G₁₂; G₂₁ G₂₂]`` with ``G₁₁ = R₁₁ᵀR₁₁`` and Schur complement ``S`` (PSD); then
 
-* ``λ_{r+1}(G) ≤ ‖S‖₂ ≤ tr S = ‖R₂₂‖_F²`` (``G − diag(0, S)`` has rank ``r``; Weyl);
+* ``λ_{r+1}(G) ≤ ‖S‖₂ ≤ tr S`` in exact arithmetic (``G − diag(0, S)`` has rank ``r``; Weyl); in floating
+  point, with the computed rows ``R̂₁`` and their backward error, ``λ_{r+1}(G) ≤ γ‖R̂₁‖_F² + ‖G₂₂ − R₁₂ᵀR₁₂‖_F``
+  (:func:`trailing_bound`: ``G₂₂`` is read from the triangle the factorization does not touch);
 * ``λ_r(G) ≥ λ_min(G₁₁)`` (Cauchy interlacing), and ``λ_min(G₁₁) > s`` is proved by a second Cholesky
   of ``G₁₁ − (s + c)I`` running to completion in floating point, with Rump's (2006) shift
-  ``c = γ_{p+1}/(1 − γ_{p+1})·tr G₁₁`` covering its rounding (:func:`certify_block`).
+  ``c ≈ γ_{p+3}/(1 − γ_{p+3})·tr M`` covering its rounding (:func:`rump_shift`, :func:`certify_block`).
 
-So ``σ_r(JR) ≥ √s`` and ``σ_{r+1}(JR) ≤ √tr S``: a gap bound, for the Gram as computed (its formation error
-is reported beside it, ``formation_error``: ``n·eps`` times the Gram built from absolute values, bounded by
-the factors' norms).  The spectrum handed to the project's rank test is the sequence of pivots (``R_jj²``),
+So ``σ_r(JR) ≥ √s`` and ``σ_{r+1}(JR) ≤ √U`` (``U`` that upper bound): a gap bound, for the Gram as computed
+(its formation error is reported beside it, ``formation_error``: ``n·eps`` times the Gram built from
+absolute values, bounded by the factors' norms).  The spectrum handed to the project's rank test is the sequence of pivots (``R_jj²``),
 with the squared gap asked of it, as for any Gram route.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -57,7 +60,7 @@ from theorem.numeric.pullback_bias import BiasedHead, augment
 from theorem.util.precision import float64
 
 __all__ = ["GRAM_MAPS", "KronFactors", "PivotedRank", "factors", "kron_gram", "formation_error", "whitening",
-           "pivoted_rank", "rump_shift", "certify_block"]
+           "pivoted_rank", "gamma", "rump_shift", "triangle_digest", "trailing_bound", "certify_block"]
 
 GRAM_MAPS = ("scores", "log-weights")
 EPS = float(np.finfo(np.float64).eps)
@@ -213,33 +216,80 @@ def pivoted_rank(g: np.ndarray) -> PivotedRank:
     return PivotedRank(pivots, steps, np.asarray(piv, dtype=np.int64) - 1, u)
 
 
-def rump_shift(trace: float, size: int) -> float:
-    """Rump's (2006) shift: if floating-point Cholesky of ``B − cI`` (``B`` of order ``size``, the shift
-    subtracted in floating point) runs to completion with ``c ≥ γ_{size+1}/(1 − γ_{size+1})·tr B``
-    (plus an underflow term, negligible here), then ``B`` is positive definite."""
-    gam = (size + 1) * EPS / (1 - (size + 1) * EPS)
-    return gam / (1 - gam) * trace + 4 * size * (2 * (size + 2)) * np.finfo(np.float64).tiny
+def gamma(k: int) -> float:
+    """``γ_k = k·u/(1 − k·u)`` (Higham 2002), ``u`` the unit roundoff (eps/2; eps here, a factor 2 to spare)."""
+    return k * EPS / (1 - k * EPS)
 
 
-def certify_block(g: np.ndarray, kept: np.ndarray, s: float) -> tuple[bool, float]:
-    """Prove ``λ_min(G[kept, kept]) > s``: Cholesky (pivoted, ``dpstrf``) of ``G₁₁ − (s + c)I`` with
-    :func:`rump_shift`'s ``c`` for ``B = G₁₁ − sI``.  ``g`` (the full Gram, freshly built, C-contiguous) is
-    overwritten: rows and columns not kept become those of the identity, so what is factored is
-    ``diag(G₁₁ − (s + c)I, I)`` up to a symmetric permutation (positive definiteness does not depend on the
-    order).  Returns (proved, c)."""
+def rump_shift(trace_m: float, size: int, max_diag: float, s: float) -> float:
+    r"""The shift ``c`` that makes a completed floating-point Cholesky of ``M`` (order ``size``; the kept block
+    ``fl(G₁₁ − fl(s + c)I)`` padded with an identity) a proof of ``λ_min(G₁₁) > s``.
+
+    Completion gives ``R̂ᵀR̂ = M + ΔM``, ``|ΔM| ≤ γ|R̂ᵀ||R̂|`` and so ``‖ΔM‖₂ ≤ γ/(1 − γ)·tr M`` (Rump 2006;
+    ``γ = γ_{size+3}``: LAPACK multiplies by the reciprocal pivot, one rounding more than a division, and one
+    more to spare); ``R̂ᵀR̂ ≻ 0`` then gives ``λ_min(M) > −‖ΔM‖₂``.  The kept diagonal was rounded once,
+    ``|fl(G_aa − t) − (G_aa − t)| ≤ u(G_aa + t)``, ``t = fl(s + c) ≥ (s + c)(1 − u)``, so
+    ``λ_min(G₁₁) > t(1 − u) − u·max G_aa − γ/(1 − γ)·tr M ≥ s`` when ``c`` is at least what is returned
+    (``trace_m`` an upper bound on ``tr M``; widened by 10⁻³ for the rounding of this formula and of the sums
+    feeding it, plus an underflow term, negligible here)."""
+    gp = gamma(size + 3) / (1 - gamma(size + 3))
+    c = (2 * EPS * s + EPS * max_diag + gp * trace_m) / (1 - EPS) ** 2
+    return c * (1 + 1e-3) + 4 * size * (2 * (size + 2) + max_diag) * np.finfo(np.float64).tiny
+
+
+def triangle_digest(g: np.ndarray) -> str:
+    """A digest of ``g``'s strict upper triangle (C order), which the factorizations here never write:
+    pivoted Cholesky on ``g.T`` with ``lower=0`` references only ``g``'s lower triangle."""
+    h = hashlib.blake2b(digest_size=16)
+    for i in range(g.shape[0] - 1):
+        h.update(memoryview(g[i, i + 1:]))
+    return h.hexdigest()
+
+
+def trailing_bound(g: np.ndarray, pr: PivotedRank, diag: np.ndarray, r: int) -> dict:
+    r"""A proved upper bound on ``λ_{r+1}(G)`` from the pivoted factorization of :func:`pivoted_rank`.
+
+    With ``R̂₁ = [R₁₁ R₁₂]`` the first ``r`` computed rows (pivot order) and ``F = R̂₁ᵀR̂₁`` (PSD, rank ``r``),
+    Weyl gives ``λ_{r+1}(G) ≤ λ_max(G − F)``.  ``G − F = E + diag(0, Z)`` (permuted): ``E`` holds the backward
+    errors of rows ``< r``, ``|E| ≤ γ|R̂₁|ᵀ|R̂₁|`` off the trailing block, so ``‖E‖₂ ≤ γ‖R̂₁‖_F²``, and
+    ``Z = G₂₂ − R₁₂ᵀR₁₂``, formed here from ``G``'s untouched triangle (``g``'s strict upper triangle, original
+    order) and the saved ``diag``: ``λ_max(Z) ≤ ‖Z‖_F ≤ ‖Ẑ‖_F + γ‖R₁₂‖_F²`` (its rounding).  ``γ = γ_{p+3}``;
+    the sum widened by 10⁻³ for the rounding of the norms.  Returns the bound and its terms."""
+    p = g.shape[0]
+    gam = gamma(p + 3)
+    r1_sq, block = 0.0, 2048
+    for j0 in range(0, p, block):  # R[i, j] = g[j, i] for i ≤ j: rows i < r are g's columns < r, lower part
+        blk = np.tril(g[j0:j0 + block, :r], k=j0)
+        r1_sq += float(np.einsum("ij,ij->", blk, blk))
+    r12 = g[r:, :r]  # R[i, j], i < r ≤ j
+    idx = pr.perm[r:]
+    g22 = g[np.minimum.outer(idx, idx), np.maximum.outer(idx, idx)]
+    g22[np.diag_indices(idx.size)] = diag[idx]
+    z = g22 - r12 @ r12.T
+    z_fro, r12_sq = float(np.linalg.norm(z)), float(np.einsum("ij,ij->", r12, r12))
+    bound = (gam * r1_sq + z_fro + gam * r12_sq) * (1 + 1e-3)
+    return {"bound": bound, "backward_error": gam * r1_sq, "schur_frobenius": z_fro, "schur_rounding": gam * r12_sq}
+
+
+def certify_block(g: np.ndarray, kept: np.ndarray, s: float, diag: np.ndarray) -> tuple[bool, float]:
+    """Prove ``λ_min(G[kept, kept]) > s``: pivoted Cholesky (``dpstrf``) of ``M``, the kept block
+    ``fl(G₁₁ − fl(s + c)I)`` padded with an identity on the rows not kept (a symmetric permutation of
+    ``diag(G₁₁ − (s + c)I, I)``; definiteness does not depend on the order), ``c`` :func:`rump_shift`'s.
+    ``G`` is read from ``g``'s strict upper triangle (C order: the triangle :func:`pivoted_rank` leaves
+    untouched, or a fresh Gram) and ``diag``; ``g`` is overwritten.  Returns (proved, c)."""
     p = g.shape[0]
     mask = np.zeros(p, dtype=bool)
     mask[kept] = True
-    dg = np.diag(g).copy()
-    c = rump_shift(float(np.sum(dg[mask])) - s * int(mask.sum()), int(mask.sum()))
-    drop = np.flatnonzero(~mask)
+    keep, drop = np.flatnonzero(mask), np.flatnonzero(~mask)
+    c = rump_shift(float(np.sum(diag[keep])) + drop.size, p, float(np.max(diag[keep])), s)
     g[drop, :] = 0.0
     g[:, drop] = 0.0
-    keep = np.flatnonzero(mask)
-    g[keep, keep] = dg[keep] - (s + c)
+    g[keep, keep] = diag[keep] - (s + c)
     g[drop, drop] = 1.0
-    # pivoted (dpstrf), not plain (dpotrf): OpenBLAS's threaded dpotrf crashed at p = 24,640 (2026-12-02); a
-    # pivoted Cholesky is a Cholesky of a symmetric permutation with the same backward error (Higham 2002,
-    # §10.3), so Rump's criterion holds for it: completion with all p pivots positive proves definiteness
-    _, _, steps, info = lapack.dpstrf(g.T, tol=0.0, lower=0, overwrite_a=1)
+    # pivoted (dpstrf, reference LAPACK over OpenBLAS's level-3 BLAS), not OpenBLAS's own dpotrf, which
+    # crashed twice at p = 24,640 with 2 threads (2026-12-02); a pivoted Cholesky is a Cholesky of a symmetric
+    # permutation with the same backward error (Higham 2002, §10.3), so Rump's criterion holds for it:
+    # completion with all p pivots positive (tol = 0 stops at the first pivot ≤ 0 or NaN) proves definiteness.
+    # lower=1 on g.T reads g's upper triangle, where G is.
+    _, _, steps, info = lapack.dpstrf(g.T, tol=0.0, lower=1, overwrite_a=1)
     return info == 0 and int(steps) == p, c
