@@ -257,7 +257,7 @@ def trailing_bound(g: np.ndarray, pr: PivotedRank, diag: np.ndarray, r: int) -> 
     the sum widened by 10⁻³ for the rounding of the norms.  Returns the bound and its terms."""
     p = g.shape[0]
     gam = gamma(p + 3)
-    r1_sq, block = 0.0, 2048
+    r1_sq, block = 0.0, 512
     for j0 in range(0, p, block):  # R[i, j] = g[j, i] for i ≤ j: rows i < r are g's columns < r, lower part
         blk = np.tril(g[j0:j0 + block, :r], k=j0)
         r1_sq += float(np.einsum("ij,ij->", blk, blk))
