@@ -3,7 +3,9 @@
 pytest id is the reading ID (``test_…[T1.a]``).
 
 Each reading runs once per session (:func:`reading_result` caches it), so a module's other tests can
-ask what the ledger reported without paying for the reading again.
+ask what the ledger reported without paying for the reading again.  The readings run without the
+pretrained model's context (it never decides a verdict; the checks below leave it out): the real-model
+evidence has its own checks in ``test_real_model.py``, and ``tests/test_ledger.py`` checks it is attached.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ def parametrize_readings(claim_id: str):
 
 @functools.lru_cache(maxsize=None)
 def reading_result(reading_id: str) -> ReadingResult:
-    """The quick-profile result of one reading (with its real-model context), computed once."""
+    """The quick-profile result of one reading (without its real-model context), computed once."""
     claim, _ = load_claim(reading_id.split(".")[0])
     reading = next(r for r in claim.readings if r.id == reading_id)
-    return run_readings([(claim, reading)], Profile("quick"))[0]
+    return run_readings([(claim, reading)], Profile("quick"), real=False)[0]
 
 
 def check_reading_is_decided_from_its_evidence(reading_id: str) -> ReadingResult:

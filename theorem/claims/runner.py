@@ -81,8 +81,11 @@ def run_readings(
     workers: int | str | None = 1,
     address: str | None = None,
     search: SearchOptions | None = None,
+    real: bool = True,
 ) -> list[ReadingResult]:
-    """Check each (claim, reading) pair: the results in the order given, real-model evidence attached.
+    """Check each (claim, reading) pair: the results in the order given, real-model evidence attached
+    (``real=False``: without it — the pretrained model's heads are context, never a verdict, so a caller
+    that checks only how a reading is decided can skip measuring them).
 
     ``progress``: one line per finished reading on stderr (``[k/total] ID: verdict (s)``; a bar as well
     on a terminal).  ``workers``/``address``: see :func:`~theorem.util.executor.map_tasks`.  ``search``:
@@ -98,8 +101,8 @@ def run_readings(
     tasks = [ReadingTask(claim.id, reading, profile, search) for claim, reading in selected]
     outcomes = map_tasks(check_reading, tasks, workers=workers, address=address, failures="return",
                          label=lambda t: t.reading.id, progress=_line if progress else False)
-    return [attach_real_evidence(_failed(task, out) if isinstance(out, TaskFailure) else out, profile)
-            for task, out in zip(tasks, outcomes)]
+    results = [_failed(task, out) if isinstance(out, TaskFailure) else out for task, out in zip(tasks, outcomes)]
+    return [attach_real_evidence(r, profile) for r in results] if real else results
 
 
 def run_claims(
