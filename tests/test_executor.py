@@ -91,6 +91,14 @@ def test_worker_env_keeps_the_users_xla_flags_and_adds_one_thread():
     assert "XLA_FLAGS" not in worker_env(4, {}) and worker_env(4, {})["MKL_NUM_THREADS"] == "4"
 
 
+def test_worker_env_none_keeps_the_drivers_threading_as_it_is():
+    # threads=None (the experiments' workers): no Eigen flag added, no thread variable set, the user's flags kept
+    assert worker_env(None, {}) == {}
+    assert worker_env(None, {"XLA_FLAGS": "--xla_force_host_platform_device_count=4", "OMP_NUM_THREADS": "3"}) == {
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    assert worker_env(None, {}, cache_dir="/tmp/c")["JAX_COMPILATION_CACHE_DIR"] == "/tmp/c"
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failing_task_is_reported_with_its_inputs(ray_session, workers):
     out = map_tasks(inverse, [4, 0, 2], workers=workers, failures="return", label=lambda x: f"x={x}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Callable
 
+import numpy as np
+
 from theorem.training.depth import FULL_PROBE, QUICK_PROBE, DepthProbe, run_probe
 
 NAME = "depth"
@@ -26,8 +28,17 @@ QUICK: dict[str, Any] = _settings(QUICK_PROBE)
 FULL: dict[str, Any] = _settings(FULL_PROBE)
 
 
-def run(settings: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+def run(settings: dict[str, Any], log: Callable[[str], None], *, workers: int | str | None = 1,
+        address: str | None = None) -> dict[str, Any]:
+    """The probe's table; each (depth, width) is one task of the executor (``--workers N`` runs them on Ray,
+    with the same table as the serial run)."""
     probe = DepthProbe(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in settings.items()})
-    result = run_probe(probe)
+
+    def finished(index: int, residuals: np.ndarray) -> str:  # the cells run depth-major (run_probe)
+        depth, width = probe.depths[index // len(probe.widths)], probe.widths[index % len(probe.widths)]
+        best = ", ".join(f"p={p}: {r:.3g}" for p, r in zip(probe.degrees, np.min(residuals, axis=1)))
+        return f"depth {depth}, width {width}: best residual {best}"
+
+    result = run_probe(probe, workers=workers, address=address, progress=finished)
     log(f"residual table {len(probe.degrees)} degrees × {len(probe.depths)} depths × {len(probe.widths)} widths")
     return result

@@ -38,11 +38,13 @@ MEDIUM: dict[str, Any] = {"settings": ["mqar-32x4-smallinit-sgd"],
                           "variants": ["softmax", "poly2", "csq", "csq+penalty"]}
 
 
-def run(settings: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+def run(settings: dict[str, Any], log: Callable[[str], None], *, workers: int | str | None = 1,
+        address: str | None = None) -> dict[str, Any]:
     """``{"meta", "settings": [one record per setting]}`` (see :func:`theorem.training.sweep.run_sweep`);
-    ``settings["variants"]``, when given, restricts every setting to those variant labels."""
+    ``settings["variants"]``, when given, restricts every setting to those variant labels.  Each setting is
+    one task of the executor (``--workers N`` runs them on Ray, the records those of the serial run)."""
     chosen = tuple(with_variants(setting_by_name(name), settings.get("variants")) for name in settings["settings"])
-    return run_sweep(chosen, progress=log)
+    return run_sweep(chosen, progress=log, workers=workers, address=address)
 
 
 def run_medium() -> int:

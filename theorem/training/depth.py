@@ -28,9 +28,11 @@ import numpy as np
 from theorem.kernels import get_kernel
 from theorem.training._jit import fast_jit
 from theorem.training.loop import fit
+from theorem.util.executor import map_tasks
 from theorem.util.precision import float64
 
-__all__ = ["DepthProbe", "polynomial_attention", "exact_one_layer", "run_probe", "QUICK_PROBE", "FULL_PROBE"]
+__all__ = ["DepthProbe", "polynomial_attention", "exact_one_layer", "fit_cell", "run_probe", "QUICK_PROBE",
+           "FULL_PROBE"]
 
 
 def polynomial_attention(x, wq, wk, wv, p: int):
@@ -154,17 +156,37 @@ def _fit_one_architecture(probe: DepthProbe, xs, targets, depth: int, width: int
 
 
 @float64
-def run_probe(probe: DepthProbe) -> dict[str, Any]:
+def fit_cell(task: tuple[DepthProbe, np.ndarray, np.ndarray, int, int]) -> np.ndarray:
+    """One cell of the probe, ``(probe, xs, targets, depth, width)`` → residuals ``[degrees, restarts]``: a
+    task of :func:`theorem.util.executor.map_tasks`.  The cells are independent (each draws its restarts'
+    keys from ``probe.seed``, its depth and its width), so any order of running them gives the same table."""
+    probe, xs, targets, depth, width = task
+    return _fit_one_architecture(probe, jnp.asarray(xs), jnp.asarray(targets), depth, width)
+
+
+@float64
+def run_probe(probe: DepthProbe, *, workers: int | str | None = 1, address: str | None = None,
+              progress=None) -> dict[str, Any]:
     """Residual table ``[degree][depth][width]`` (best over restarts) and every restart's residual
     (``residual_restarts``, non-finite stored as 1e300), with the probe's sizes.
 
+    Each (depth, width) is one task of :func:`theorem.util.executor.map_tasks` (:func:`fit_cell`; the
+    teacher's tokens and targets are drawn once, here, and sent with it): in this process with
+    ``workers=1``, on Ray with more (or an ``address``), the table the same either way (the workers keep this
+    process's XLA threading: under a one-thread Eigen the fits round off differently).  ``progress``
+    (``True`` or ``(index, residuals) -> line``) prints a line per finished cell to stderr.
+
     What the table shows is decided in :mod:`theorem.claims.t8_depth` (``classify_pattern``).
     """
-    xs, targets = _teacher(probe)
+    xs, targets = (np.asarray(a) for a in _teacher(probe))
+    cells = [(j, k) for j in range(len(probe.depths)) for k in range(len(probe.widths))]
+    tasks = [(probe, xs, targets, probe.depths[j], probe.widths[k]) for j, k in cells]
+    # threads=None: the fits round off differently under a one-thread Eigen, so the workers keep ours
+    fitted = map_tasks(fit_cell, tasks, workers=workers, address=address, progress=progress or False,
+                       label=lambda t: f"depth {t[3]}, width {t[4]}", threads=None)
     restarts = np.full((len(probe.degrees), len(probe.depths), len(probe.widths), probe.restarts), np.inf)
-    for j, depth in enumerate(probe.depths):
-        for k, width in enumerate(probe.widths):
-            restarts[:, j, k] = _fit_one_architecture(probe, xs, targets, depth, width)
+    for (j, k), res in zip(cells, fitted):
+        restarts[:, j, k] = res
     table = restarts.min(axis=3)
     result = {
         "n": probe.n, "d": probe.d, "degrees": list(probe.degrees), "depths": list(probe.depths),

@@ -8,6 +8,7 @@ results **in task order**, so a sweep's output does not depend on which worker f
 Each Ray worker is configured before anything in it imports JAX (the job's ``runtime_env`` sets its
 environment when the process starts, :func:`worker_env`): XLA's Eigen thread pool off
 (``--xla_cpu_multi_thread_eigen=false``) and one BLAS/OpenMP thread, so ``N`` workers keep to ``N`` cores;
+(``threads=None`` keeps the driver's own threading instead, for tasks whose round-off depends on it);
 and each task runs under the driver's JAX settings (``jax_enable_x64``, the dtype-promotion mode), which the
 ``d2check`` process switched on for itself and a fresh worker would not have.
 
@@ -89,16 +90,18 @@ def resolve_workers(workers: int | str | None) -> int:
     return count
 
 
-def worker_env(threads: int = 1, base: dict[str, str] | None = None, cache_dir: str | None = None) -> dict[str, str]:
+def worker_env(threads: int | None = 1, base: dict[str, str] | None = None, cache_dir: str | None = None) -> dict[str, str]:
     """The environment a Ray worker starts with: ``threads`` BLAS/OpenMP threads, and with one thread
-    XLA's multi-threaded Eigen off (added to the driver's own ``XLA_FLAGS``, which are kept).  With
-    ``cache_dir``, JAX's persistent compilation cache there, for every compiled function: a program that
-    one worker compiled, the others load instead of compiling it again."""
+    XLA's multi-threaded Eigen off (added to the driver's own ``XLA_FLAGS``, which are kept).  ``threads=None``:
+    the driver's own threading (its ``XLA_FLAGS`` as they are, Eigen's pool as large as the machine's
+    cores), so that a reduction XLA splits across threads splits as in the serial run (see
+    :func:`map_tasks`).  With ``cache_dir``, JAX's persistent compilation cache there, for every compiled
+    function: a program that one worker compiled, the others load instead of compiling it again."""
     base = dict(os.environ if base is None else base)
     flags = base.get("XLA_FLAGS", "").split()
     if threads == 1 and not any(f.startswith("--xla_cpu_multi_thread_eigen") for f in flags):
         flags.append(_EIGEN_OFF)
-    env = {name: str(threads) for name in THREAD_VARS}
+    env = {} if threads is None else {name: str(threads) for name in THREAD_VARS}
     if flags:
         env["XLA_FLAGS"] = " ".join(flags)
     if cache_dir is not None:
@@ -173,7 +176,7 @@ def map_tasks(
     label: Callable[[Any], str] = repr,
     progress: bool | Callable[[int, Any], str | None] = False,
     failures: str = "raise",
-    threads: int = 1,
+    threads: int | None = 1,
     stream: TextIO | None = None,
 ) -> list[Any]:
     """``[fn(t) for t in tasks]``, on ``workers`` workers, in task order.
@@ -182,7 +185,11 @@ def map_tasks(
     True (the label), or ``progress(index, result) -> line``; lines read ``[done/total] line``.  ``failures``:
     ``"raise"`` (a :class:`TaskError` for the first task that raised) or ``"return"`` (a :class:`TaskFailure`
     in that task's place).  ``workers``: a count, or ``"auto"``/None (this machine's cores; a cluster's CPUs).
-    ``threads``: BLAS/XLA threads per Ray worker.  With ``workers=1`` and no ``address`` everything runs in
+    ``threads``: BLAS/XLA threads per Ray worker, or None for the driver's own threading (:func:`worker_env`):
+    a task whose floating-point result depends on Eigen's thread count (the T8 depth probe's fits, where
+    hundreds of optimizer steps amplify a round-off difference) is identical to its serial run only with
+    None, at the price of each worker's pool competing for the cores; it applies when this call starts the Ray session
+    (a session already open keeps the workers it has).  With ``workers=1`` and no ``address`` everything runs in
     this process; otherwise ``fn`` and the tasks must pickle (module-level functions travel by name).
     """
     if failures not in ("raise", "return"):
@@ -250,7 +257,8 @@ def _parallel(ray, fn, tasks, labels, bar: _Progress, failures: str, count: int)
 
 
 @contextlib.contextmanager
-def ray_session(workers: int | str | None = None, address: str | None = None, threads: int = 1) -> Iterator[Any]:
+def ray_session(workers: int | str | None = None, address: str | None = None,
+                threads: int | None = 1) -> Iterator[Any]:
     """Ray for the ``with`` block: the session this process already has, else the cluster at ``address``
     (or ``RAY_ADDRESS``), else an embedded local Ray with ``workers`` CPUs; shut down on the way out (only
     what it started).  SIGINT shuts Ray down first, then runs the handler that was in place."""
