@@ -27,3 +27,23 @@ def test_rate_summary_says_which_target_is_met_with_its_measured_fraction():
 def test_rate_summary_boundary_is_seventy_percent():
     text = rate_summary(_check(0.7, 0.6999), None)
     assert "[         met] non-causal" in text and "[     NOT met] causal" in text
+
+
+def test_rate_summary_prints_cpu_second_fractions_and_the_gradient_ratio_beside_its_count():
+    rc = _check(0.9, 0.75)
+    rc.update({"cpu_seconds": {"matmul": [0.3], "csq-linear": [0.9, 0.8]},
+               "state_emit_fraction_cpu": 0.71, "state_emit_fraction_causal_cpu": 0.55,
+               "grad_ratio": {"wall": 2.9, "cpu": 3.2, "counted": {"matmul": 3.0, "total": 3.02}},
+               "grad_ratio_causal": {"wall": 3.0, "cpu": 4.1, "counted": {"matmul": 3.53, "total": 3.55}}})
+    text = rate_summary(rc, [1.0, 1.0, 1.0])
+    lines = [" ".join(x.split()) for x in " ".join(text.splitlines()).split("[")]
+    assert any(x.startswith("met] non-causal: state + emit ≥ 70% of the matmul's FLOP rate (per CPU-second): 0.71")
+               for x in lines)
+    assert any(x.startswith("NOT met] causal: state + emit ≥ 70% of the matmul's FLOP rate (per CPU-second): 0.55")
+               for x in lines)
+    assert any(x.startswith("met] non-causal: jax.grad ≤ 3× the forward (wall): 2.90×") for x in lines)
+    assert any(x.startswith("NOT met] non-causal: jax.grad ≤ 3× the forward (cpu): 3.20×") for x in lines)
+    assert any(x.startswith("met] causal: jax.grad ≤ 3× the forward (wall): 3.00×") for x in lines)  # the boundary
+    assert "products 3.53×, all 3.55×" in " ".join(text.split())
+    assert "csq-linear 0.800" in " ".join(text.split())  # the best CPU seconds
+    assert all(len(x) <= WIDTH for x in text.splitlines())

@@ -17,8 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from theorem.kernels.features import sym2_rows
-from theorem.numeric.csq_linear import elu_linear, squared_linear
+from theorem.kernels.features import EluFeatures, SquaredFeatures, sym2_rows
+from theorem.numeric.csq_linear import elu_linear, numerator_causal, numerator_noncausal, squared_linear
+from theorem.numeric.linear_jaxpr import array_shapes
 from theorem.util.precision import x64
 
 EPS64 = float(np.finfo(np.float64).eps)
@@ -140,3 +141,109 @@ def test_gradient_through_the_linear_form_matches_the_oracles_gradient():
                                    causal=causal)[0]) for sgn in (1, -1)]
         numeric = (f[0] - f[1]) / (2 * h)
         assert abs(slope - numeric) <= 1e-6 * max(1.0, abs(numeric))
+
+
+# ---------------------------------------------------------------------------------------------------
+# reverse mode: the custom_vjp passes of theorem.numeric.csq_linear_core against jax.grad of an oracle
+# ---------------------------------------------------------------------------------------------------
+# The oracle is the quadratic form written here in jnp float64: T_ij = (q_i·k_j + e_i)² (squared features with
+# the offset), (q_i·k_j)² (without), φ(q_i)·φ(k_j) with φ = elu + 1 (x + 1 for x > 0, eˣ otherwise), masked
+# when causal; the numerator-and-denominator [N, Z] = T [v, 1] ("without the normalizer") or o = N / Z.
+# Bound on [N, Z]'s gradient: 64·n·ε times the same gradient of the oracle at |inputs| (every term of the
+# gradient is then counted with its absolute value; elu+1 and its derivative are positive, so there only
+# |v| and |w| are taken).
+
+
+def _oracle_numerator(kind, causal):
+    def f(q, k, e, v):
+        if kind == "elu":
+            phi = lambda x: jnp.where(x > 0, x + 1.0, jnp.exp(jnp.minimum(x, 0.0)))  # noqa: E731
+            t = phi(q) @ phi(k).T
+        else:
+            a = q @ k.T + (e[:, None] if kind == "squared" else 0.0)
+            t = a * a
+        if causal:
+            t = jnp.where(np.tril(np.ones(t.shape, bool)), t, 0.0)
+        return t @ jnp.concatenate([v, jnp.ones_like(v[:, :1])], axis=1)
+    return f
+
+
+_FEATURES = {"squared": SquaredFeatures(lower_order=True), "poly2": SquaredFeatures(lower_order=False),
+             "elu": EluFeatures()}
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("kind", list(_FEATURES))
+def test_numerator_gradient_is_jax_grad_of_the_quadratic_oracle(kind, causal):
+    """Without the normalizer: ∂/∂(q, k, e, v) of Σ w ⊙ [N, Z] through the custom_vjp equals jax.grad of the oracle
+    (n = 37: padded, several blocks / chunks of 8)."""
+    n, dk, dv = 37, 3, 2
+    rng = np.random.default_rng(11)
+    q, k, v, w = (rng.standard_normal(s) for s in ((n, dk), (n, dk), (n, dv), (n, dv + 1)))
+    e = 1.0 + 0.3 * rng.standard_normal(n)
+    algo = numerator_causal if causal else numerator_noncausal
+    oracle = _oracle_numerator(kind, causal)
+    with x64():
+        args = tuple(jnp.asarray(x) for x in (q, k, e, v))
+        got = jax.jit(jax.grad(lambda *a: jnp.sum(jnp.asarray(w) * algo(_FEATURES[kind], *a, 8)),
+                               argnums=(0, 1, 2, 3)))(*args)
+        want = jax.jit(jax.grad(lambda *a: jnp.sum(jnp.asarray(w) * oracle(*a)), argnums=(0, 1, 2, 3)))(*args)
+        absolute = args if kind != "elu" else args[:2] + (args[2], jnp.abs(args[3]))
+        absolute = tuple(jnp.abs(x) for x in absolute) if kind != "elu" else absolute
+        scale = jax.jit(jax.grad(lambda *a: jnp.sum(jnp.abs(jnp.asarray(w)) * oracle(*a)),
+                                 argnums=(0, 1, 2, 3)))(*absolute)
+    for name, g, o, s in zip(("q", "k", "e", "v"), got, want, scale):
+        g, o, s = np.asarray(g), np.asarray(o), np.abs(np.asarray(s))
+        assert g.dtype == np.float64 and g.shape == o.shape
+        assert np.all(np.abs(g - o) <= 64 * n * EPS64 * (s + 1e-300)), name
+    if kind != "squared":
+        assert np.all(np.asarray(got[2]) == 0.0)  # no offset: e does not enter
+
+
+def _csq_oracle_jnp(shift, causal):
+    """CSQ attention (centered scores + shift, squared, normalized) from the n×n weights, in jnp (differentiable)."""
+    def f(q, k, v):
+        n, dk = q.shape
+        s = q @ k.T / math.sqrt(dk)
+        seen = np.tril(np.ones((n, n), bool)) if causal else np.ones((n, n), bool)
+        mean = jnp.where(seen, s, 0.0).sum(1, keepdims=True) / seen.sum(1, keepdims=True).astype(np.float64)
+        t = jnp.where(seen, (s - mean + shift) ** 2, 0.0)
+        return (t @ v) / t.sum(1, keepdims=True)
+    return f
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shift", [1.0, 0.2])
+def test_normalized_gradient_is_jax_grad_of_the_csq_oracle(shift, causal):
+    """With the normalizer: jax.grad of Σ w ⊙ o through attention's linear form (the custom_vjp, then N/Z and the
+    centering by autodiff) equals jax.grad of the n×n CSQ oracle, float64, keys sharing an offset."""
+    n, dk, dv = 45, 4, 3
+    q, k, v = _inputs(12, n, dk, dv, key_offset=2.0)
+    w = np.random.default_rng(13).standard_normal((n, dv))
+    with x64():
+        args = tuple(jnp.asarray(x) for x in (q, k, v))
+        got = jax.jit(jax.grad(lambda *a: jnp.sum(jnp.asarray(w) * squared_linear(
+            *a, shift=shift, center=True, causal=causal, chunk=8)), argnums=(0, 1, 2)))(*args)
+        want = jax.jit(jax.grad(lambda *a: jnp.sum(jnp.asarray(w) * _csq_oracle_jnp(shift, causal)(*a)),
+                                argnums=(0, 1, 2)))(*args)
+    _, err_scale = csq_oracle(q, k, v, shift=shift, center=True, causal=causal)
+    for name, g, o in zip("qkv", got, want):
+        g, o = np.asarray(g), np.asarray(o)
+        # the output's round-off bound (per row, tests above) carried through one derivative: × n × max|∂|
+        bound = 64 * n * n * EPS64 * float(err_scale.max()) * (float(np.abs(o).max()) + 1.0)
+        assert np.abs(g - o).max() <= bound, (name, float(np.abs(g - o).max()), bound)
+
+
+def test_causal_backward_stores_no_per_chunk_state():
+    """The reverse pass rebuilds the chunk states: no array in the gradient's program holds one state per chunk."""
+    n, dk, dv, c = 640, 3, 2, 64
+    x, v = jnp.zeros((n, dk)), jnp.zeros((n, dv))
+    d = SquaredFeatures().part_dims(dk)[0]
+
+    def g(q, k, v):
+        return jax.grad(lambda *a: jnp.sum(squared_linear(*a, shift=1.0, center=True, causal=True, chunk=c)),
+                        argnums=(0, 1, 2))(q, k, v)
+    shapes = array_shapes(g, x, x, v)
+    assert (dv + 1, d) in shapes or (d, dv + 1) in shapes  # the state is there
+    assert not [s for s in shapes if len(s) >= 3 and s[0] == n // c and set(s[1:]) == {dv + 1, d}]

@@ -17,45 +17,78 @@ from theorem.bench.analysis import analyse
 from theorem.bench.profiles import PROFILES
 from theorem.numeric.attention_timing import (METHODS, SETTLE_SECONDS, compile_method, cost_counts, matmul_rate,
                                               measure, state_emit_fraction)
+from theorem.numeric.linear_jaxpr import count_flops
 from theorem.symbolic import flops as fl
 from theorem.util.machine import MachineBalance, this_machine
 
 __all__ = ["run", "flop_rate_check"]
 
 
-def flop_rate_check(n: int, dk: int, matmul_n: int, rounds: int = 5) -> dict:
+def _grad_program(name: str, args):
+    """``jax.grad`` of a fixed linear functional of method ``name``'s output, w.r.t. q, k and v (AOT-compiled)."""
+    f = METHODS[name].fn()
+    w = jnp.asarray(np.random.default_rng(3).standard_normal(args[2].shape), args[2].dtype)
+
+    def loss(q, k, v):
+        return jnp.sum(w * f(q, k, v))
+    grad = jax.grad(loss, argnums=(0, 1, 2))
+    return jax.jit(grad).lower(*args).compile(), grad
+
+
+def flop_rate_check(n: int, dk: int, matmul_n: int, rounds: int = 5, gradient: bool = True) -> dict:
     """The linear form's FLOP rate (non-causal and causal) beside a square float32 matmul's, the programs
     called alternately so that the machine's load hits them alike, with a pause (untimed) after each
     multi-threaded matmul.  Two counts: the closed form's total (``fraction``, as before) and the state
-    plus emit products on the symmetric features, 4·n·D·(d_v+1) (``state_emit_fraction``, issue 15)."""
+    plus emit products on the symmetric features, 4·n·D·(d_v+1) (``state_emit_fraction``, issue 15).
+
+    Each call is timed on the wall clock and in the process's CPU seconds (all threads): on a machine shared
+    with other jobs a program's CPU seconds move far less than its wall seconds, so the fractions are given
+    both ways (``*_cpu``).  ``gradient``: ``jax.grad`` through each linear form is timed in the same rounds;
+    its time over the forward's is set beside the ratio of the traced programs' operation counts
+    (:func:`~theorem.numeric.linear_jaxpr.count_flops`, products and other operations)."""
     rng = np.random.default_rng(2)
     a = jnp.asarray(rng.standard_normal((matmul_n, matmul_n)), jnp.float32)
     mm = jax.jit(jnp.matmul).lower(a, a).compile()
     progs = {"matmul": (mm, (a, a))}
-    mems = {}
+    mems, counted = {}, {}
     for name in ("csq-linear", "csq-linear-causal"):
         compiled, mems[name], args = compile_method(name, n, dk, dk)
         progs[name] = (compiled, args)
+        if gradient:
+            gcompiled, grad = _grad_program(name, args)
+            progs[name + ":grad"] = (gcompiled, args)
+            fwd, bwd = count_flops(METHODS[name].fn(), *args), count_flops(grad, *args)
+            counted[name] = {"matmul": bwd.matmul / fwd.matmul, "total": bwd.total / fwd.total}
     times = {k: [] for k in progs}
+    cpu = {k: [] for k in progs}
     for f, xs in progs.values():
         jax.block_until_ready(f(*xs))
     time.sleep(SETTLE_SECONDS)
     for _ in range(rounds):
         for name, (f, xs) in progs.items():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             jax.block_until_ready(f(*xs))
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
             if name == "matmul":
                 time.sleep(SETTLE_SECONDS)
     mm_rate = 2 * matmul_n**3 / min(times["matmul"])
+    mm_rate_cpu = 2 * matmul_n**3 / max(min(cpu["matmul"]), 1e-9)
     lin_flops = cost_counts("csq-linear", n, dk, dk)["flops"]
     lin_rate = lin_flops / min(times["csq-linear"])
-    out = {"n": n, "dk": dk, "matmul_n": matmul_n, "linear_flops": lin_flops, "seconds": times,
+    out = {"n": n, "dk": dk, "matmul_n": matmul_n, "linear_flops": lin_flops, "seconds": times, "cpu_seconds": cpu,
            "linear_flops_per_second": lin_rate, "matmul_flops_per_second": mm_rate, "fraction": lin_rate / mm_rate,
+           "matmul_flops_per_cpu_second": mm_rate_cpu,
            "linear_temp_bytes": mems["csq-linear"].temp_size_in_bytes,
            "state_emit_flops": float(fl.state_emit_flops("csq", dk, dk, n))}
     for name, key in (("csq-linear", "state_emit_fraction"), ("csq-linear-causal", "state_emit_fraction_causal")):
         out[key] = state_emit_fraction(n, dk, dk, min(times[name]), mm_rate)
+        out[key + "_cpu"] = state_emit_fraction(n, dk, dk, min(cpu[name]), mm_rate_cpu)
+        if gradient:
+            out[key.replace("state_emit_fraction", "grad_ratio")] = {
+                "wall": min(times[name + ":grad"]) / min(times[name]),
+                "cpu": min(cpu[name + ":grad"]) / min(cpu[name]),
+                "counted": counted[name]}
     return out
 
 

@@ -46,21 +46,19 @@ nothing to any numerator or denominator, and queries whose rows are dropped befo
 
 from __future__ import annotations
 
-import operator
-from functools import reduce
-
-import jax
 import jax.numpy as jnp
-import numpy as np
 from jaxtyping import Array, Float
 
 from theorem.kernels import CSQ, FeatureKernel, Kernel, LinearElu, Poly2
+from theorem.numeric.csq_linear_core import causal_numerator, noncausal_numerator
 from theorem.util.tiling import default_block, default_chunk
 
 __all__ = [
     "squared_offsets",
     "linear_noncausal",
     "linear_causal",
+    "numerator_noncausal",
+    "numerator_causal",
     "linear_attention",
     "squared_linear",
     "elu_linear",
@@ -83,11 +81,6 @@ def squared_offsets(
     return form.q, form.k, form.e
 
 
-def _sum(parts):
-    """Sum of a non-empty sequence of arrays (no leading ``0 +``)."""
-    return reduce(operator.add, parts)
-
-
 def _pad_rows(x: Array, rows: int) -> Array:
     if rows == 0:
         return x
@@ -103,35 +96,29 @@ def _split(num: Float[Array, "n v"]) -> Float[Array, "n v-1"]:
     return num[:, :-1] / num[:, -1:]
 
 
-def _dot_nt(a: Float[Array, "x p"], b: Float[Array, "y p"]) -> Float[Array, "x y"]:
-    r""":math:`a\,b^\top`, contracting the trailing axes (no transpose materialized)."""
-    return jax.lax.dot_general(a, b, (((1,), (1,)), ((), ())))
-
-
 def _rows_t(x: Array, t: int, b: int) -> Array:
     """``(t·b, d) → (t, d, b)``: each block of ``b`` rows, transposed (features × rows)."""
     return x.reshape(t, b, -1).transpose(0, 2, 1)
 
 
-def linear_noncausal(
+def numerator_noncausal(
     features: FeatureKernel,
     q: Float[Array, "n dk"],
     k: Float[Array, "n dk"],
     e: Float[Array, " n"],
     v: Float[Array, "n dv"],
     block: int | None = None,
-) -> Float[Array, "n dv"]:
+) -> Float[Array, "n dv+1"]:
     r""":math:`[N_i, Z_i] = S\,\phi(q_i,e_i)`, :math:`S = \sum_j [v_j,1]\,\psi(k_j)^\top`, :math:`o_i = N_i/Z_i`.
 
-    Each block's body is ``jax.checkpoint``-ed: reverse mode recomputes a block's features instead of
-    storing all of them (``n × D`` floats).
     Two passes over blocks of ``block`` rows, the features (and values) in the transposed layout (``D × block``,
     :meth:`~theorem.kernels.features.FeatureKernel.key_parts_t`): per block the state is one GEMM
     :math:`S \mathrel{+}= [V, 1]^\top \Psi_K` (``(d_v+1) × block`` by ``block × D``, with :math:`\Psi_K` held as
     ``D × block``) and the emit one GEMM :math:`S\,\Phi_Q` (``(d_v+1) × D`` by ``D × block``): both contract a
     trailing axis of their left operand, the form XLA's CPU backend hands to its fast GEMM (a product
     contracting a leading axis falls back to a slower one).  Memory beyond
-    the inputs and output: the state (:math:`(d_v+1)\times D`) and one block of features.
+    the inputs and output: the state (:math:`(d_v+1)\times D`) and one block of features.  Reverse mode is
+    :func:`~theorem.numeric.csq_linear_core.noncausal_numerator`'s own two passes (nothing per block stored).
     """
     n, dk = q.shape
     dims = features.part_dims(dk)
@@ -142,34 +129,19 @@ def linear_noncausal(
     kb = _rows_t(_pad_rows(k, pad), t, b)
     qb = _rows_t(_pad_rows(q, pad), t, b)
     eb = _pad_rows(e, pad).reshape(t, b)
-
-    def accumulate(state, xs):
-        kk, vv = xs
-        return tuple(s + _dot_nt(vv, f) for s, f in zip(state, features.key_parts_t(kk))), None
-
-    def emit(xs):
-        qq, ee = xs
-        return _sum([s @ f for f, s in zip(features.query_parts_t(qq, ee), state)])
-
-    state0 = tuple(jnp.zeros((va.shape[1], p), q.dtype) for p in dims)
-    if t == 1:
-        state, _ = accumulate(state0, (kb[0], va[0]))
-        num = emit((qb[0], eb[0]))[None]
-    else:
-        state, _ = jax.lax.scan(jax.checkpoint(accumulate), state0, (kb, va))
-        num = jax.lax.map(jax.checkpoint(emit), (qb, eb))
-    return _split(num.transpose(0, 2, 1).reshape(t * b, -1)[:n])
+    num = noncausal_numerator(features, qb, kb, eb, va)
+    return num.transpose(0, 2, 1).reshape(t * b, -1)[:n]
 
 
-def linear_causal(
+def numerator_causal(
     features: FeatureKernel,
     q: Float[Array, "n dk"],
     k: Float[Array, "n dk"],
     e: Float[Array, " n"],
     v: Float[Array, "n dv"],
     chunk: int | None = None,
-) -> Float[Array, "n dv"]:
-    r"""Causal :math:`o_i = \sum_{j\le i} T_{ij} v_j / \sum_{j\le i} T_{ij}`, chunked.
+) -> Float[Array, "n dv+1"]:
+    r"""Causal :math:`[N_i, Z_i]` (:math:`o_i = N_i/Z_i`), :math:`o_i = \sum_{j\le i} T_{ij} v_j / \sum_{j\le i} T_{ij}`, chunked.
 
     For chunk :math:`t` (rows :math:`tC..tC+C-1`), with the running state
     :math:`S_t = \sum_{j<tC} [v_j,1]\,\psi(k_j)^\top` (:math:`(d_v+1)\times D`) carried by ``lax.scan``:
@@ -181,8 +153,9 @@ def linear_causal(
     lower triangle, :meth:`~theorem.kernels.features.FeatureKernel.pair_weights`), the blocks below it
     come through the state.  Features, values and each chunk's output in the transposed layout, every
     product contracting a trailing axis of its left operand, as in :func:`linear_noncausal`.
-    Memory beyond inputs and output: the state, one chunk of features and the :math:`C\times C` weights;
-    the chunk body is ``jax.checkpoint``-ed, so reverse mode recomputes a chunk's features.
+    Memory beyond inputs and output: the state, one chunk of features and the :math:`C\times C` weights.
+    Reverse mode is :func:`~theorem.numeric.csq_linear_core.causal_numerator`'s forward-time and reverse-time
+    passes (the states rebuilt, never stored per chunk).
     """
     n, dk = q.shape
     dv = v.shape[-1]
@@ -193,24 +166,20 @@ def linear_causal(
     kc = _pad_rows(k, pad).reshape(t, c, dk)
     qc = _pad_rows(q, pad).reshape(t, c, dk)
     ec = _pad_rows(e, pad).reshape(t, c)
-    lower = np.tril(np.ones((c, c), dtype=bool))  # a constant: no operations
+    num = causal_numerator(features, qc, kc, ec, va)
+    return num.transpose(0, 2, 1).reshape(t * c, -1)[:n]
 
-    def step(state, xs):
-        qq, kk, vv, ee = xs
-        qf, kf = features.query_parts_t(qq.T, ee), features.key_parts_t(kk.T)
-        inter = _sum([s @ f for f, s in zip(qf, state)])
-        weights = features.pair_weights(qq, kk, ee, tuple(f.T for f in qf), tuple(f.T for f in kf))
-        intra = _dot_nt(vv, jnp.where(lower, weights, 0.0))
-        new_state = tuple(s + _dot_nt(vv, f) for s, f in zip(state, kf))
-        return new_state, inter + intra
 
-    state0 = tuple(jnp.zeros((dv + 1, p), q.dtype) for p in features.part_dims(dk))
-    if t == 1:
-        _, num = step(state0, (qc[0], kc[0], va[0], ec[0]))
-        num = num[None]
-    else:
-        _, num = jax.lax.scan(jax.checkpoint(step), state0, (qc, kc, va, ec))
-    return _split(num.transpose(0, 2, 1).reshape(t * c, -1)[:n])
+def linear_noncausal(features: FeatureKernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"],
+                     e: Float[Array, " n"], v: Float[Array, "n dv"], block: int | None = None) -> Float[Array, "n dv"]:
+    """:math:`o_i = N_i / Z_i` of :func:`numerator_noncausal`."""
+    return _split(numerator_noncausal(features, q, k, e, v, block))
+
+
+def linear_causal(features: FeatureKernel, q: Float[Array, "n dk"], k: Float[Array, "n dk"],
+                  e: Float[Array, " n"], v: Float[Array, "n dv"], chunk: int | None = None) -> Float[Array, "n dv"]:
+    """:math:`o_i = N_i / Z_i` of :func:`numerator_causal`."""
+    return _split(numerator_causal(features, q, k, e, v, chunk))
 
 
 def linear_attention(
