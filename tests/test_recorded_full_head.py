@@ -1,6 +1,7 @@
 """The recorded whole-head measurement enters the ledger as context, read from its record (no model needed)."""
 
 import numpy as np
+import pytest
 
 from theorem.claims import real_evidence as rev
 from theorem.experiments.records import load_arrays, load_record
@@ -43,8 +44,10 @@ def test_missing_or_broken_record(monkeypatch):
 
 def test_the_shipped_record_is_readable_and_matches_its_spectrum():
     """The package ships the whole-head record (kron route); its count, gap and margins are those of its
-    saved pivots, its gap bound is proved (or, uncertified, the Schur complement after the cut lies below the
-    tolerance), and it says how long it took and how much memory it used."""
+    saved pivots, its gap bound is proved and brackets the saved pivots at the cut (a pivoted Cholesky's last
+    kept pivot is at least λ_min of the kept block, so at least the proved lower bound; the first dropped one is
+    a diagonal entry of the trailing complement, so at most the proved upper bound), and it says how long it
+    took and how much memory it used."""
     (ev,) = rev.recorded_full_head()
     assert ev.data["kind"] == "recorded"
     rec = load_record(rev.FULL_HEAD_RECORD)
@@ -57,13 +60,13 @@ def test_the_shipped_record_is_readable_and_matches_its_spectrum():
         assert int(np.sum(piv > m["tolerance"])) == r["measured"]
         assert spectrum_margins(np.sqrt(piv), r["measured"], np.sqrt(m["tolerance"])) == r["margins"]
         cert = m["certificate"]
-        if cert is None:  # not certified: the Schur complement after the cut still bounds λ_{r+1} (Weyl)
-            kept = np.sort(piv)[::-1][r["measured"] - 1]
-            assert m["trailing_trace"] < 1e-4 * kept and not r["certified"]
-        else:
-            assert cert["proved"] and cert["sigma_r_lower"] > cert["sigma_r_plus_1_upper"]
+        assert cert is not None and cert["proved"] and r["certified"]
+        kept, dropped = piv[r["measured"] - 1], piv[r["measured"]]  # pivot order: the cut is at index r
+        assert cert["sigma_r_lower"] ** 2 <= cert["lambda_min_kept_above"] < kept
+        assert dropped <= cert["sigma_r_plus_1_upper"] ** 2 < cert["sigma_r_lower"] ** 2
+        assert cert["gap_lower"] == pytest.approx(cert["sigma_r_lower"] / cert["sigma_r_plus_1_upper"])
         assert r["seconds"] > 0 and r["peak_rss_gib"] > 0
-    assert ev.data["gap_proved"] is (ev.data["certified"] and all(r["certified"] for r in ev.data["records"]))
+    assert ev.data["gap_proved"] and ev.data["certified"] and "the gap bound proved" in ev.summary
 
 
 def test_a_kron_row_is_described_by_its_pivots_and_certificate():
