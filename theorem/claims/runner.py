@@ -99,8 +99,10 @@ def run_readings(
     if remote and search is None:
         search = SearchOptions()
     tasks = [ReadingTask(claim.id, reading, profile, search) for claim, reading in selected]
+    # threads=None: the workers keep this process's XLA threading, so a fit whose round-off depends on how
+    # a reduction is split across threads (T8.probe's depth fits) gives the serial run's evidence
     outcomes = map_tasks(check_reading, tasks, workers=workers, address=address, failures="return",
-                         label=lambda t: t.reading.id, progress=_line if progress else False)
+                         label=lambda t: t.reading.id, progress=_line if progress else False, threads=None)
     results = [_failed(task, out) if isinstance(out, TaskFailure) else out for task, out in zip(tasks, outcomes)]
     return [attach_real_evidence(r, profile) for r in results] if real else results
 

@@ -113,7 +113,7 @@ def main(argv: list[str]) -> int:
     serial, t_serial = _timed(lambda: runner.run_readings(selected, profile, progress=True, search=search))
     sweep_serial, ts_serial = _timed(lambda: run_sweep(settings)) if settings else (None, 0.0)
     start = time.perf_counter()  # one Ray start-up for both parallel runs, timed on its own
-    with ray_session(args.workers):
+    with ray_session(args.workers, threads=None):  # the serial run's round-off (docs/parallel.md)
         t_startup = time.perf_counter() - start
         parallel, t_parallel = _timed(lambda: runner.run_readings(selected, profile, progress=True,
                                                                   workers=args.workers, search=search))

@@ -81,7 +81,8 @@ def run(args) -> int:
              for claim, reading in selected]
     try:
         outcomes = map_tasks(fuzz_reading, tasks, workers=workers, address=args.address, failures="return",
-                             label=lambda t: t.reading.id, progress=False if alone else _line)
+                             label=lambda t: t.reading.id, progress=False if alone else _line,
+                             threads=None)  # this process's XLA threading: the serial run's round-off
     except RayStartError as err:  # before any search ran
         raise InputError(f"fuzz: {err}") from None
     code = 0

@@ -212,7 +212,8 @@ def run_sweep(settings: Sequence[Setting], progress=None, *, workers: int | str 
     else:
         names = [s.name for s in settings]
         records = map_tasks(run_setting, list(settings), workers=workers, address=address,
-                            label=lambda s: s.name, progress=lambda i, r: f"{names[i]}: {r['seconds']:.0f} s")
+                            label=lambda s: s.name, progress=lambda i, r: f"{names[i]}: {r['seconds']:.0f} s",
+                            threads=None)  # this process's XLA threading: the serial run's round-off
     return {
         "meta": {
             "generated_by": "python -m theorem.experiments stability",
