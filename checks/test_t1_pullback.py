@@ -149,3 +149,27 @@ def test_ledger_reports_the_in_regime_counterexample_for_t1a():
     assert c["tokens"]["d"] >= 2 and c["tokens"]["n"] > c["tokens"]["d"]
     assert c["measured"] == c["predicted"] < c["d_squared"]  # the closed form predicts the failure
     assert "refuted" not in res.outcome.corrected
+
+
+def test_the_recorded_sweep_of_notebook_01_meets_the_dimensions_known_by_hand():
+    """The committed ``pullback_sweep`` record (what notebook 01 plots): every well-defined measurement equals
+    its closed form, and the cases known without the closed form hold — softmax, θ = M, Gaussian tokens:
+    n(n − 1) for n ≤ d (1 ∈ col X = Rⁿ) and d² for n > d; LayerNorm with its affine part: d(d − 1) at every
+    n > d (1 ∈ col X, so softmax's shift loses r = d directions);
+    and the record is this module's FULL settings (so the notebook shows what the module makes)."""
+    from theorem.experiments import pullback_sweep
+    from theorem.experiments.records import require_record
+
+    rec = require_record(pullback_sweep.NAME)
+    assert rec["settings"] == pullback_sweep.FULL
+    res = rec["result"]
+    assert pullback_sweep.mismatches(res) == []
+    gauss = [r for r in res["against_n"] if r["kernel"] == "softmax" and r["dk"] is None]
+    assert len(gauss) == 2 * len(pullback_sweep.FULL["ns"])  # d = 3 and d = 5
+    for r in gauss:
+        n, d = r["tokens"]["n"], r["tokens"]["d"]
+        assert r["rank_status"] == "ok"
+        assert r["measured"] == (n * (n - 1) if n <= d else d * d), r["tokens"]
+    affine = [r for r in res["layernorm_against_n"] if r["family"] == "layernorm_affine"
+              and r["tokens"]["n"] > r["tokens"]["d"]]
+    assert affine and all(r["measured"] == r["tokens"]["d"] * (r["tokens"]["d"] - 1) for r in affine)

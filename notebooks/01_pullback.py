@@ -29,8 +29,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, Math, display
 
-from theorem.claims._pullback import measure_row
-from theorem.strategies import TokenSpec
+from theorem.experiments import pullback_sweep
+from theorem.experiments.records import require_record
 from theorem.symbolic import all_derivations, latex_table
 
 # %% [markdown]
@@ -59,16 +59,25 @@ display(Markdown(latex_table()))
 # Gaussian tokens, n = 1 … 12, d ∈ {3, 5}; θ = M (d×d) and θ = (W_Q, W_K) with d_k = 2.  Lines: the
 # closed form; markers: the measured numerical rank (dense Jacobian, float64).  The dashed line is the
 # paper's d².  Note the n ≤ d regime: the dimension is n(n − 1) for softmax, not d².
+#
+# The measurements of this section and the next are the committed record of `python -m theorem.experiments
+# pullback_sweep` (theorem/data/records/pullback_sweep.json); the notebook only loads and plots it.  The
+# same comparison runs live in the ledger: T1.a's Hypothesis search of the closed form against the measured
+# rank, and `checks/test_t1_pullback.py`.
 
 # %%
-ns = list(range(1, 13))
-kernels = ["softmax", "poly2", "csq"]
-configs = [(3, None), (5, None), (5, 2)]
-data = {}
-for kernel in kernels:
-    for d, dk in configs:
-        rows = [measure_row(TokenSpec(n, d, "gaussian", 100 + n), kernel, {}, "weights", dk) for n in ns]
-        data[(kernel, d, dk)] = rows
+sweep = require_record(pullback_sweep.NAME)
+cfg, res = sweep["settings"], sweep["result"]
+prov = sweep["provenance"]
+print(f"record {pullback_sweep.NAME!r}: {prov['command']} (commit {prov['git_commit'][:8]}, {prov['date']}, "
+      f"{prov['seconds']} s)")
+ns = cfg["ns"]
+kernels = cfg["kernels"]
+configs = [tuple(c) for c in cfg["configs"]]
+rows_of = {}
+for r in res["against_n"]:
+    rows_of.setdefault((r["kernel"].split("(")[0], r["tokens"]["d"], r["dk"]), []).append(r)
+data = {key: sorted(rows, key=lambda r: r["tokens"]["n"]) for key, rows in rows_of.items()}
 
 fig, axes = plt.subplots(len(kernels), len(configs), figsize=(12, 9), sharex=True)
 for i, kernel in enumerate(kernels):
@@ -90,40 +99,36 @@ axes[0, 0].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
-mismatch = [(k, r["tokens"], r["measured"], r["predicted"]) for k, rows in data.items() for r in rows
-            if r["rank_status"] == "ok" and r["prediction_valid"] and r["measured"] != r["predicted"]]
-print(f"{sum(len(v) for v in data.values())} configurations, closed form ≠ measured on {len(mismatch)}")
+mismatch = pullback_sweep.mismatches(res)
+print(f"{sum(len(v) for v in res.values())} configurations, closed form ≠ measured on {len(mismatch)}")
 
 # %% [markdown]
 # ## 4. Degenerate tokens
 #
 # The same measurement on the tokens a transformer actually feeds attention (LayerNorm with and without
 # its affine part), on repeated tokens, rank-deficient tokens and tokens sharing an offset.  With
-# LayerNorm's affine part, 1 ∈ col X, so softmax loses r dimensions: d(d − 1) instead of d², at every n.
+# LayerNorm's affine part, 1 ∈ col X, so softmax loses r dimensions: d(d − 1) instead of d², at every n > d.
 
 # %%
-kinds = ["gaussian", "layernorm", "layernorm_affine", "repeated", "low_rank", "offset"]
-d = 4
-table = []
-for kind in kinds:
-    for kernel in kernels:
-        r = measure_row(TokenSpec(12, d, kind, 7), kernel)
-        table.append((kind, kernel, r["measured"], r["predicted"], r["formula"], r["invariants"].get("r"),
-                      r["invariants"].get("e")))
-lines = ["| tokens (n = 12, d = 4) | kernel | measured | closed form | formula | r | e |", "|---|---|---|---|---|---|---|"]
+n_fam, d_fam = cfg["family_shape"]
+table = [(r["family"], r["kernel"].split("(")[0], r["measured"], r["predicted"], r["formula"],
+          r["invariants"].get("r"), r["invariants"].get("e")) for r in res["families"]]
+lines = [f"| tokens (n = {n_fam}, d = {d_fam}) | kernel | measured | closed form | formula | r | e |",
+         "|---|---|---|---|---|---|---|"]
 lines += [f"| {a} | {b} | {c} | {p} | {f} | {rr} | {e} |" for a, b, c, p, f, rr, e in table]
 display(Markdown("\n".join(lines)))
 
 # %%
-ns_ln = list(range(2, 16))
+d_ln = cfg["layernorm_d"]
 fig, ax = plt.subplots(figsize=(6, 4))
 for i, (kind, style) in enumerate((("gaussian", "o-"), ("layernorm", "s-"), ("layernorm_affine", "^-"))):
-    rows = [measure_row(TokenSpec(n, 4, kind, 3), "softmax") for n in ns_ln]
+    rows = sorted((r for r in res["layernorm_against_n"] if r["family"] == kind), key=lambda r: r["tokens"]["n"])
+    ns_ln = [r["tokens"]["n"] for r in rows]
     ax.plot(ns_ln, [r["measured"] for r in rows], style, mfc="none", label=f"{kind} (measured)")
     ax.plot(ns_ln, [r["predicted"] for r in rows], "k:", lw=1, label="closed form r(r − e)" if i == 0 else None)
-ax.axhline(16, ls="--", color="gray", label="d² = 16")
+ax.axhline(d_ln * d_ln, ls="--", color="gray", label=f"d² = {d_ln * d_ln}")
 ax.set_xlabel("n")
-ax.set_ylabel("dim (softmax weights, θ = M, d = 4)")
+ax.set_ylabel(f"dim (softmax weights, θ = M, d = {d_ln})")
 ax.legend(fontsize=8)
 plt.show()
 

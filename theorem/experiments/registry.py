@@ -30,6 +30,7 @@ EXPERIMENTS: dict[str, str] = {
     "eps_rank_small_d": "theorem.experiments.eps_rank_small_d",
     "penalty_candidates": "theorem.experiments.penalty_candidates",
     "spans": "theorem.experiments.spans",
+    "pullback_sweep": "theorem.experiments.pullback_sweep",
 }
 
 
