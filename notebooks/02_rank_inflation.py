@@ -44,7 +44,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from theorem.experiments import eps_rank_small_d, eps_rank_sweep
+from theorem.experiments import attention_rank_sweep, eps_rank_small_d, eps_rank_sweep
 from theorem.experiments.records import load_record, require_record
 from theorem.numeric import attention_rank as ar
 from theorem.numeric import eps_rank as er
@@ -61,23 +61,24 @@ T0 = time.perf_counter()
 # polynomial kernels lower bound and closed form (an upper bound, from the feature lift T = L_Q L_Kᵀ)
 # meet at every n: the rank is certified.  For softmax the exact rank is n (certified below in exact
 # arithmetic), while float64 sees it only while the spectrum stays above round-off: the open circles fall
-# away from the diagonal, which is already the ε-rank story of section 2.
+# away from the diagonal, which is already the ε-rank story of section 2.  The markers are the committed
+# record of `python -m theorem.experiments attention_rank_sweep`; the lines are the closed forms, evaluated here.
 
 # %%
-d, dk = 6, 3
-ns = [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128]
+rank_rec = require_record(attention_rank_sweep.NAME)
+prov = rank_rec["provenance"]
+print(f"record {attention_rank_sweep.NAME!r}: {prov['command']} (commit {prov['git_commit'][:8]}, {prov['date']}, "
+      f"{prov['seconds']} s)")
+d, dk, ns = (rank_rec["settings"][k] for k in ("d", "dk", "ns"))
 fig, ax = plt.subplots(figsize=(10, 5))
 markers = "osD^vP<>"
 for i, (kern, colour) in enumerate(zip(ar.RANK_KERNELS, plt.cm.tab10.colors)):
     label = ar.kernel_label(kern)
     shift = 1 + 0.04 * (i - len(ar.RANK_KERNELS) / 2)  # kernels with equal ranks side by side, not on top
-    closed, meas_n, meas_r = [], [], []
-    for n in ns:
-        head = ar.Head.draw(ar.degenerate_tokens("gaussian", n, d, seed=n), dk, seed=n + 1)
-        closed.append(ar.generic_rank(kern, n, d, dk))
-        if ar.undefined_rows(kern, head).size == 0:
-            meas_n.append(n)
-            meas_r.append(ar.measured_rank(kern, head).rank)
+    rows = sorted((r for r in rank_rec["result"]["rows"] if r["kernel"] == label), key=lambda r: r["n"])
+    closed = [ar.generic_rank(kern, n, d, dk) for n in ns]
+    meas_n = [r["n"] for r in rows if r["measured"] is not None]
+    meas_r = [r["measured"] for r in rows if r["measured"] is not None]
     ax.plot(np.array(ns) * shift, [c if c is not None else np.nan for c in closed], "-", color=colour, alpha=0.6,
             lw=1 + 0.4 * (len(ar.RANK_KERNELS) - i) / 2, label=f"{label}: {ar.generic_formula(kern)}")
     ax.plot(np.array(meas_n) * shift, meas_r, markers[i % len(markers)],

@@ -31,6 +31,7 @@ EXPERIMENTS: dict[str, str] = {
     "penalty_candidates": "theorem.experiments.penalty_candidates",
     "spans": "theorem.experiments.spans",
     "pullback_sweep": "theorem.experiments.pullback_sweep",
+    "attention_rank_sweep": "theorem.experiments.attention_rank_sweep",
 }
 
 
