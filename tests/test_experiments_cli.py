@@ -142,3 +142,25 @@ def test_a_failing_task_is_reported_with_its_inputs_and_no_record_is_written(mon
     assert err[-1] == "experiments: task 1 (x=0) failed: ZeroDivisionError: float division by zero (at " \
         f"{__file__}:{inverse.__code__.co_firstlineno + 1}) (no record written)"
     assert "Traceback (most recent call last):" in err and not (tmp_path / "grid.json").exists()
+
+
+@pytest.mark.parametrize("recorded,profile,refused", [("full", "quick", True), ("full", "medium", True),
+                                                      ("medium", "quick", True), ("medium", "full", False),
+                                                      ("quick", "quick", False), (None, "quick", False)])
+def test_a_smaller_run_never_replaces_a_shipped_record_unless_sent_elsewhere(monkeypatch, tmp_path, capsys,
+                                                                            recorded, profile, refused):
+    calls: list = []
+    written: list = []
+    monkeypatch.setattr(command, "experiment_module", lambda name: fake_experiment(calls))
+    monkeypatch.setattr(command, "load_record", lambda name: None if recorded is None else {"profile": recorded})
+    monkeypatch.setattr(command, "write_record", lambda name, *a, **k: written.append(name) or tmp_path / "fake.json")
+    code = command.main(["fake", "--profile", profile])  # no --out: the package's records
+    err = capsys.readouterr().err
+    if refused:
+        assert code == 2 and calls == [] and written == []
+        assert err.strip() == (f"experiments: a {profile} run would replace the committed fake ({recorded}) record; "
+                               "give --out DIR to write it elsewhere")
+    else:
+        assert code == 0 and written == ["fake"]
+    # with --out the record goes elsewhere, whatever the shipped one is
+    assert command.main(["fake", "--profile", profile, "--out", str(tmp_path / "elsewhere")]) == 0

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from theorem.experiments.records import RECORDS_DIR, write_arrays, write_record
+from theorem.experiments.records import RECORDS_DIR, load_record, write_arrays, write_record
 from theorem.experiments.registry import EXPERIMENTS, UnknownExperimentError, experiment_module
 from theorem.util.executor import RayStartError, TaskError, ray_available, ray_session
 
@@ -89,6 +89,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+_PROFILES = ("quick", "medium", "full")
+
+
+def _rank(profile: str | None) -> int:
+    """quick < medium < full; a record without a known profile ranks lowest."""
+    return _PROFILES.index(profile) if profile in _PROFILES else -1
+
+
+def _recorded_profile(name: str) -> str | None:
+    rec = load_record(name)
+    return None if rec is None else rec.get("profile")
+
+
 def _checked(args) -> tuple[list[tuple[str, Any]], int | str]:
     """The experiments named and the worker count, or :class:`_InputError` (before any work)."""
     names = list(EXPERIMENTS) if args.all else args.names
@@ -103,6 +116,12 @@ def _checked(args) -> tuple[list[tuple[str, Any]], int | str]:
         raise _InputError(f"experiments: {', '.join(lacking)} has no {args.profile} profile")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise _InputError(f"experiments: --out {args.out} exists and is not a folder")
+    if args.out is None:  # the shipped records: a smaller run must not replace what the ledger reads
+        weaker = [n for n, _ in modules if _rank(args.profile) < _rank(_recorded_profile(n))]
+        if weaker:
+            raise _InputError(f"experiments: a {args.profile} run would replace the committed "
+                              f"{', '.join(f'{n} ({_recorded_profile(n)})' for n in weaker)} record; "
+                              "give --out DIR to write it elsewhere")
     workers = args.workers if args.workers is not None else ("auto" if args.address else 1)
     if workers != 1 or args.address:
         serial = [n for n, mod in modules if not parallel(mod)]
