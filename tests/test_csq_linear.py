@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 from theorem.kernels.features import EluFeatures, SquaredFeatures, sym2_rows
-from theorem.numeric.csq_linear import elu_linear, numerator_causal, numerator_noncausal, squared_linear
+from theorem.kernels import CSQ
+from theorem.numeric.csq_linear import (elu_linear, linear_attention, numerator_causal, numerator_noncausal,
+                                        squared_linear)
 from theorem.numeric.linear_jaxpr import array_shapes
 from theorem.util.precision import x64
 
@@ -247,3 +249,18 @@ def test_causal_backward_stores_no_per_chunk_state():
     shapes = array_shapes(g, x, x, v)
     assert (dv + 1, d) in shapes or (d, dv + 1) in shapes  # the state is there
     assert not [s for s in shapes if len(s) >= 3 and s[0] == n // c and set(s[1:]) == {dv + 1, d}]
+
+
+def test_shift_gradient_flows_through_the_offsets_cotangent():
+    """A traced shift (fitted by gradient) enters only through the offsets e: d/dc through the custom_vjp equals
+    jax.grad of the n×n CSQ oracle w.r.t. c, float64, causal and not."""
+    n, dk, dv = 30, 3, 2
+    q, k, v = _inputs(14, n, dk, dv)
+    w = np.random.default_rng(15).standard_normal((n, dv))
+    for causal in (False, True):
+        with x64():
+            qj, kj, vj, wj = (jnp.asarray(x) for x in (q, k, v, w))
+            got = jax.jit(jax.grad(lambda c: jnp.sum(wj * linear_attention(CSQ(shift=c), qj, kj, vj, causal=causal,
+                                                                           chunk=8))))(0.7)
+            want = jax.jit(jax.grad(lambda c: jnp.sum(wj * _csq_oracle_jnp(c, causal)(qj, kj, vj))))(0.7)
+        assert abs(float(got) - float(want)) <= 1e-12 * max(1.0, abs(float(want))), (causal, float(got), float(want))
