@@ -9,6 +9,7 @@ evaluated here (by quadrature where they are expectations).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +79,9 @@ class ViolationRates:
         }
 
 
-def draw_inputs(key: Array, n: int, dk: int, key_mean: float, query: str) -> tuple[Float[Array, "n dk"], Float[Array, "n dk"]]:
+def draw_inputs(
+    key: Array, n: int, dk: int, key_mean: float | Float[Array, ""], query: str
+) -> tuple[Float[Array, "n dk"], Float[Array, "n dk"]]:
     """One draw of ``n`` queries and ``n`` keys (see the module docstring)."""
     kq, kk, km = jax.random.split(key, 3)
     q = jax.random.normal(kq, (n, dk))
@@ -140,6 +143,18 @@ def _check_query(query: str) -> None:
         raise ValueError(f"query: must be 'layernorm' or 'gaussian', got {query!r}")
 
 
+@functools.partial(jax.jit, static_argnames=("kernel", "n", "dk", "query"))
+def _trial_rates(keys, key_mean, *, kernel: Kernel, n: int, dk: int, query: str):
+    """(a), (b) rates and the below-vertex fraction of each trial's draw: one program per kernel and shape,
+    shared by every key mean τ (a traced scalar) and by the readings that ask again."""
+
+    def one(key):
+        q, k = draw_inputs(key, n, dk, key_mean, query)
+        return _pair_rates(kernel, q, k)
+
+    return jax.lax.map(one, keys)
+
+
 @float64
 def realistic_violation_rates(
     kernel_name: str,
@@ -159,12 +174,8 @@ def realistic_violation_rates(
     if not (math.isfinite(key_mean) and key_mean >= 0):
         raise ValueError(f"key_mean: must be a finite number ≥ 0, got {key_mean}")
 
-    def one(key):
-        q, k = draw_inputs(key, n, dk, key_mean, query)
-        return _pair_rates(kernel, q, k)
-
     keys = jax.random.split(jax.random.PRNGKey(seed), trials)
-    a, b, below = (np.asarray(x) for x in jax.lax.map(jax.jit(one), keys))
+    a, b, below = (np.asarray(x) for x in _trial_rates(keys, key_mean, kernel=kernel, n=n, dk=dk, query=query))
 
     def se(x: np.ndarray) -> float:
         return float(np.std(x, ddof=1) / math.sqrt(trials))
