@@ -273,8 +273,9 @@ def gather_b(profile: Profile) -> list[Evidence]:
     ))
     ev.append(Evidence(
         "literature",
-        "reverse mode through a scan stores each chunk's state: O((n/C)·D·d_v) memory in training (Katharopoulos et "
-        "al. 2020 recompute it in a backward scan to keep O(D·d_v)); time stays O(n·D·d_v)",
+        "plain reverse mode through a scan stores each chunk's state, O((n/C)·D·d_v) memory in training; "
+        "Katharopoulos et al. 2020 recompute it in a backward scan to keep O(D·d_v), as the toolkit's backward "
+        "does (numeric/csq_linear_core.py); time stays O(n·D·d_v)",
         None, key="literature.katharopoulos2020",
     ))
     return ev
@@ -285,8 +286,9 @@ def corrected_b(ratios: list[float]) -> str:
     return (
         f"Training through the exact linear form costs a constant multiple of the forward ({lo:.2f}–{hi:.2f}× "
         "its operations, read off the traced programs, the same at every n): O(n·d_k²·d_v) time per head, no "
-        "n×n array, gradients equal to the quadratic form's. With plain reverse-mode autodiff the chunk "
-        "states are stored, O((n/C)·D·(d_v+1)) memory, unless the backward recomputes them."
+        "n×n array, gradients equal to the quadratic form's. Plain reverse-mode autodiff stores the chunk states, "
+        "O((n/C)·D·(d_v+1)) memory, unless the backward recomputes them (the toolkit's custom backward does, "
+        "numeric/csq_linear_core.py)."
     )
 
 
