@@ -104,11 +104,13 @@ def pair_violation_rates(
     (query :math:`i`, unordered pair of keys :math:`j \ne l` that :math:`i` sees) with a strict reversal,
     :math:`s_{ij} > s_{il}` but :math:`w_{ij} < w_{il}` (a), :math:`\lVert q_i-k_j\rVert < \lVert q_i-k_l\rVert`
     but :math:`w_{ij} < w_{il}` (b); :math:`s = qk^\top/\sqrt{d_k}`.  ``causal``: query :math:`i` sees keys
-    :math:`j \le i`; ``rows``: a boolean mask of the queries counted (all by default).  Reversals compare
-    weights within a row, so the row normalization (causal or not) does not enter."""
+    :math:`j \le i`; ``rows``: a boolean mask of the queries counted (all by default).  The weights are the
+    ones the head attends with (``kernel.weights(q, k, causal)``): a row normalization alone would not change
+    a comparison within a row, but CSQ's centering subtracts the mean score of the keys the query *sees*, so
+    causal and non-causal weights can order a row's keys differently."""
     q, k = jnp.asarray(q), jnp.asarray(k)
     n, dk = q.shape
-    w = kernel.weights(q, k)
+    w = kernel.weights(q, k, causal=causal)
     s = q @ k.T / math.sqrt(dk)
     d2 = jnp.sum((q[:, None, :] - k[None, :, :]) ** 2, axis=-1)
     rev = w[:, :, None] < w[:, None, :] * (1.0 - REL_TOL)  # (i, j, l): w_ij < w_il
