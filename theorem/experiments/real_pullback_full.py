@@ -16,7 +16,7 @@ from theorem.numeric.process_memory import proc_status
 from theorem.real.sweep import FULL_HEAD, FULL_HEAD_LENGTH, TEXT, full_head_rows, full_head_sweep, meta, model_and_text
 
 NAME = "real_pullback_full"
-DESCRIPTION = "real head L0H2 whole: pulled-back rank above d by its Kronecker Gram, with a proved gap bound (minutes, 5.3 GiB)"
+DESCRIPTION = "real head L0H2 whole: pulled-back rank above d by its Kronecker Gram, with a proved gap bound (5–15 min, 5.4 GiB)"
 __all__ = ["NAME", "DESCRIPTION", "QUICK", "FULL", "run"]
 
 QUICK: dict[str, Any] = {"text": TEXT, "head": list(FULL_HEAD), "n": 40, "maps": ["log-weights"], "route": "kron",
