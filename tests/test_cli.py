@@ -11,6 +11,7 @@ import pytest
 
 from theorem.claims import runner
 from theorem.cli import main
+from theorem.util import worker_options
 
 
 @pytest.fixture(autouse=True)
@@ -263,9 +264,7 @@ def test_a_bad_worker_count_gets_one_line(tmp_path, capsys, command, workers, me
 
 
 def test_workers_without_ray_installed_get_one_line_before_any_work(tmp_path, capsys, monkeypatch):
-    from theorem.cli import common
-
-    monkeypatch.setattr(common, "ray_available", lambda: False)
+    monkeypatch.setattr(worker_options, "ray_available", lambda: False)
     code, out, err = run(["verify", "--claim", "R3.a", "--workers", "2", "--out", str(tmp_path)], capsys)
     assert code == 2 and "not installed" in err and "[1/" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "verdicts.json").exists()

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from theorem.experiments import command
+from theorem.util import worker_options
 
 
 def fake_experiment(calls: list, with_medium: bool = True) -> SimpleNamespace:
@@ -85,7 +86,7 @@ def test_the_real_grids_take_workers_and_a_serial_experiment_does_not():
 def test_an_unreachable_address_is_one_line_and_exit_2_before_any_work(monkeypatch, tmp_path, capsys):
     calls: list = []
     monkeypatch.setattr(command, "experiment_module", lambda name: parallel_experiment(calls))
-    monkeypatch.setattr(command, "ray_available", lambda: True)
+    monkeypatch.setattr(worker_options, "ray_available", lambda: True)
     assert command.main(["grid", "--address", "not-an-address", "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "experiments: --address 'not-an-address' is not host:port (e.g. 10.0.0.1:6379)"]
@@ -104,7 +105,7 @@ def test_workers_reach_the_experiment_and_its_provenance(monkeypatch, tmp_path):
         yield None
 
     monkeypatch.setattr(command, "experiment_module", lambda name: parallel_experiment(calls))
-    monkeypatch.setattr(command, "ray_available", lambda: True)
+    monkeypatch.setattr(worker_options, "ray_available", lambda: True)
     monkeypatch.setattr(command, "ray_session", session)
     assert command.main(["grid", "--profile", "quick", "--workers", "2", "--out", str(tmp_path)]) == 0
     assert opened == [(2, None, None)] and calls == [({"size": 1}, 2, None)]
@@ -119,7 +120,7 @@ def test_workers_reach_the_experiment_and_its_provenance(monkeypatch, tmp_path):
 def test_workers_without_ray_installed_is_one_line_and_exit_2(monkeypatch, tmp_path, capsys):
     calls: list = []
     monkeypatch.setattr(command, "experiment_module", lambda name: parallel_experiment(calls))
-    monkeypatch.setattr(command, "ray_available", lambda: False)
+    monkeypatch.setattr(worker_options, "ray_available", lambda: False)
     assert command.main(["grid", "--workers", "auto", "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "experiments: --workers auto runs on Ray, which is not installed (pip install -c constraints.txt -e '.[parallel]')"]

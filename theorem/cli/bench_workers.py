@@ -31,6 +31,7 @@ from theorem.claims.ledger import Profile
 from theorem.claims.registry import CLAIM_IDS, load_claim
 from theorem.training.sweep import FULL_SETTINGS, run_sweep, setting_by_name
 from theorem.util.executor import ray_available, ray_session
+from theorem.util.worker_options import INSTALL_HINT
 from theorem.util.jsonable import jsonable
 from theorem.experiments.records import provenance
 from theorem.util.outpaths import writable_file
@@ -99,7 +100,7 @@ def main(argv: list[str]) -> int:
     if args.workers < 2:
         raise ValueError("--workers must be ≥ 2 (the serial run is the other side of the ratio)")
     if not ray_available():
-        raise ValueError("the parallel runs need Ray (pip install -c constraints.txt -e '.[parallel]')")
+        raise ValueError(f"the parallel runs need Ray ({INSTALL_HINT})")
     selected = _selected(None if args.all else [r.strip() for r in args.readings.split(",") if r.strip()])
     names = [s.name for s in FULL_SETTINGS] if args.sweep == "full" else [n for n in args.sweep.split(",") if n]
     settings = [setting_by_name(n) for n in names]

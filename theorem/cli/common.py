@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from theorem.util.executor import ray_available
 from theorem.util.outpaths import writable_dir, writable_file
+from theorem.util.worker_options import requested_workers, worker_count
 
 __all__ = ["InputError", "Parser", "positive", "seed", "check_out_dir", "check_out_file", "check_workers",
            "workers_option"]
@@ -65,14 +65,9 @@ def check_out_file(command: str, option: str, path: str | Path) -> Path:
         raise InputError(f"{command}: {err}") from None
 
 
-def _workers(text: str) -> int | str:
-    """An argparse type: a worker count ≥ 1, or ``auto`` (this machine's cores, or the cluster's CPUs)."""
-    return "auto" if text == "auto" else positive("--workers")(text)
-
-
 def workers_option(parser) -> None:
     """``--workers N`` and ``--address ADDR``: the executor's options (:mod:`theorem.util.executor`)."""
-    parser.add_argument("--workers", type=_workers, default=None, metavar="N",
+    parser.add_argument("--workers", type=worker_count, default=None, metavar="N",
                         help="run the readings on N Ray workers (auto: every core); default 1, in this process")
     parser.add_argument("--address", default=None, metavar="ADDR",
                         help="the Ray cluster to run on (default: RAY_ADDRESS, else a local Ray started for the run)")
@@ -81,8 +76,7 @@ def workers_option(parser) -> None:
 def check_workers(command: str, args) -> int | str:
     """The worker count asked for (1 unless ``--workers`` or ``--address`` says otherwise), or one line
     saying that Ray, which more than one worker needs, is not installed."""
-    workers = args.workers if args.workers is not None else ("auto" if args.address else 1)
-    if (workers != 1 or args.address) and not ray_available():
-        raise InputError(f"{command}: --workers {workers} runs on Ray, which is not installed "
-                         "(pip install -c constraints.txt -e '.[parallel]')")
-    return workers
+    try:
+        return requested_workers(args.workers, args.address)
+    except ValueError as err:
+        raise InputError(f"{command}: {err}") from None

@@ -26,7 +26,8 @@ from typing import Any
 
 from theorem.experiments.records import RECORDS_DIR, load_record, write_arrays, write_record
 from theorem.experiments.registry import EXPERIMENTS, UnknownExperimentError, experiment_module
-from theorem.util.executor import RayStartError, TaskError, ray_available, ray_session
+from theorem.util.executor import RayStartError, TaskError, ray_session
+from theorem.util.worker_options import requested_workers, worker_count
 
 __all__ = ["main", "parallel"]
 
@@ -42,19 +43,6 @@ class _Parser(argparse.ArgumentParser):
         raise _InputError(f"experiments: {message}")
 
 
-def _workers(text: str) -> int | str:
-    """A worker count ≥ 1, or ``auto``."""
-    if text == "auto":
-        return text
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer ≥ 1 or 'auto', got {text!r}") from None
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {count}")
-    return count
-
-
 def parallel(mod: Any) -> bool:
     """Whether the experiment's sweep goes through the executor (its ``run`` takes ``workers``)."""
     return "workers" in inspect.signature(mod.run).parameters
@@ -66,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="every experiment")
     p.add_argument("--profile", choices=["quick", "medium", "full"], default="full")
     p.add_argument("--out", type=Path, default=None, help=f"folder for the records (default {RECORDS_DIR})")
-    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+    p.add_argument("--workers", type=worker_count, default=None, metavar="N",
                    help="run the sweep's tasks on N Ray workers (auto: every core); default 1, in this process")
     p.add_argument("--address", default=None, metavar="ADDR",
                    help="the Ray cluster to run on (default: RAY_ADDRESS, else a local Ray started for the run)")
@@ -122,16 +110,16 @@ def _checked(args) -> tuple[list[tuple[str, Any]], int | str]:
             raise _InputError(f"experiments: a {args.profile} run would replace the committed "
                               f"{', '.join(f'{n} ({_recorded_profile(n)})' for n in weaker)} record; "
                               "give --out DIR to write it elsewhere")
-    workers = args.workers if args.workers is not None else ("auto" if args.address else 1)
+    try:
+        workers = requested_workers(args.workers, args.address)
+    except ValueError as err:
+        raise _InputError(f"experiments: {err}") from None
     if workers != 1 or args.address:
         serial = [n for n, mod in modules if not parallel(mod)]
         if serial:
             able = ", ".join(n for n in EXPERIMENTS if parallel(experiment_module(n)))
             raise _InputError(f"experiments: {', '.join(serial)} runs serially (no --workers); "
                               f"--workers applies to: {able}")
-        if not ray_available():
-            raise _InputError(f"experiments: --workers {workers} runs on Ray, which is not installed "
-                              "(pip install -c constraints.txt -e '.[parallel]')")
     return modules, workers
 
 

@@ -56,39 +56,19 @@ def _measure_row(x_or_spec, kernel: str, params: dict | None, map: str, dk: int 
     params = params or {}
     problem = PullbackProblem(x, get_kernel(kernel, **params), map, dk, dv, seed)
     n, d = x.shape
-    base = {
-        "tokens": spec.to_dict() if spec is not None else {"n": n, "d": d},
-        "kernel": problem.kernel.describe(),
-        "map": map,
-        "param": problem.param,
-        "dk": dk,
-        "ambient": problem.ambient_dim,
-        "d_squared": d * d,
-    }
+    head = {"tokens": spec.to_dict() if spec is not None else {"n": n, "d": d},
+            "kernel": problem.kernel.describe(), "map": map, "param": problem.param, "dk": dk}
+    sizes = {"ambient": problem.ambient_dim, "d_squared": d * d}
     try:
         meas = measure_rank(problem)
     except UndefinedMapError as err:
-        return dict(base, measured=None, rank_status="undefined", predicted=None, prediction_valid=False,
-                    violations=[str(err)], formula="", gap=None, tolerance=None, invariants={})
+        return {**head, "measured": None, "rank_status": "undefined", "gap": None, "tolerance": None,
+                "predicted": None, "formula": "", "prediction_valid": False, "violations": [str(err)],
+                "invariants": {}, **sizes}
     pred = predict_rank(problem)
-    row = {
-        "tokens": spec.to_dict() if spec is not None else {"n": n, "d": d},
-        "kernel": problem.kernel.describe(),
-        "map": map,
-        "param": problem.param,
-        "dk": dk,
-        "measured": meas.rank.rank,
-        "rank_status": meas.rank.status,
-        "gap": meas.rank.gap,
-        "tolerance": meas.rank.tolerance,
-        "predicted": pred.rank,
-        "formula": pred.formula,
-        "prediction_valid": pred.valid,
-        "violations": pred.violations,
-        "invariants": pred.invariants,
-        "ambient": problem.ambient_dim,
-        "d_squared": d * d,
-    }
+    row = {**head, "measured": meas.rank.rank, "rank_status": meas.rank.status, "gap": meas.rank.gap,
+           "tolerance": meas.rank.tolerance, "predicted": pred.rank, "formula": pred.formula,
+           "prediction_valid": pred.valid, "violations": pred.violations, "invariants": pred.invariants, **sizes}
     if spectrum:
         row["singular_values"] = [float(v) for v in meas.rank.singular_values]
     return row
