@@ -13,6 +13,7 @@ from theorem import real_cli
 from theorem.cli import fuzz, rank, verify
 from theorem.cli.common import InputError, Parser
 from theorem.experiments import command as experiments_command
+from theorem.util.compile_cache import use_compile_cache
 
 __all__ = ["build_parser", "main", "version"]
 
@@ -61,8 +62,10 @@ def cmd_real(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``d2check`` command.  It owns its process, so it runs JAX in float64 throughout."""
+    """The ``d2check`` command.  It owns its process, so it runs JAX in float64 throughout, with the
+    persistent compilation cache on (:mod:`theorem.util.compile_cache`; ``D2CHECK_COMPILE_CACHE=off``)."""
     jax.config.update("jax_enable_x64", True)
+    use_compile_cache()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["real"]:  # its own parser: every option goes to it

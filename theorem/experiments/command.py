@@ -26,6 +26,7 @@ from typing import Any
 
 from theorem.experiments.records import RECORDS_DIR, load_record, write_arrays, write_record
 from theorem.experiments.registry import EXPERIMENTS, UnknownExperimentError, experiment_module
+from theorem.util.compile_cache import use_compile_cache
 from theorem.util.executor import RayStartError, TaskError, ray_session
 from theorem.util.worker_options import requested_workers, worker_count
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    use_compile_cache()  # a command owns its process (theorem.util.compile_cache; D2CHECK_COMPILE_CACHE=off)
     try:
         return _main(argv)
     except _InputError as err:

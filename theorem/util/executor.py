@@ -269,12 +269,14 @@ def ray_session(workers: int | str | None = None, address: str | None = None,
             yield ray
         return
     address = address or os.environ.get("RAY_ADDRESS") or None
-    # the local workers share one compilation cache, for this session only
-    cache = tempfile.mkdtemp(prefix="d2check-jax-cache-") if address is None else None
+    # the local workers share one compilation cache: the driver's persistent one when it has one
+    # (theorem.util.compile_cache), else one for this session only
+    own = jax.config.jax_compilation_cache_dir if address is None else None
+    cache = own or (tempfile.mkdtemp(prefix="d2check-jax-cache-") if address is None else None)
 
     def close() -> None:
         ray.shutdown()
-        if cache is not None:
+        if cache is not None and not own:
             shutil.rmtree(cache, ignore_errors=True)
 
     try:
